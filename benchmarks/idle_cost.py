@@ -1,0 +1,62 @@
+"""Idle cost per stack, and the marginal cost of one more team — from what the program declares.
+
+    .venv/bin/python benchmarks/idle_cost.py
+
+Runs the real program for every stack file with echo mocks (no cloud), prices each declared resource
+that bills while idle (infra/cost.py, us-east-1 list prices), then adds one synthetic team to a copy
+of the project and prices the difference. Targets (issue 2): dev without EKS <= $25/month idle,
+<= $1/month per extra team; the reference Terraform blueprint idles at $430.65 (shared price file).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from infra.cost import idle_lines, total  # noqa: E402
+from localcloud.plan import PlainMocks  # noqa: E402
+from localcloud.runner import run_program  # noqa: E402
+
+STACKS = ["dev", "staging", "prod"]
+REFERENCE = 430.65  # outerbounds terraform-aws-metaflow defaults, priced in shared/data/aws-prices-us-east-1.md
+
+
+def idle(project: Path, stack: str) -> tuple[float, list]:
+    run = run_program(project, stack, PlainMocks())
+    lines = idle_lines((r.type, r.name, r.inputs) for r in run.custom_resources())
+    return total(lines), lines
+
+
+def with_extra_team(stack: str) -> Path:
+    tmp = Path(tempfile.mkdtemp(prefix="strata-cost-"))
+    for item in ("Pulumi.yaml", "infra", "stacks"):
+        (shutil.copytree if (ROOT / item).is_dir() else shutil.copy)(ROOT / item, tmp / item)
+    extra = yaml.safe_load((ROOT / "stacks/teams/forecasting.yaml").read_text())
+    extra["team"] = "extra"
+    (tmp / "stacks/teams/extra.yaml").write_text(yaml.safe_dump(extra))
+    return tmp
+
+
+def main() -> None:
+    print(f"{'stack':8} {'idle $/month':>12} {'x cheaper than reference':>25} {'+1 team $/month':>16}")
+    for stack in STACKS:
+        cost, lines = idle(ROOT, stack)
+        extra_project = with_extra_team(stack)
+        try:
+            cost_plus, _ = idle(extra_project, stack)
+        finally:
+            shutil.rmtree(extra_project)
+        print(f"{stack:8} {cost:12.2f} {REFERENCE / cost if cost else float('inf'):25.1f} {cost_plus - cost:16.2f}")
+        for line in lines:
+            print(f"    {line.monthly:8.2f}  {line.item}")
+
+
+if __name__ == "__main__":
+    main()

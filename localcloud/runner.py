@@ -1,0 +1,56 @@
+"""Run the Strata program in-process, exactly as `pulumi up` would, against a Mocks implementation.
+
+The program (infra/__main__.py) is executed unchanged with the stack's config in the form the
+Pulumi CLI hands it over; only the resource monitor differs (Pulumi's mocks instead of the engine).
+"""
+
+from __future__ import annotations
+
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings as pulumi_settings
+
+from infra.config import PROJECT, pulumi_config_strings
+from localcloud.engine import RecordingMonitor
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    preview: bool
+    outputs: dict[str, Any] = field(default_factory=dict)
+    registrations: list[Any] = field(default_factory=list)
+
+    def custom_resources(self) -> list[Any]:
+        return [r for r in self.registrations if r.custom]
+
+
+def run_program(project_dir: Path, stack: str, mocks: pulumi.runtime.Mocks, preview: bool = False) -> ProgramRun:
+    """Execute infra/__main__.py for ``stack`` with ``mocks``; return the stack outputs and every registration.
+
+    Raises ``pulumi.RunError`` (with the rendered config problems) if the config is invalid."""
+    project_dir = Path(project_dir).resolve()
+    config = pulumi_config_strings(project_dir, stack)
+    run = ProgramRun(stack=stack, preview=preview)
+
+    # The root stack resource lives in a context variable that survives set_mocks; without a reset
+    # the outputs of an earlier run in this process would leak into this one.
+    pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    pulumi.runtime.set_all_config(config, [])
+
+    @pulumi.runtime.test
+    def _program():
+        runpy.run_path(str(project_dir / "infra" / "__main__.py"), run_name="__main__")
+        root = pulumi_settings.get_root_resource()
+        outputs = getattr(root, "outputs", {}) or {}
+        return pulumi.Output.from_input(outputs).apply(run.outputs.update)
+
+    _program()
+    run.registrations = list(monitor.registrations)
+    return run

@@ -1,0 +1,226 @@
+"""`strata local up` / `strata local down`: a whole platform in a moto server on this machine.
+
+up: start moto -> deploy the `local` stack with the local engine (rich progress) -> write every
+team's Metaflow profile and a shell env file under .strata/local/ -> run the sample flow as one team
+on the S3 datastore in moto -> print where its artifacts landed. The server is left running; its PID
+is recorded so that `down` stops exactly that process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from infra import naming
+from infra.config import load_from_files
+from localcloud.engine import LocalEngine
+from localcloud.runner import ProgramRun, run_program
+from localcloud.server import configure_moto, start_moto
+
+STACK = "local"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+SAMPLE_FLOW = Path("examples/flows/foreach_flow.py")
+
+
+class LocalCloudError(Exception):
+    """Something the user can act on; the message says what."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path  # .strata/local
+
+    @property
+    def server(self) -> Path:
+        return self.root / "server.json"
+
+    @property
+    def env_file(self) -> Path:
+        return self.root / "env"
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs.json"
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    def profile(self, team: str) -> Path:
+        return self.root / f"config_{naming.profile_name(STACK, team)}.json"
+
+
+def paths_for(project_dir: Path, state_dir: Path | None = None) -> Paths:
+    return Paths((state_dir or project_dir / ".strata" / STACK).resolve())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:  # reap it first if it is our own child, or a stopped server would linger as a zombie
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recorded_server(paths: Paths) -> dict | None:
+    if not paths.server.exists():
+        return None
+    info = json.loads(paths.server.read_text())
+    return info if _pid_alive(int(info["pid"])) else None
+
+
+def cloud_env(endpoint: str, region: str, paths: Paths) -> dict[str, str]:
+    """What any shell needs to use the local cloud (also written to the env file)."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        **FAKE_CREDENTIALS,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "METAFLOW_HOME": str(paths.root),
+        "METAFLOW_S3_ENDPOINT_URL": endpoint,
+    }
+
+
+def write_env_file(env: dict[str, str], paths: Paths, example_team: str) -> None:
+    lines = [
+        "# Strata local cloud: `source` this file to point AWS SDKs, the AWS CLI and Metaflow at it.",
+        "# The credentials are moto's fake ones; nothing here reaches AWS.",
+        *(f"export {k}={v}" for k, v in env.items()),
+        f"# then: METAFLOW_PROFILE={naming.profile_name(STACK, example_team)} python examples/flows/foreach_flow.py run",
+    ]
+    paths.env_file.write_text("\n".join(lines) + "\n")
+
+
+def deploy(project_dir: Path, endpoint: str, region: str, console: Console) -> tuple[ProgramRun, LocalEngine]:
+    """Preview (to count resources, no cloud calls), then deploy with a progress bar."""
+    planned = run_program(project_dir, STACK, LocalEngine(endpoint, region=region, preview=True), preview=True)
+    total = len(planned.custom_resources())
+    columns = (SpinnerColumn(), TextColumn("[bold]deploying[/bold] {task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("local stack", total=total)
+
+        def on_event(kind: str, typ: str, name: str) -> None:
+            progress.update(task, advance=1, description=f"{name} ({typ.split(':')[-1]})")
+
+        engine = LocalEngine(endpoint, region=region, preview=False, on_event=on_event)
+        run = run_program(project_dir, STACK, engine)
+        progress.update(task, description="local stack: done")
+    return run, engine
+
+
+def run_sample_flow(project_dir: Path, paths: Paths, env: dict[str, str], team: str, console: Console) -> str:
+    """Run the sample flow as ``team`` on the S3 datastore in moto; returns the run id."""
+    paths.work.mkdir(parents=True, exist_ok=True)
+    run_id_file = paths.work / "last-run-id"
+    run_id_file.unlink(missing_ok=True)
+    flow = (project_dir / SAMPLE_FLOW).resolve()
+    child_env = {**os.environ, **env, "METAFLOW_PROFILE": naming.profile_name(STACK, team),
+                 "METAFLOW_USER": os.environ.get("METAFLOW_USER") or os.environ.get("USER") or "strata-local"}
+    console.print(f"[bold]running[/bold] {SAMPLE_FLOW} as team [cyan]{team}[/cyan] (METAFLOW_PROFILE={child_env['METAFLOW_PROFILE']})")
+    proc = subprocess.run([sys.executable, str(flow), "--no-pylint", "run", "--run-id-file", str(run_id_file)],
+                          cwd=paths.work, env=child_env, text=True, capture_output=True)
+    (paths.work / "last-run.log").write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-25:])
+        raise LocalCloudError(f"the sample flow failed (full log: {paths.work / 'last-run.log'}):\n{tail}")
+    return run_id_file.read_text().strip()
+
+
+def artifact_locations(paths: Paths, env: dict[str, str], team: str, run_id: str) -> list[dict]:
+    """Ask Metaflow's client (in the flow's environment) where each artifact of the run is stored."""
+    child_env = {**os.environ, **env, "METAFLOW_PROFILE": naming.profile_name(STACK, team)}
+    proc = subprocess.run([sys.executable, "-m", "localcloud.inspect_run", "RegionForecastFlow", run_id],
+                          cwd=paths.work, env=child_env, text=True, capture_output=True)
+    if proc.returncode != 0:
+        raise LocalCloudError(f"could not read the run back with Metaflow's client:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
+
+
+def up(project_dir: Path, port: int | None, team: str | None, state_dir: Path | None, console: Console) -> Paths:
+    project_dir = project_dir.resolve()
+    paths = paths_for(project_dir, state_dir)
+    if running := recorded_server(paths):
+        raise LocalCloudError(f"a local cloud is already running (PID {running['pid']}, {running['endpoint']}); "
+                              "run `strata local down` first")
+    platform = load_from_files(project_dir, STACK)  # ConfigError is reported by the CLI
+    teams = [t.name for t in platform.teams]
+    if not teams:
+        raise LocalCloudError("the local stack has no teams: add a `local:` section to a file in stacks/teams/")
+    team = team or teams[0]
+    if team not in teams:
+        raise LocalCloudError(f"team {team!r} is not in the local stack; choose one of: {', '.join(teams)}")
+
+    paths.root.mkdir(parents=True, exist_ok=True)
+    server = start_moto(port=port)
+    paths.server.write_text(json.dumps({"pid": server.pid, "port": server.port, "endpoint": server.endpoint,
+                                        "started": time.time()}))
+    configure_moto(server.endpoint)
+    console.print(f"[green]moto server[/green] on {server.endpoint} (PID {server.pid})")
+
+    try:
+        run, engine = deploy(project_dir, server.endpoint, platform.region, console)
+    except BaseException:
+        server.stop()
+        paths.server.unlink(missing_ok=True)
+        raise
+    paths.outputs.write_text(json.dumps(run.outputs, indent=2, sort_keys=True, default=str))
+    for name, profile in run.outputs["teamProfiles"].items():
+        paths.profile(name).write_text(json.dumps(profile, indent=2, sort_keys=True) + "\n")
+    env = cloud_env(server.endpoint, platform.region, paths)
+    write_env_file(env, paths, team)
+    console.print(f"deployed {len(engine.resources)} resources; profiles for {', '.join(teams)} in {paths.root}")
+    if notes := [*engine.not_emulated_used(), *engine.emulation_notes]:
+        console.print("[yellow]not emulated / emulation notes:[/yellow]")
+        for note in notes:
+            console.print(f"  - {note}")
+
+    run_id = run_sample_flow(project_dir, paths, env, team, console)
+    artifacts = artifact_locations(paths, env, team, run_id)
+    root = f"{run.outputs['teamProfiles'][team]['METAFLOW_DATASTORE_SYSROOT_S3']}/RegionForecastFlow/data/"
+    table = Table(title=f"RegionForecastFlow/{run_id}: {len(artifacts)} artifacts, all under {root}")
+    for column in ("step/task", "artifact", "bytes", "object"):
+        table.add_column(column)
+    for a in artifacts:
+        table.add_row(a["step"], a["name"], str(a["bytes"]), a["location"].removeprefix(root))
+    console.print(table)
+    console.print(f"\nThe local cloud keeps running. In any shell: [bold]source {paths.env_file}[/bold]\n"
+                  f"Stop it with: [bold]strata local down[/bold]")
+    return paths
+
+
+def down(project_dir: Path, state_dir: Path | None, console: Console) -> bool:
+    """Stop the server `up` started (by its recorded PID). Returns False if none was running."""
+    paths = paths_for(project_dir.resolve(), state_dir)
+    info = recorded_server(paths)
+    if info is None:
+        paths.server.unlink(missing_ok=True)
+        console.print("no local cloud is running")
+        return False
+    pid = int(info["pid"])
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(50):
+        if not _pid_alive(pid):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    paths.server.unlink(missing_ok=True)
+    console.print(f"stopped the local cloud (PID {pid}, {info['endpoint']})")
+    return True

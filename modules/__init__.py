@@ -1,0 +1,1 @@
+"""Strata's components: one package per platform layer."""

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# README command 2: set everything up and run the whole quality gate — lint, then every test layer
+# (unit, component, stack, local-cloud end to end). Starts one shared moto server for the tests that
+# need a cloud and stops it on exit. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+echo "==> ruff"
+.venv/bin/ruff check infra modules localcloud sdk tests benchmarks scripts
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log=$(mktemp)
+MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_PORT=$port .venv/bin/python -m moto.server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 50); do
+  .venv/bin/python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null && break
+  sleep 0.2
+done
+export STRATA_TEST_MOTO_ENDPOINT="http://127.0.0.1:$port"
+echo "==> pytest (shared moto server $STRATA_TEST_MOTO_ENDPOINT)"
+.venv/bin/python -m pytest "$@"

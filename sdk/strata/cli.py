@@ -1,0 +1,63 @@
+"""The ``strata`` command.
+
+Data-scientist commands need only this package. Platform commands (``validate``, ``local``) are
+added from the platform install (``infra.cli``) when it is importable; otherwise they explain how to
+get it instead of failing with an import error.
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from strata import profiles
+
+app = typer.Typer(help="Strata: your team's ML platform. `strata configure` installs your Metaflow profile.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+err = Console(stderr=True, soft_wrap=True)
+out = Console()
+
+
+@app.command()
+def configure(
+    env: str = typer.Option(..., "--env", "-e", help="Environment, e.g. dev or prod."),
+    team: str = typer.Option(..., "--team", "-t", help="Your team, e.g. fraud."),
+    region: str = typer.Option(None, help="AWS region (default: your AWS configuration)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing, different profile file."),
+) -> None:
+    """Fetch your team's Metaflow profile with your AWS credentials and install it."""
+    try:
+        profile = profiles.fetch_profile(env, team, region)
+        installed = profiles.install_profile(profile, env, team, force=force)
+    except profiles.ProfileProblem as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    name = profiles.profile_name(env, team)
+    verb = "installed" if installed.changed else "already up to date:"
+    out.print(f"{verb} {installed.path}")
+    out.print(f"use it with: [bold]METAFLOW_PROFILE={name} python flow.py run[/bold]")
+
+
+def _platform_missing(command: str) -> None:
+    @app.command(command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    def missing() -> None:
+        err.print(f"[red]error:[/red] `strata {command}` is a platform command; install the platform "
+                  "(`pip install -e '.[dev]'` in the Strata repository) to use it.")
+        raise typer.Exit(2)
+
+
+try:
+    from infra.cli import register as _register_platform
+except ImportError:  # only the SDK is installed
+    for _command in ("validate", "local"):
+        _platform_missing(_command)
+else:
+    _register_platform(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

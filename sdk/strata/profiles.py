@@ -1,0 +1,94 @@
+"""Reading a team's Metaflow profile from SSM and installing it as a Metaflow config file."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+
+class ProfileProblem(Exception):
+    """A problem the data scientist can fix; the message says how."""
+
+
+def parameter_name(env: str, team: str) -> str:
+    # Mirrors infra.naming.profile_parameter; the SDK must not import the platform package.
+    return f"/strata/{env}/teams/{team}/metaflow-profile"
+
+
+def profile_name(env: str, team: str) -> str:
+    return f"{env}-{team}"
+
+
+def metaflow_home() -> Path:
+    return Path(os.environ.get("METAFLOW_HOME", "~/.metaflowconfig")).expanduser()
+
+
+def fetch_profile(env: str, team: str, region: str | None = None) -> dict[str, str]:
+    """The profile stored by the platform, read with the caller's own AWS credentials.
+
+    boto3 honours ``AWS_ENDPOINT_URL``, which is how the local cloud is reached."""
+    name = parameter_name(env, team)
+    try:
+        ssm = boto3.client("ssm", region_name=region)
+        value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    except NoRegionError:
+        raise ProfileProblem("no AWS region configured: pass --region or set AWS_DEFAULT_REGION") from None
+    except NoCredentialsError:
+        raise ProfileProblem("no AWS credentials found: log in (e.g. `aws sso login`) or set AWS_PROFILE") from None
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ParameterNotFound":
+            raise ProfileProblem(
+                f"no profile for team {team!r} in environment {env!r} (SSM parameter {name} does not exist): "
+                "check --env and --team, or ask the platform team whether the team is deployed there"
+            ) from None
+        if code in ("AccessDeniedException", "AccessDenied"):
+            raise ProfileProblem(
+                f"your credentials may not read {name}: assume the {team} team's data-scientist role first"
+            ) from None
+        raise ProfileProblem(f"AWS refused to return {name}: {code or exc}") from None
+    except BotoCoreError as exc:
+        raise ProfileProblem(f"could not reach AWS: {exc}") from None
+    try:
+        profile = json.loads(value)
+    except json.JSONDecodeError:
+        raise ProfileProblem(f"{name} does not hold JSON; ask the platform team to redeploy") from None
+    if not isinstance(profile, dict) or not all(isinstance(v, str) for v in profile.values()):
+        raise ProfileProblem(f"{name} is not a Metaflow profile (a JSON object of strings)")
+    return profile
+
+
+@dataclass(frozen=True)
+class Installed:
+    path: Path
+    changed: bool
+
+
+def install_profile(profile: dict[str, str], env: str, team: str, home: Path | None = None, force: bool = False) -> Installed:
+    """Write ``config_<env>-<team>.json``; never replace a different file unless ``force``."""
+    home = home or metaflow_home()
+    path = home / f"config_{profile_name(env, team)}.json"
+    text = json.dumps(profile, indent=2, sort_keys=True) + "\n"
+    if path.exists():
+        try:
+            current = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            current = None
+        if current == profile:
+            return Installed(path, changed=False)
+        if not force:
+            differing = sorted(k for k in set(profile) | set(current or {}) if (current or {}).get(k) != profile.get(k))
+            raise ProfileProblem(
+                f"{path} exists and differs ({', '.join(differing) or 'unreadable'}); "
+                "re-run with --force to replace it (your edits to that file will be lost)"
+            )
+    home.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)  # atomic: a reader never sees half a profile
+    return Installed(path, changed=True)

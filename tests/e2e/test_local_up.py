@@ -1,0 +1,116 @@
+"""The main job, end to end, as a user runs it: `strata local up`, then a data scientist's path, then `down`.
+
+Slow by nature (a moto server, the whole program, a Metaflow run): one deployment for the module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from infra import naming
+from infra.config import load_from_files
+
+REPO = Path(__file__).resolve().parents[2]
+STRATA = [sys.executable, "-m", "strata.cli"]
+pytestmark = pytest.mark.e2e
+
+
+def strata(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*STRATA, *args], cwd=REPO, env={**os.environ, **(env or {})}, text=True,
+                          capture_output=True, timeout=600)
+    if check:
+        assert proc.returncode == 0, f"strata {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def local_cloud(tmp_path_factory):
+    state = tmp_path_factory.mktemp("local-cloud")
+    up = strata("local", "up", "--team", "fraud", "--state-dir", str(state), env={"COLUMNS": "200"})
+    server = json.loads((state / "server.json").read_text())
+    env = dict(line.removeprefix("export ").split("=", 1) for line in (state / "env").read_text().splitlines()
+               if line.startswith("export "))
+    yield {"state": state, "up": up, "server": server, "env": env}
+    strata("local", "down", "--state-dir", str(state))
+
+
+def client(local_cloud, service):
+    e = local_cloud["env"]
+    return boto3.client(service, endpoint_url=e["AWS_ENDPOINT_URL"], region_name=e["AWS_DEFAULT_REGION"],
+                        aws_access_key_id=e["AWS_ACCESS_KEY_ID"], aws_secret_access_key=e["AWS_SECRET_ACCESS_KEY"])
+
+
+def test_env_file_points_everything_at_the_local_cloud(local_cloud):
+    env = local_cloud["env"]
+    endpoint = local_cloud["server"]["endpoint"]
+    assert endpoint.startswith("http://127.0.0.1:")
+    assert env["AWS_ENDPOINT_URL"] == endpoint == env["METAFLOW_S3_ENDPOINT_URL"]
+    assert env["METAFLOW_HOME"] == str(local_cloud["state"])
+    assert env["AWS_DEFAULT_REGION"] == "us-east-1"
+
+
+def test_every_team_profile_is_written_and_matches_ssm(local_cloud):
+    ssm = client(local_cloud, "ssm")
+    teams = [t.name for t in load_from_files(REPO, "local").teams]
+    for team in teams:
+        written = json.loads((local_cloud["state"] / f"config_local-{team}.json").read_text())
+        stored = json.loads(ssm.get_parameter(Name=naming.profile_parameter("local", team))["Parameter"]["Value"])
+        assert written == stored, team
+
+
+def test_the_deployment_is_real_in_moto(local_cloud):
+    profile = json.loads((local_cloud["state"] / "config_local-fraud.json").read_text())
+    bucket = profile["METAFLOW_DATASTORE_SYSROOT_S3"].split("/")[2]
+    s3 = client(local_cloud, "s3")
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    batch = client(local_cloud, "batch")
+    queue = batch.describe_job_queues(jobQueues=[profile["METAFLOW_BATCH_JOB_QUEUE"]])["jobQueues"][0]
+    assert queue["jobQueueName"] == naming.job_queue("local", "fraud", "cpu")
+    ces = batch.describe_compute_environments()["computeEnvironments"]
+    assert ces and all(ce["computeResources"]["minvCpus"] == 0 for ce in ces)
+    role = profile["METAFLOW_ECS_S3_ACCESS_IAM_ROLE"].split("/")[-1]
+    assert client(local_cloud, "iam").get_role(RoleName=role)["Role"]["RoleName"] == naming.job_role("local", "fraud")
+
+
+def test_the_sample_flow_ran_on_the_s3_datastore(local_cloud):
+    out = local_cloud["up"].stdout
+    assert "RegionForecastFlow/" in out and "artifacts" in out
+    profile = json.loads((local_cloud["state"] / "config_local-fraud.json").read_text())
+    root = profile["METAFLOW_DATASTORE_SYSROOT_S3"]
+    bucket, prefix = root[5:].split("/", 1)
+    keys = [o["Key"] for o in client(local_cloud, "s3").list_objects_v2(
+        Bucket=bucket, Prefix=f"{prefix}/RegionForecastFlow/")["Contents"]]
+    assert any("/data/" in k for k in keys), "no artifact blobs under the team's datastore root"
+    assert all(k.startswith("teams/fraud/") for k in keys)
+    assert f"s3://{bucket}/teams/fraud/metaflow/RegionForecastFlow/data/" in out, "artifact locations not printed"
+
+
+def test_configure_reads_the_profile_with_aws_credentials(local_cloud, tmp_path):
+    env = {**local_cloud["env"], "METAFLOW_HOME": str(tmp_path)}
+    strata("configure", "--env", "local", "--team", "forecasting", env=env)
+    assert json.loads((tmp_path / "config_local-forecasting.json").read_text()) == json.loads(
+        (local_cloud["state"] / "config_local-forecasting.json").read_text())
+
+
+def test_a_second_up_refuses_while_running(local_cloud):
+    again = strata("local", "up", "--state-dir", str(local_cloud["state"]), check=False)
+    assert again.returncode == 1
+    assert "already running" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_down_stops_exactly_the_recorded_server(local_cloud):
+    # Runs last in this module (pytest keeps file order); the fixture's own `down` then finds nothing.
+    pid = local_cloud["server"]["pid"]
+    strata("local", "down", "--state-dir", str(local_cloud["state"]))
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert not (local_cloud["state"] / "server.json").exists()

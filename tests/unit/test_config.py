@@ -1,0 +1,197 @@
+"""The config contract: every listed mistake is caught, named by file and key, with a fix, all at once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.config import ConfigError, Egress, load_from_files, pulumi_config_strings, queues_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the repository's Pulumi.yaml, stack files and team files to break."""
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(REPO / "stacks", tmp_path / "stacks")
+    return tmp_path
+
+
+def edit_stack(project: Path, stack: str, **changes) -> None:
+    path = project / "stacks" / f"Pulumi.{stack}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    for key, value in changes.items():
+        key = key.replace("__", ":")
+        if value is None:
+            doc["config"].pop(key, None)
+        else:
+            doc["config"][key] = value
+    path.write_text(yaml.safe_dump(doc))
+
+
+def edit_team(project: Path, team: str, doc_change) -> None:
+    path = project / "stacks" / "teams" / f"{team}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc_change(doc)
+    path.write_text(yaml.safe_dump(doc))
+
+
+def problems(project: Path, stack: str = "dev") -> list:
+    with pytest.raises(ConfigError) as info:
+        load_from_files(project, stack)
+    return info.value.issues
+
+
+def one(issues, file_part: str, key_part: str):
+    hits = [i for i in issues if file_part in i.file and key_part in i.key]
+    assert hits, f"no issue for {file_part} / {key_part} in:\n" + "\n".join(map(str, issues))
+    assert all(i.fix for i in hits), f"an issue without a fix: {hits}"
+    return hits[0]
+
+
+@pytest.mark.parametrize("stack", ["local", "dev", "staging", "prod"])
+def test_shipped_stacks_are_valid(stack):
+    platform = load_from_files(REPO, stack)
+    assert platform.environment == stack
+    assert platform.teams, f"stack {stack} has no teams"
+
+
+def test_example_teams_cover_gpu_and_not_in_prod():
+    prod = {t.name for t in load_from_files(REPO, "prod").teams}
+    dev = load_from_files(REPO, "dev").teams
+    assert any(t.gpu for t in dev), "no GPU-entitled team"
+    assert any(t.name not in prod for t in dev), "every team is in prod; ship one that is not"
+    assert len(dev) >= 3
+
+
+def test_unknown_keys_are_named_with_a_suggestion(project):
+    edit_stack(project, "dev", strata__netwrok={"cidr": "10.0.0.0/16"})
+    edit_team(project, "fraud", lambda d: d["environments"]["dev"].update(maxVcpu=3))
+    issues = problems(project)
+    top = one(issues, "Pulumi.dev.yaml", "strata:netwrok")
+    assert "strata:network" in top.fix
+    nested = one(issues, "fraud.yaml", "environments.dev.maxVcpu")
+    assert "maxVcpus" in nested.fix
+
+
+def test_unknown_nested_stack_key(project):
+    edit_stack(project, "dev", strata__compute={"cpu": {"maxVcpus": 8}, "gpus": {"enabled": True}})
+    assert "gpu" in one(problems(project), "Pulumi.dev.yaml", "strata:compute.gpus").fix
+
+
+@pytest.mark.parametrize(
+    "prefix", ["Acme_ML", "a", "-acme", "acme--ml", "x" * 40, "xn--acme", "acme.ml;rm"],
+)
+def test_names_invalid_for_s3_are_rejected(project, prefix):
+    edit_stack(project, "dev", strata__namePrefix=prefix)
+    one(problems(project), "Pulumi.dev.yaml", "strata:namePrefix")
+
+
+@pytest.mark.parametrize("team", ["Fraud", "fraud_detection", "f", "a-very-long-team-name-that-breaks-iam", "x--y", "../etc"])
+def test_team_names_invalid_for_iam_or_batch_are_rejected(project, team):
+    edit_team(project, "research", lambda d: d.update(team=team))
+    one(problems(project), "research.yaml", "team")
+
+
+def test_duplicate_teams(project):
+    shutil.copy(project / "stacks/teams/fraud.yaml", project / "stacks/teams/fraud-copy.yaml")
+    issue = one(problems(project), "teams/fraud", "team")
+    assert "already declared" in issue.problem and "fraud-copy.yaml" in issue.file + issue.problem
+
+
+def test_team_naming_an_unknown_environment(project):
+    edit_team(project, "fraud", lambda d: d["environments"].update(qa=d["environments"]["dev"]))
+    issue = one(problems(project), "fraud.yaml", "environments.qa")
+    assert "dev" in issue.fix and "prod" in issue.fix
+
+
+def test_public_cidr(project):
+    edit_stack(project, "dev", strata__network={"cidr": "8.8.0.0/16"})
+    assert "private" in one(problems(project), "Pulumi.dev.yaml", "strata:network.cidr").problem
+
+
+def test_cidr_too_small_for_capacity(project):
+    edit_stack(project, "dev", strata__network={"cidr": "10.0.0.0/26"})
+    assert "too small" in one(problems(project), "Pulumi.dev.yaml", "strata:network.cidr").problem
+
+
+def test_overlapping_subnets(project):
+    edit_stack(project, "dev", strata__network={
+        "cidr": "10.20.0.0/16", "egress": "none",
+        "privateSubnetCidrs": ["10.20.0.0/20", "10.20.8.0/21"]})
+    assert "overlap" in one(problems(project), "Pulumi.dev.yaml", "strata:network").problem
+
+
+@pytest.mark.parametrize("value", [0, -4])
+def test_quotas_must_be_positive(project, value):
+    edit_team(project, "forecasting", lambda d: d["environments"]["dev"].update(maxVcpus=value))
+    edit_stack(project, "dev", strata__compute={"cpu": {"maxVcpus": value}})
+    issues = problems(project)
+    one(issues, "forecasting.yaml", "environments.dev.maxVcpus")
+    one(issues, "Pulumi.dev.yaml", "strata:compute.cpu.maxVcpus")
+
+
+def test_gpu_quota_where_gpus_are_disabled(project):
+    edit_stack(project, "dev", strata__compute={"cpu": {"maxVcpus": 128}, "gpu": {"enabled": False}})
+    issue = one(problems(project), "fraud.yaml", "environments.dev.gpuMaxVcpus")
+    assert "GPUs disabled" in issue.problem
+
+
+def test_more_teams_than_batch_allows(project):
+    base = yaml.safe_load((project / "stacks/teams/forecasting.yaml").read_text())
+    for i in range(51):
+        base["team"] = f"team{i:02d}"
+        (project / "stacks/teams" / f"team{i:02d}.yaml").write_text(yaml.safe_dump(base))
+    issue = one(problems(project), "Pulumi.dev.yaml", "(teams)")
+    assert "50" in issue.problem
+
+
+def test_missing_region(project):
+    edit_stack(project, "dev", aws__region=None)
+    assert "aws:region" in one(problems(project), "Pulumi.dev.yaml", "aws:region").fix
+
+
+def test_production_requires_protection(project):
+    edit_stack(project, "prod", strata__protect=False)
+    one(problems(project, "prod"), "Pulumi.prod.yaml", "strata:protect")
+
+
+def test_every_problem_is_reported_at_once(project):
+    edit_stack(project, "dev", aws__region=None, strata__namePrefix="BAD_", strata__typo=1)
+    edit_team(project, "fraud", lambda d: d["environments"]["dev"].update(priority=-1))
+    edit_team(project, "forecasting", lambda d: d.update(contacts=["not-an-email"]))
+    issues = problems(project)
+    files_keys = {(Path(i.file).name, i.key.split(".")[0]) for i in issues}
+    assert {("Pulumi.dev.yaml", "aws:region"), ("Pulumi.dev.yaml", "strata:namePrefix"), ("Pulumi.dev.yaml", "strata:typo"),
+            ("fraud.yaml", "environments"), ("forecasting.yaml", "contacts")} <= files_keys
+
+
+def test_yaml_syntax_error_names_the_line(project):
+    (project / "stacks/teams/research.yaml").write_text("team: research\nenvironments: [\n")
+    issue = one(problems(project), "research.yaml", "line")
+    assert "YAML" in issue.problem
+
+
+def test_pulumi_config_strings_are_what_the_cli_passes(project):
+    values = pulumi_config_strings(project, "dev")
+    assert values["aws:region"] == "us-east-1"
+    assert values["strata:protect"] == "false", "project defaults from Pulumi.yaml are merged, as the CLI does"
+    assert values["strata:network"].startswith("{")
+
+
+def test_queue_kinds():
+    platform = load_from_files(REPO, "local")
+    by_name = {t.name: t for t in platform.teams}
+    assert queues_for(platform.settings.compute, by_name["fraud"]) == ["cpu", "gpu", "fargate"]
+    assert queues_for(platform.settings.compute, by_name["forecasting"]) == ["cpu", "fargate"]
+    assert platform.settings.network.egress is Egress.NAT_INSTANCE
+
+
+def test_models_are_frozen():
+    platform = load_from_files(REPO, "dev")
+    with pytest.raises(Exception):
+        platform.settings.compute.cpu.max_vcpus = 1  # type: ignore[misc]
