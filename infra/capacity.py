@@ -27,9 +27,7 @@ FIXED_OVERHEAD_PER_AZ = 16
 MIN_PRIVATE_PREFIX = 24
 PUBLIC_PREFIX = 28
 
-PRIVATE_RANGES = tuple(
-    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
-)
+PRIVATE_RANGES = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 @dataclass(frozen=True)
@@ -83,16 +81,12 @@ def plan_subnets(cidr: str, az_count: int, demand: Demand, with_public: bool) ->
     per_az = math.ceil(demand.total / az_count)
     prefix = private_prefix_for(per_az)
     if prefix < vpc.prefixlen:
-        raise PlanError(
-            f"a /{vpc.prefixlen} cannot hold one /{prefix} private subnet per AZ "
-            f"({per_az} addresses per AZ at peak)"
-        )
+        raise PlanError(f"a /{vpc.prefixlen} cannot hold one /{prefix} private subnet per AZ ({per_az} addresses per AZ at peak)")
     blocks = vpc.subnets(new_prefix=prefix)
     private = [next(blocks, None) for _ in range(az_count)]
     if any(p is None for p in private):
         raise PlanError(
-            f"a /{vpc.prefixlen} holds fewer than {az_count} private /{prefix} subnets "
-            f"({per_az} addresses per AZ at peak)"
+            f"a /{vpc.prefixlen} holds fewer than {az_count} private /{prefix} subnets ({per_az} addresses per AZ at peak)"
         )
     public: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
     if with_public:
@@ -116,9 +110,4 @@ def plan_subnets(cidr: str, az_count: int, demand: Demand, with_public: bool) ->
 def overlapping(cidrs: list[str]) -> list[tuple[str, str]]:
     """Every pair of CIDRs in ``cidrs`` that overlap."""
     nets = [ipaddress.ip_network(c, strict=False) for c in cidrs]
-    return [
-        (str(a), str(b))
-        for i, a in enumerate(nets)
-        for b in nets[i + 1 :]
-        if a.version == b.version and a.overlaps(b)
-    ]
+    return [(str(a), str(b)) for i, a in enumerate(nets) for b in nets[i + 1 :] if a.version == b.version and a.overlaps(b)]

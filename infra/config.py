@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -44,20 +44,18 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class Model(BaseModel):
     """Base for every config object: camelCase keys in YAML, no unknown keys, immutable."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
 
 # ---------------------------------------------------------------- environment (stack file)
 
 
-class NetworkMode(str, Enum):
+class NetworkMode(StrEnum):
     CREATE = "create"
     ADOPT = "adopt"
 
 
-class Egress(str, Enum):
+class Egress(StrEnum):
     """How private subnets reach the internet (container images, pip). Costs are us-east-1 list prices.
 
     * ``nat-gateway``: one managed NAT gateway ($32.85/month + $3.65 IPv4 + $0.045/GB). Production.
@@ -294,7 +292,12 @@ _MISSING_FIX = {
 
 
 def _pydantic_issues(
-    issues: _Issues, err: ValidationError, file: str, prefix: str, model: type[BaseModel], key_map: Mapping[str, str] | None = None
+    issues: _Issues,
+    err: ValidationError,
+    file: str,
+    prefix: str,
+    model: type[BaseModel],
+    key_map: Mapping[str, str] | None = None,
 ) -> None:
     for e in err.errors():
         loc = tuple(e["loc"])
@@ -308,10 +311,14 @@ def _pydantic_issues(
             hint = f"did you mean {close[0]!r}? " if close else ""
             issues.add(file, key, "unknown key", f"{hint}allowed keys here: {', '.join(sorted(allowed))}")
         elif kind == "missing":
-            issues.add(file, key, "required key is missing", _MISSING_FIX.get(key, "add it (see Pulumi.yaml for its type and meaning)"))
+            issues.add(
+                file, key, "required key is missing", _MISSING_FIX.get(key, "add it (see Pulumi.yaml for its type and meaning)")
+            )
         elif kind in ("greater_than", "greater_than_equal") and e.get("ctx"):
             bound = next(iter(e["ctx"].values()))
-            issues.add(file, key, f"{e['input']!r} is too small", f"use a value {'>' if kind == 'greater_than' else '>='} {bound}")
+            issues.add(
+                file, key, f"{e['input']!r} is too small", f"use a value {'>' if kind == 'greater_than' else '>='} {bound}"
+            )
         else:
             issues.add(file, key, e["msg"], f"got {e.get('input')!r}; correct the value")
 
@@ -401,13 +408,23 @@ _FOREIGN_NAMESPACES = ("aws:", "pulumi:")
 
 
 def build_platform(
-    *, stack: str, config: Mapping[str, Any], stack_path: str, teams_dir: Path, known_envs: set[str], issues: _Issues | None = None
+    *,
+    stack: str,
+    config: Mapping[str, Any],
+    stack_path: str,
+    teams_dir: Path,
+    known_envs: set[str],
+    issues: _Issues | None = None,
 ) -> Platform:
     """Validate ``config`` (a stack's ``strata:*``/``aws:*`` values) and the team files into a Platform."""
     issues = issues if issues is not None else _Issues()
     if not naming.ENV_NAME.match(stack):
-        issues.add(stack_path, "(stack name)", f"stack name {stack!r} is not a valid environment name",
-                   "use 2-12 characters of a-z and 0-9, starting with a letter (it appears in bucket, role and queue names)")
+        issues.add(
+            stack_path,
+            "(stack name)",
+            f"stack name {stack!r} is not a valid environment name",
+            "use 2-12 characters of a-z and 0-9, starting with a letter (it appears in bucket, role and queue names)",
+        )
 
     raw: dict[str, Any] = {}
     for key, value in config.items():
@@ -450,7 +467,11 @@ def _validate_sections(raw: dict[str, Any], path: str, issues: _Issues) -> tuple
             sections[name] = TypeAdapter(field.annotation).validate_python(raw[alias])
         except ValidationError as err:
             ok = False
-            model = field.annotation if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel) else StackSettings
+            model = (
+                field.annotation
+                if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+                else StackSettings
+            )
             _pydantic_issues(issues, err, path, key_map[alias], model)
     return (StackSettings(**sections) if ok else None), sections
 
@@ -458,30 +479,50 @@ def _validate_sections(raw: dict[str, Any], path: str, issues: _Issues) -> tuple
 def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: _Issues) -> capacity.SubnetPlan | None:
     prefix = sections.get("name_prefix")
     if prefix is not None and not naming.NAME_PREFIX.match(prefix):
-        issues.add(path, "strata:namePrefix", f"{prefix!r} cannot start an S3 bucket name",
-                   "use 2-30 characters of a-z, 0-9 and single hyphens, e.g. 'acme-ml'")
+        issues.add(
+            path,
+            "strata:namePrefix",
+            f"{prefix!r} cannot start an S3 bucket name",
+            "use 2-30 characters of a-z, 0-9 and single hyphens, e.g. 'acme-ml'",
+        )
     elif prefix is not None:
         for bucket in (naming.datastore_bucket(prefix, stack), naming.log_bucket(prefix, stack)):
             if why := naming.s3_bucket_problem(bucket):
                 issues.add(path, "strata:namePrefix", f"bucket name {bucket!r} is invalid: {why}", "shorten strata:namePrefix")
     if sections.get("production") and not sections.get("protect"):
-        issues.add(path, "strata:protect", "a production stack must protect its stateful resources",
-                   "set 'strata:protect: true' (buckets, keys and databases then refuse deletion)")
+        issues.add(
+            path,
+            "strata:protect",
+            "a production stack must protect its stateful resources",
+            "set 'strata:protect: true' (buckets, keys and databases then refuse deletion)",
+        )
     n: NetworkSettings | None = sections.get("network")
     if n is None:
         return None
     if n.flow_log_retention_days not in LOG_RETENTION_DAYS:
-        issues.add(path, "strata:network.flowLogRetentionDays", f"{n.flow_log_retention_days} is not a CloudWatch retention",
-                   f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        issues.add(
+            path,
+            "strata:network.flowLogRetentionDays",
+            f"{n.flow_log_retention_days} is not a CloudWatch retention",
+            f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
+        )
     if n.mode is NetworkMode.ADOPT:
         if not n.vpc_id:
             issues.add(path, "strata:network.vpcId", "adopting a VPC needs its id", "set vpcId: vpc-... or use mode: create")
         if len(n.private_subnet_ids) < 2:
-            issues.add(path, "strata:network.privateSubnetIds", "adopting a VPC needs private subnets in >= 2 AZs",
-                       "list at least two subnet ids")
+            issues.add(
+                path,
+                "strata:network.privateSubnetIds",
+                "adopting a VPC needs private subnets in >= 2 AZs",
+                "list at least two subnet ids",
+            )
         if not n.private_route_table_ids:
-            issues.add(path, "strata:network.privateRouteTableIds", "the S3 gateway endpoint needs the private route tables",
-                       "list the route table ids of the private subnets")
+            issues.add(
+                path,
+                "strata:network.privateRouteTableIds",
+                "the S3 gateway endpoint needs the private route tables",
+                "list the route table ids of the private subnets",
+            )
         return None
     if n.cidr is None:
         issues.add(path, "strata:network.cidr", "creating a VPC needs its CIDR", "set cidr: 10.20.0.0/16 (any private range)")
@@ -492,8 +533,12 @@ def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: _Issue
         issues.add(path, "strata:network.cidr", f"{n.cidr!r} is not a network: {exc}", "use a CIDR such as 10.20.0.0/16")
         return None
     if not capacity.is_private(n.cidr):
-        issues.add(path, "strata:network.cidr", f"{n.cidr} is not a private (RFC 1918) range",
-                   "use a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+        issues.add(
+            path,
+            "strata:network.cidr",
+            f"{n.cidr} is not a private (RFC 1918) range",
+            "use a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
+        )
         return None
     if not 16 <= vpc.prefixlen <= 28:
         issues.add(path, "strata:network.cidr", f"VPC CIDRs must be /16 to /28, got /{vpc.prefixlen}", "use a /16 to /20")
@@ -508,8 +553,12 @@ def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: _Issue
     try:
         return capacity.plan_subnets(n.cidr, n.az_count, demand, with_public)
     except capacity.PlanError as exc:
-        issues.add(path, "strata:network.cidr", f"{n.cidr} is too small for the configured capacity: {exc}",
-                   "use a larger VPC (e.g. a /16) or lower strata:compute maxVcpus")
+        issues.add(
+            path,
+            "strata:network.cidr",
+            f"{n.cidr} is too small for the configured capacity: {exc}",
+            "use a larger VPC (e.g. a /16) or lower strata:compute maxVcpus",
+        )
         return None
 
 
@@ -521,8 +570,12 @@ def _explicit_subnets(n: NetworkSettings, vpc: Any, demand: capacity.Demand, wit
     if len(private) != n.az_count:
         issues.add(path, key, f"{len(private)} subnets for azCount {n.az_count}", "give one private subnet per AZ")
     if with_public and len(public) != n.az_count:
-        issues.add(path, "strata:network.publicSubnetCidrs", f"NAT egress needs one public subnet per AZ, got {len(public)}",
-                   "list azCount public /28 subnets, or set egress: none / endpoints")
+        issues.add(
+            path,
+            "strata:network.publicSubnetCidrs",
+            f"NAT egress needs one public subnet per AZ, got {len(public)}",
+            "list azCount public /28 subnets, or set egress: none / endpoints",
+        )
     for k, cidr in [(key, c) for c in private] + [("strata:network.publicSubnetCidrs", c) for c in public]:
         try:
             net = ipaddress.ip_network(cidr)
@@ -538,15 +591,21 @@ def _explicit_subnets(n: NetworkSettings, vpc: Any, demand: capacity.Demand, wit
     per_az = -(-demand.total // n.az_count)
     too_small = [c for c in private if ipaddress.ip_network(c).prefixlen > capacity.private_prefix_for(per_az)]
     for c in too_small:
-        issues.add(path, key, f"{c} is too small for the configured capacity ({per_az} addresses per AZ at peak)",
-                   f"use at least a /{capacity.private_prefix_for(per_az)} or lower strata:compute maxVcpus")
+        issues.add(
+            path,
+            key,
+            f"{c} is too small for the configured capacity ({per_az} addresses per AZ at peak)",
+            f"use at least a /{capacity.private_prefix_for(per_az)} or lower strata:compute maxVcpus",
+        )
     if len(issues) > before:
         return None
     usable = sum(ipaddress.ip_network(c).num_addresses - capacity.RESERVED_PER_SUBNET for c in private)
     return capacity.SubnetPlan(private=tuple(private), public=tuple(public), usable_private_ips=usable)
 
 
-def _load_teams(stack: str, teams_dir: Path, known_envs: set[str], compute: ComputeSettings | None, issues: _Issues) -> list[Team]:
+def _load_teams(
+    stack: str, teams_dir: Path, known_envs: set[str], compute: ComputeSettings | None, issues: _Issues
+) -> list[Team]:
     files = sorted(teams_dir.glob("*.yaml")) + sorted(teams_dir.glob("*.yml"))
     seen: dict[str, Path] = {}
     teams: list[Team] = []
@@ -565,20 +624,32 @@ def _load_teams(stack: str, teams_dir: Path, known_envs: set[str], compute: Comp
             _pydantic_issues(issues, err, str(path), "", TeamFile)
             continue
         if not naming.TEAM_NAME.match(tf.team):
-            issues.add(path, "team", f"{tf.team!r} is not a valid team name",
-                       "use 2-24 characters of a-z, 0-9 and single hyphens, starting with a letter")
+            issues.add(
+                path,
+                "team",
+                f"{tf.team!r} is not a valid team name",
+                "use 2-24 characters of a-z, 0-9 and single hyphens, starting with a letter",
+            )
             continue
         if tf.team in seen:
-            issues.add(path, "team", f"team {tf.team!r} is already declared in {seen[tf.team]}",
-                       "give each team one file; rename or merge the duplicate")
+            issues.add(
+                path,
+                "team",
+                f"team {tf.team!r} is already declared in {seen[tf.team]}",
+                "give each team one file; rename or merge the duplicate",
+            )
             continue
         seen[tf.team] = path
         for env in tf.environments:
             if env not in known_envs:
                 close = difflib.get_close_matches(env, sorted(known_envs), n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
-                issues.add(path, f"environments.{env}", f"unknown environment {env!r}",
-                           f"{hint}environments are the stack files: {', '.join(sorted(known_envs))}")
+                issues.add(
+                    path,
+                    f"environments.{env}",
+                    f"unknown environment {env!r}",
+                    f"{hint}environments are the stack files: {', '.join(sorted(known_envs))}",
+                )
         env_cfg = tf.environments.get(stack)
         if env_cfg is None:
             continue
@@ -586,23 +657,44 @@ def _load_teams(stack: str, teams_dir: Path, known_envs: set[str], compute: Comp
             issues.add(path, "team", why, "shorten the team name")
         if compute is not None:
             _check_team_quota(tf.team, env_cfg, stack, compute, path, issues)
-        teams.append(Team(name=tf.team, cost_center=tf.cost_center, contacts=tf.contacts, priority=env_cfg.priority,
-                          max_vcpus=env_cfg.max_vcpus, gpu_max_vcpus=env_cfg.gpu_max_vcpus, principals=env_cfg.principals))
+        teams.append(
+            Team(
+                name=tf.team,
+                cost_center=tf.cost_center,
+                contacts=tf.contacts,
+                priority=env_cfg.priority,
+                max_vcpus=env_cfg.max_vcpus,
+                gpu_max_vcpus=env_cfg.gpu_max_vcpus,
+                principals=env_cfg.principals,
+            )
+        )
     return teams
 
 
 def _check_team_quota(team: str, t: TeamEnvironment, stack: str, c: ComputeSettings, path: Path, issues: _Issues) -> None:
     key = f"environments.{stack}"
     if t.gpu_max_vcpus > 0 and not c.gpu.enabled:
-        issues.add(path, f"{key}.gpuMaxVcpus", f"a GPU quota of {t.gpu_max_vcpus}, but stack {stack!r} has GPUs disabled",
-                   f"set gpuMaxVcpus: 0, or enable strata:compute.gpu in stacks/Pulumi.{stack}.yaml")
+        issues.add(
+            path,
+            f"{key}.gpuMaxVcpus",
+            f"a GPU quota of {t.gpu_max_vcpus}, but stack {stack!r} has GPUs disabled",
+            f"set gpuMaxVcpus: 0, or enable strata:compute.gpu in stacks/Pulumi.{stack}.yaml",
+        )
     elif c.gpu.enabled and t.gpu_max_vcpus > c.gpu.max_vcpus:
-        issues.add(path, f"{key}.gpuMaxVcpus", f"{t.gpu_max_vcpus} exceeds the environment's GPU capacity ({c.gpu.max_vcpus})",
-                   f"lower it to <= {c.gpu.max_vcpus}")
+        issues.add(
+            path,
+            f"{key}.gpuMaxVcpus",
+            f"{t.gpu_max_vcpus} exceeds the environment's GPU capacity ({c.gpu.max_vcpus})",
+            f"lower it to <= {c.gpu.max_vcpus}",
+        )
     cpu_cap = c.cpu.max_vcpus + (c.spot.max_vcpus if c.spot.enabled else 0)
     if t.max_vcpus > cpu_cap:
-        issues.add(path, f"{key}.maxVcpus", f"{t.max_vcpus} exceeds the environment's CPU capacity ({cpu_cap})",
-                   f"lower it to <= {cpu_cap}, or raise strata:compute maxVcpus")
+        issues.add(
+            path,
+            f"{key}.maxVcpus",
+            f"{t.max_vcpus} exceeds the environment's CPU capacity ({cpu_cap})",
+            f"lower it to <= {cpu_cap}, or raise strata:compute maxVcpus",
+        )
 
 
 def queues_for(compute: ComputeSettings, team: Team) -> list[str]:
@@ -620,12 +712,20 @@ def queues_for(compute: ComputeSettings, team: Team) -> list[str]:
 def _check_batch_limits(s: StackSettings, teams: list[Team], path: str, issues: _Issues) -> None:
     queues = sum(len(queues_for(s.compute, t)) for t in teams)
     if queues > BATCH_MAX_JOB_QUEUES:
-        issues.add(path, "(teams)", f"{len(teams)} teams need {queues} job queues; AWS Batch allows {BATCH_MAX_JOB_QUEUES} per region",
-                   "split teams across regions or accounts, or turn off per-team GPU/Fargate queues")
+        issues.add(
+            path,
+            "(teams)",
+            f"{len(teams)} teams need {queues} job queues; AWS Batch allows {BATCH_MAX_JOB_QUEUES} per region",
+            "split teams across regions or accounts, or turn off per-team GPU/Fargate queues",
+        )
     ces = len(s.compute.compute_environment_kinds())
     if ces > BATCH_MAX_COMPUTE_ENVIRONMENTS:
-        issues.add(path, "strata:compute", f"{ces} compute environments exceed AWS Batch's {BATCH_MAX_COMPUTE_ENVIRONMENTS}",
-                   "disable a capacity pool")
+        issues.add(
+            path,
+            "strata:compute",
+            f"{ces} compute environments exceed AWS Batch's {BATCH_MAX_COMPUTE_ENVIRONMENTS}",
+            "disable a capacity pool",
+        )
 
 
 # ---------------------------------------------------------------- entry points
@@ -638,8 +738,14 @@ def load_from_files(project_dir: Path, stack: str) -> Platform:
     values = stack_config_values(project_dir, stack, issues)
     if issues:  # no readable stack file: everything after would be noise
         raise ConfigError(list(issues))
-    return build_platform(stack=stack, config=values, stack_path=str(stack_file(project_dir, stack).relative_to(project_dir)),
-                          teams_dir=project_dir / "stacks" / "teams", known_envs=known_environments(project_dir), issues=issues)
+    return build_platform(
+        stack=stack,
+        config=values,
+        stack_path=str(stack_file(project_dir, stack).relative_to(project_dir)),
+        teams_dir=project_dir / "stacks" / "teams",
+        known_envs=known_environments(project_dir),
+        issues=issues,
+    )
 
 
 def pulumi_config_strings(project_dir: Path, stack: str) -> dict[str, str]:
@@ -659,5 +765,10 @@ def load_from_pulumi(project_dir: Path) -> Platform:
 
     values = {**rc.get_config_env(), **rc.CONFIG.get()}
     stack = pulumi.get_stack()
-    return build_platform(stack=stack, config=values, stack_path=f"stacks/Pulumi.{stack}.yaml",
-                          teams_dir=Path(project_dir) / "stacks" / "teams", known_envs=known_environments(Path(project_dir)))
+    return build_platform(
+        stack=stack,
+        config=values,
+        stack_path=f"stacks/Pulumi.{stack}.yaml",
+        teams_dir=Path(project_dir) / "stacks" / "teams",
+        known_envs=known_environments(Path(project_dir)),
+    )

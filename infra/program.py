@@ -32,14 +32,27 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
     network = Network("network", NetworkArgs(environment=env, settings=s.network, subnets=platform.subnets, tags=tags))
     datastore = Datastore(
         "datastore",
-        DatastoreArgs(environment=env, name_prefix=s.name_prefix, settings=s.datastore,
-                      teams=[t.name for t in platform.teams], protect=s.protect, tags=tags),
+        DatastoreArgs(
+            environment=env,
+            name_prefix=s.name_prefix,
+            settings=s.datastore,
+            teams=[t.name for t in platform.teams],
+            protect=s.protect,
+            tags=tags,
+        ),
     )
     compute = Compute(
         "compute",
-        ComputeArgs(environment=env, settings=s.compute, teams=platform.teams, subnet_ids=network.private_subnet_ids,
-                    security_group_id=network.batch_security_group_id, bucket_arn=datastore.bucket_arn,
-                    kms_key_arn=datastore.kms_key_arn, tags=tags),
+        ComputeArgs(
+            environment=env,
+            settings=s.compute,
+            teams=platform.teams,
+            subnet_ids=network.private_subnet_ids,
+            security_group_id=network.batch_security_group_id,
+            bucket_arn=datastore.bucket_arn,
+            kms_key_arn=datastore.kms_key_arn,
+            tags=tags,
+        ),
     )
 
     profiles: dict[str, pulumi.Output] = {}
@@ -53,17 +66,28 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
             fargate=fargate_role,
         ).apply(
             lambda v, team=team: render_profile(
-                ProfileInputs(bucket_name=v["bucket"], team_prefix=naming.team_prefix(team.name), job_queue=v["queue"],
-                              job_role_arn=v["job_role"], fargate_execution_role_arn=v["fargate"])
+                ProfileInputs(
+                    bucket_name=v["bucket"],
+                    team_prefix=naming.team_prefix(team.name),
+                    job_queue=v["queue"],
+                    job_role_arn=v["job_role"],
+                    fargate_execution_role_arn=v["fargate"],
+                )
             )
         )
         component = TeamComponent(
             f"team-{team.name}",
-            TeamArgs(environment=env, team=team, bucket_arn=datastore.bucket_arn, kms_key_arn=datastore.kms_key_arn,
-                     job_queue_arns=compute.job_queue_arns[team.name], job_role_arn=compute.job_role_arns[team.name],
-                     fargate_execution_role_arn=fargate_role,
-                     profile_json=profile.apply(lambda p: json.dumps(p, indent=2, sort_keys=True)),
-                     tags={**tags, "team": team.name, "cost-center": team.cost_center}),
+            TeamArgs(
+                environment=env,
+                team=team,
+                bucket_arn=datastore.bucket_arn,
+                kms_key_arn=datastore.kms_key_arn,
+                job_queue_arns=compute.job_queue_arns[team.name],
+                job_role_arn=compute.job_role_arns[team.name],
+                fargate_execution_role_arn=fargate_role,
+                profile_json=profile.apply(lambda p: json.dumps(p, indent=2, sort_keys=True)),
+                tags={**tags, "team": team.name, "cost-center": team.cost_center},
+            ),
         )
         profiles[team.name] = profile
         roles[team.name] = component.data_scientist_role_arn
@@ -78,7 +102,8 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
         "computeEnvironments": pulumi.Output.from_input(compute.compute_environment_arns),
         "teamProfiles": pulumi.Output.from_input(profiles),
         "teamProfileParameters": pulumi.Output.from_input(
-            {t.name: naming.profile_parameter(env, t.name) for t in platform.teams}),
+            {t.name: naming.profile_parameter(env, t.name) for t in platform.teams}
+        ),
         "teamDataScientistRoles": pulumi.Output.from_input(roles),
     }
 

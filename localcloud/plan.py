@@ -24,17 +24,30 @@ class PlainMocks(pulumi.runtime.Mocks):
             return [None, args.inputs]
         service = args.typ.split(":")[1].split("/")[0]
         physical = args.inputs.get("name") or args.inputs.get("bucket") or args.name
-        return [f"{args.name}-id", {**args.inputs, "id": f"{args.name}-id",
-                                    "arn": f"arn:aws:{service}:{REGION}:{ACCOUNT}:{physical}"}]
+        return [
+            f"{args.name}-id",
+            {**args.inputs, "id": f"{args.name}-id", "arn": f"arn:aws:{service}:{REGION}:{ACCOUNT}:{physical}"},
+        ]
 
     def call(self, args):
         answers = {
-            "aws:index/getCallerIdentity:getCallerIdentity": {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root", "userId": "plan"},
+            "aws:index/getCallerIdentity:getCallerIdentity": {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:root",
+                "userId": "plan",
+            },
             "aws:index/getRegion:getRegion": {"name": REGION, "region": REGION, "id": REGION},
             "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
             "aws:index/getAvailabilityZones:getAvailabilityZones": {
-                "names": [f"{REGION}{z}" for z in "abcdef"], "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": REGION},
-            "aws:ec2/getAmi:getAmi": {"id": "ami-0plan", "arn": f"arn:aws:ec2:{REGION}::image/ami-0plan", "name": "al2023-ami-plan"},
+                "names": [f"{REGION}{z}" for z in "abcdef"],
+                "zoneIds": [f"use1-az{i}" for i in range(1, 7)],
+                "id": REGION,
+            },
+            "aws:ec2/getAmi:getAmi": {
+                "id": "ami-0plan",
+                "arn": f"arn:aws:ec2:{REGION}::image/ami-0plan",
+                "name": "al2023-ami-plan",
+            },
         }
         if args.token not in answers:
             raise NotImplementedError(f"PlainMocks: no answer for invoke {args.token}; add one in localcloud/plan.py")

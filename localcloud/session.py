@@ -111,8 +111,13 @@ def deploy(project_dir: Path, endpoint: str, region: str, console: Console) -> t
     """Preview (to count resources, no cloud calls), then deploy with a progress bar."""
     planned = run_program(project_dir, STACK, LocalEngine(endpoint, region=region, preview=True), preview=True)
     total = len(planned.custom_resources())
-    columns = (SpinnerColumn(), TextColumn("[bold]deploying[/bold] {task.description}"), BarColumn(),
-               MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]deploying[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("local stack", total=total)
 
@@ -131,11 +136,23 @@ def run_sample_flow(project_dir: Path, paths: Paths, env: dict[str, str], team: 
     run_id_file = paths.work / "last-run-id"
     run_id_file.unlink(missing_ok=True)
     flow = (project_dir / SAMPLE_FLOW).resolve()
-    child_env = {**os.environ, **env, "METAFLOW_PROFILE": naming.profile_name(STACK, team),
-                 "METAFLOW_USER": os.environ.get("METAFLOW_USER") or os.environ.get("USER") or "strata-local"}
-    console.print(f"[bold]running[/bold] {SAMPLE_FLOW} as team [cyan]{team}[/cyan] (METAFLOW_PROFILE={child_env['METAFLOW_PROFILE']})")
-    proc = subprocess.run([sys.executable, str(flow), "--no-pylint", "run", "--run-id-file", str(run_id_file)],
-                          cwd=paths.work, env=child_env, text=True, capture_output=True)
+    child_env = {
+        **os.environ,
+        **env,
+        "METAFLOW_PROFILE": naming.profile_name(STACK, team),
+        "METAFLOW_USER": os.environ.get("METAFLOW_USER") or os.environ.get("USER") or "strata-local",
+    }
+    console.print(
+        f"[bold]running[/bold] {SAMPLE_FLOW} as team [cyan]{team}[/cyan] (METAFLOW_PROFILE={child_env['METAFLOW_PROFILE']})"
+    )
+    with console.status("Metaflow: start -> fit (foreach) -> join -> end ..."):
+        proc = subprocess.run(
+            [sys.executable, str(flow), "--no-pylint", "run", "--run-id-file", str(run_id_file)],
+            cwd=paths.work,
+            env=child_env,
+            text=True,
+            capture_output=True,
+        )
     (paths.work / "last-run.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-25:])
@@ -146,8 +163,13 @@ def run_sample_flow(project_dir: Path, paths: Paths, env: dict[str, str], team: 
 def artifact_locations(paths: Paths, env: dict[str, str], team: str, run_id: str) -> list[dict]:
     """Ask Metaflow's client (in the flow's environment) where each artifact of the run is stored."""
     child_env = {**os.environ, **env, "METAFLOW_PROFILE": naming.profile_name(STACK, team)}
-    proc = subprocess.run([sys.executable, "-m", "localcloud.inspect_run", "RegionForecastFlow", run_id],
-                          cwd=paths.work, env=child_env, text=True, capture_output=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "localcloud.inspect_run", "RegionForecastFlow", run_id],
+        cwd=paths.work,
+        env=child_env,
+        text=True,
+        capture_output=True,
+    )
     if proc.returncode != 0:
         raise LocalCloudError(f"could not read the run back with Metaflow's client:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout)
@@ -157,8 +179,9 @@ def up(project_dir: Path, port: int | None, team: str | None, state_dir: Path | 
     project_dir = project_dir.resolve()
     paths = paths_for(project_dir, state_dir)
     if running := recorded_server(paths):
-        raise LocalCloudError(f"a local cloud is already running (PID {running['pid']}, {running['endpoint']}); "
-                              "run `strata local down` first")
+        raise LocalCloudError(
+            f"a local cloud is already running (PID {running['pid']}, {running['endpoint']}); run `strata local down` first"
+        )
     platform = load_from_files(project_dir, STACK)  # ConfigError is reported by the CLI
     teams = [t.name for t in platform.teams]
     if not teams:
@@ -169,8 +192,9 @@ def up(project_dir: Path, port: int | None, team: str | None, state_dir: Path | 
 
     paths.root.mkdir(parents=True, exist_ok=True)
     server = start_moto(port=port)
-    paths.server.write_text(json.dumps({"pid": server.pid, "port": server.port, "endpoint": server.endpoint,
-                                        "started": time.time()}))
+    paths.server.write_text(
+        json.dumps({"pid": server.pid, "port": server.port, "endpoint": server.endpoint, "started": time.time()})
+    )
     configure_moto(server.endpoint)
     console.print(f"[green]moto server[/green] on {server.endpoint} (PID {server.pid})")
 
@@ -200,8 +224,10 @@ def up(project_dir: Path, port: int | None, team: str | None, state_dir: Path | 
     for a in artifacts:
         table.add_row(a["step"], a["name"], str(a["bytes"]), a["location"].removeprefix(root))
     console.print(table)
-    console.print(f"\nThe local cloud keeps running. In any shell: [bold]source {paths.env_file}[/bold]\n"
-                  f"Stop it with: [bold]strata local down[/bold]")
+    console.print(
+        f"\nThe local cloud keeps running. In any shell: [bold]source {paths.env_file}[/bold]\n"
+        f"Stop it with: [bold]strata local down[/bold]"
+    )
     return paths
 
 

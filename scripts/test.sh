@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 echo "==> ruff"
 .venv/bin/ruff check infra modules localcloud sdk tests benchmarks scripts
+.venv/bin/ruff format --check infra modules localcloud sdk tests benchmarks scripts
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)
 MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_PORT=$port .venv/bin/python -m moto.server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &

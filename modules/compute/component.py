@@ -49,7 +49,11 @@ class ComputeArgs:
 
 
 class Compute(pulumi.ComponentResource):
-    """Batch service/instance roles, a launch template, managed compute environments, per-team queues and job roles."""
+    """The ECS instance role, a launch template, managed compute environments, per-team queues and job roles.
+
+    No Batch service role is created: every compute environment omits ``service_role`` and so uses
+    Batch's service-linked role ``AWSServiceRoleForBatch`` (see ``__init__``).
+    """
 
     compute_environment_arns: dict[str, pulumi.Output[str]]
     """By kind: ``cpu-ondemand``, ``cpu-spot``, ``gpu``, ``fargate`` (only the enabled ones)."""
@@ -61,7 +65,6 @@ class Compute(pulumi.ComponentResource):
     """team -> ARN of its Batch job role (``METAFLOW_ECS_S3_ACCESS_IAM_ROLE``)."""
     fargate_execution_role_arn: pulumi.Output[str] | None
     """``METAFLOW_ECS_FARGATE_EXECUTION_ROLE``; None when Fargate is disabled."""
-    batch_service_role_arn: pulumi.Output[str]
     instance_profile_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -80,12 +83,6 @@ class Compute(pulumi.ComponentResource):
         self._partition = partition.partition
         self._via_s3 = pulumi.Output.all(region.region, partition.dns_suffix).apply(lambda v: policies.s3_via_service(v[0], v[1]))
 
-        service_role, service_attachment = self._service_role(
-            "batch-service",
-            policies.BATCH_SERVICE,
-            policies.BATCH_SERVICE_POLICY,
-            "AWS Batch service role: manages the compute environments' instances and ECS clusters",
-        )
         instance_role, instance_attachment = self._service_role(
             "ecs-instance",
             policies.EC2_SERVICE,
@@ -106,18 +103,29 @@ class Compute(pulumi.ComponentResource):
 
         launch_template = self._launch_template()
 
-        # Deleting a compute environment needs the service role's permissions until the end: without
-        # depends_on, Pulumi may detach the policy first and the environment sticks in DELETING.
-        # (pulumi-aws docs, aws.batch.ComputeEnvironment; https://docs.aws.amazon.com/batch/latest/userguide/troubleshooting.html)
-        # The instance role attachment is held the same way so instances can deregister cleanly.
-        ce_opts = pulumi.ResourceOptions(parent=self, depends_on=[service_attachment, instance_attachment])
+        # Deletion order: Pulumi deletes in reverse dependency order, and nothing else ties the
+        # environments to the instance role's policy attachment. Without depends_on it may detach
+        # the policy while Batch is still terminating the environment's instances, whose ECS agents
+        # then lose their permissions to deregister. The pulumi-aws docs of aws.batch.ComputeEnvironment
+        # document this race (environment stuck in DELETING) for the service role's attachment.
+        # The Batch service role needs no guard: it is the service-linked role AWSServiceRoleForBatch,
+        # which the stack never creates, changes or deletes (IAM deletes it only once no compute
+        # environment uses it). https://docs.aws.amazon.com/batch/latest/userguide/using-service-linked-roles.html
+        ce_opts = pulumi.ResourceOptions(parent=self, depends_on=[instance_attachment])
         self._environments: dict[str, aws.batch.ComputeEnvironment] = {}
         for plan in policies.compute_environment_plans(args.settings):
             self._environments[plan.kind] = aws.batch.ComputeEnvironment(
                 f"{name}-{plan.kind}",
                 name=naming.compute_environment(args.environment, plan.kind),
                 type="MANAGED",
-                service_role=service_role.arn,
+                # No service_role: Batch then uses its service-linked role AWSServiceRoleForBatch (created
+                # on first use; the deployer needs iam:CreateServiceLinkedRole once per account). Only
+                # with it can Batch change instance types, allocation strategy, bid, AMI or launch
+                # template in place (an infrastructure update); with an explicit role such a change
+                # replaces the environment, whose name is fixed. A CE cannot switch between the two
+                # kinds of role after creation.
+                # https://docs.aws.amazon.com/batch/latest/userguide/infrastructure-updates.html
+                # https://docs.aws.amazon.com/batch/latest/userguide/using-service-linked-roles.html
                 compute_resources=self._compute_resources(plan, instance_profile, launch_template),
                 tags=self._tags,
                 opts=ce_opts,
@@ -134,7 +142,6 @@ class Compute(pulumi.ComponentResource):
             self.job_queue_names[team.name] = {kind: q.name for kind, q in queues.items()}
 
         self.fargate_execution_role_arn = fargate_execution_role.arn if fargate_execution_role else None
-        self.batch_service_role_arn = service_role.arn
         self.instance_profile_arn = instance_profile.arn
         self.register_outputs(
             {
@@ -143,7 +150,6 @@ class Compute(pulumi.ComponentResource):
                 "job_queue_names": self.job_queue_names,
                 "job_role_arns": self.job_role_arns,
                 "fargate_execution_role_arn": self.fargate_execution_role_arn,
-                "batch_service_role_arn": self.batch_service_role_arn,
                 "instance_profile_arn": self.instance_profile_arn,
             }
         )

@@ -19,14 +19,13 @@ PolicyDocument = dict[str, Any]
 
 VERSION = "2012-10-17"
 
-# Service principals.
-BATCH_SERVICE = "batch.amazonaws.com"
+# Service principals of the roles this module creates. There is no Batch service role: compute
+# environments use Batch's service-linked role AWSServiceRoleForBatch, which AWS owns.
+# https://docs.aws.amazon.com/batch/latest/userguide/using-service-linked-roles.html
 EC2_SERVICE = "ec2.amazonaws.com"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 
 # AWS-managed policies, by path/name; the partition is filled in by managed_policy_arn().
-# https://docs.aws.amazon.com/batch/latest/userguide/service_IAM_role.html
-BATCH_SERVICE_POLICY = "service-role/AWSBatchServiceRole"
 # https://docs.aws.amazon.com/batch/latest/userguide/instance_IAM_role.html
 ECS_INSTANCE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html

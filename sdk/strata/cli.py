@@ -12,8 +12,11 @@ from rich.console import Console
 
 from strata import profiles
 
-app = typer.Typer(help="Strata: your team's ML platform. `strata configure` installs your Metaflow profile.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Strata: your team's ML platform. `strata configure` installs your Metaflow profile.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
@@ -41,8 +44,10 @@ def configure(
 def _platform_missing(command: str) -> None:
     @app.command(command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def missing() -> None:
-        err.print(f"[red]error:[/red] `strata {command}` is a platform command; install the platform "
-                  "(`pip install -e '.[dev]'` in the Strata repository) to use it.")
+        err.print(
+            f"[red]error:[/red] `strata {command}` is a platform command; install the platform "
+            "(`pip install -e '.[dev]'` in the Strata repository) to use it."
+        )
         raise typer.Exit(2)
 
 

@@ -65,6 +65,7 @@ class Recorded:
 class Deployment:
     resources: list[Recorded] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    component: Any = None
 
     def of(self, typ: str) -> dict[str, Recorded]:
         return {r.name: r for r in self.resources if r.typ == typ}
@@ -119,13 +120,13 @@ def deploy(settings: ComputeSettings) -> Deployment:
     @pulumi.runtime.test
     def program():
         c = Compute("compute", make_args(settings))
+        deployment.component = c
         outputs = {
             "compute_environment_arns": c.compute_environment_arns,
             "job_queue_arns": c.job_queue_arns,
             "job_queue_names": c.job_queue_names,
             "job_role_arns": c.job_role_arns,
             "fargate_execution_role_arn": c.fargate_execution_role_arn,
-            "batch_service_role_arn": c.batch_service_role_arn,
             "instance_profile_arn": c.instance_profile_arn,
         }
         return pulumi.Output.from_input(outputs).apply(deployment.outputs.update)
@@ -145,6 +146,28 @@ def minimal() -> Deployment:
 
 
 # ---------------------------------------------------------------- compute environments
+
+
+def test_every_compute_environment_uses_the_batch_service_linked_role(full: Deployment, minimal: Deployment) -> None:
+    """No serviceRole: Batch falls back to AWSServiceRoleForBatch, the only role with which it can
+    change instance types, AMI, launch template or bid in place instead of replacing the environment."""
+    for deployment in (full, minimal):
+        ces = deployment.of(CE)
+        assert ces, "no compute environment declared"
+        for urn, ce in ces.items():
+            assert "serviceRole" not in ce.inputs, f"{urn} sets serviceRole={ce.inputs.get('serviceRole')!r}"
+
+
+def test_no_batch_service_role_is_created(full: Deployment, minimal: Deployment) -> None:
+    for deployment in (full, minimal):
+        for r in deployment.resources:
+            if r.typ in (ROLE, ATTACHMENT):
+                assert "batch-service" not in r.name, f"{r.typ}::{r.name}: the explicit Batch service role is gone"
+                assert "AWSBatchServiceRole" not in r.inputs.get("policyArn", ""), f"{r.typ}::{r.name}"
+                trust = json.loads(r.inputs["assumeRolePolicy"]) if r.typ == ROLE else {"Statement": []}
+                principals = [s["Principal"] for s in trust["Statement"]]
+                assert {"Service": "batch.amazonaws.com"} not in principals, f"{r.typ}::{r.name} trusts Batch"
+    assert not hasattr(full.component, "batch_service_role_arn"), "compute: batch_service_role_arn output was removed"
 
 
 def test_every_compute_environment_scales_to_zero(full: Deployment, minimal: Deployment) -> None:
@@ -173,7 +196,6 @@ def test_compute_environment_settings_per_kind(full: Deployment) -> None:
         cr = ce["computeResources"]
         assert ce["type"] == "MANAGED", urn
         assert ce["name"] == naming.compute_environment(ENV, urn.removeprefix("compute-")), urn
-        assert ce["serviceRole"] == "arn:aws:mock:us-east-1:111111111111:compute-batch-service", urn
         assert (cr["type"], cr["allocationStrategy"]) == (typ, strategy), urn
         assert cr["ec2Configurations"] == [{"imageType": image}], urn
         assert cr["instanceTypes"] == instance_types and cr["maxVcpus"] == max_vcpus, urn
@@ -278,10 +300,9 @@ def test_queue_outputs_are_keyed_by_team_and_kind() -> None:
 # ---------------------------------------------------------------- IAM
 
 
-def test_service_and_instance_roles(full: Deployment) -> None:
+def test_instance_and_fargate_execution_roles(full: Deployment) -> None:
     roles, attachments = full.of(ROLE), full.of(ATTACHMENT)
     expected = {
-        "compute-batch-service": ("batch.amazonaws.com", "service-role/AWSBatchServiceRole"),
         "compute-ecs-instance": ("ec2.amazonaws.com", "service-role/AmazonEC2ContainerServiceforEC2Role"),
         "compute-fargate-execution": ("ecs-tasks.amazonaws.com", "service-role/AmazonECSTaskExecutionRolePolicy"),
     }

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.e2e
 
 
 def strata(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*STRATA, *args], cwd=REPO, env={**os.environ, **(env or {})}, text=True,
-                          capture_output=True, timeout=600)
+    proc = subprocess.run(
+        [*STRATA, *args], cwd=REPO, env={**os.environ, **(env or {})}, text=True, capture_output=True, timeout=600
+    )
     if check:
         assert proc.returncode == 0, f"strata {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
@@ -35,16 +36,24 @@ def local_cloud(tmp_path_factory):
     state = tmp_path_factory.mktemp("local-cloud")
     up = strata("local", "up", "--team", "fraud", "--state-dir", str(state), env={"COLUMNS": "200"})
     server = json.loads((state / "server.json").read_text())
-    env = dict(line.removeprefix("export ").split("=", 1) for line in (state / "env").read_text().splitlines()
-               if line.startswith("export "))
+    env = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in (state / "env").read_text().splitlines()
+        if line.startswith("export ")
+    )
     yield {"state": state, "up": up, "server": server, "env": env}
     strata("local", "down", "--state-dir", str(state))
 
 
 def client(local_cloud, service):
     e = local_cloud["env"]
-    return boto3.client(service, endpoint_url=e["AWS_ENDPOINT_URL"], region_name=e["AWS_DEFAULT_REGION"],
-                        aws_access_key_id=e["AWS_ACCESS_KEY_ID"], aws_secret_access_key=e["AWS_SECRET_ACCESS_KEY"])
+    return boto3.client(
+        service,
+        endpoint_url=e["AWS_ENDPOINT_URL"],
+        region_name=e["AWS_DEFAULT_REGION"],
+        aws_access_key_id=e["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=e["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 def test_env_file_points_everything_at_the_local_cloud(local_cloud):
@@ -76,7 +85,9 @@ def test_the_deployment_is_real_in_moto(local_cloud):
     queue = batch.describe_job_queues(jobQueues=[profile["METAFLOW_BATCH_JOB_QUEUE"]])["jobQueues"][0]
     assert queue["jobQueueName"] == naming.job_queue("local", "fraud", "cpu")
     ces = batch.describe_compute_environments()["computeEnvironments"]
-    assert ces and all(ce["computeResources"]["minvCpus"] == 0 for ce in ces)
+    ec2 = [ce for ce in ces if ce["computeResources"]["type"] in ("EC2", "SPOT")]
+    assert len(ec2) == 3, "expected on-demand, spot and GPU compute environments"
+    assert all(ce["computeResources"]["minvCpus"] == 0 for ce in ec2)
     role = profile["METAFLOW_ECS_S3_ACCESS_IAM_ROLE"].split("/")[-1]
     assert client(local_cloud, "iam").get_role(RoleName=role)["Role"]["RoleName"] == naming.job_role("local", "fraud")
 
@@ -87,8 +98,10 @@ def test_the_sample_flow_ran_on_the_s3_datastore(local_cloud):
     profile = json.loads((local_cloud["state"] / "config_local-fraud.json").read_text())
     root = profile["METAFLOW_DATASTORE_SYSROOT_S3"]
     bucket, prefix = root[5:].split("/", 1)
-    keys = [o["Key"] for o in client(local_cloud, "s3").list_objects_v2(
-        Bucket=bucket, Prefix=f"{prefix}/RegionForecastFlow/")["Contents"]]
+    keys = [
+        o["Key"]
+        for o in client(local_cloud, "s3").list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/RegionForecastFlow/")["Contents"]
+    ]
     assert any("/data/" in k for k in keys), "no artifact blobs under the team's datastore root"
     assert all(k.startswith("teams/fraud/") for k in keys)
     assert f"s3://{bucket}/teams/fraud/metaflow/RegionForecastFlow/data/" in out, "artifact locations not printed"
@@ -98,7 +111,8 @@ def test_configure_reads_the_profile_with_aws_credentials(local_cloud, tmp_path)
     env = {**local_cloud["env"], "METAFLOW_HOME": str(tmp_path)}
     strata("configure", "--env", "local", "--team", "forecasting", env=env)
     assert json.loads((tmp_path / "config_local-forecasting.json").read_text()) == json.loads(
-        (local_cloud["state"] / "config_local-forecasting.json").read_text())
+        (local_cloud["state"] / "config_local-forecasting.json").read_text()
+    )
 
 
 def test_a_second_up_refuses_while_running(local_cloud):

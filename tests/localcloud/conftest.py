@@ -6,7 +6,9 @@ logical names, so its resources never collide with another test's.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -18,8 +20,14 @@ from localcloud.server import MotoServer
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    server = start_moto()
+def moto_server() -> Iterator[Any]:
+    """The shared server scripts/test.sh (and so CI) starts, or one of our own when run directly."""
+    shared = os.environ.get("STRATA_TEST_MOTO_ENDPOINT")
+    if shared:
+        configure_moto(shared)
+        yield SimpleNamespace(endpoint=shared)
+        return
+    server: MotoServer = start_moto()
     configure_moto(server.endpoint)
     yield server
     server.stop()

@@ -40,7 +40,8 @@ def test_every_team_gets_a_complete_profile(deployed):
     for team, profile in profiles.items():
         check_profile(profile)
         assert profile["METAFLOW_DATASTORE_SYSROOT_S3"].startswith(
-            f"s3://{run.outputs['datastoreBucket']}/{naming.team_prefix(team)}"), team
+            f"s3://{run.outputs['datastoreBucket']}/{naming.team_prefix(team)}"
+        ), team
         assert profile["METAFLOW_BATCH_JOB_QUEUE"].endswith(naming.job_queue(stack, team, "cpu")), team
         assert profile["METAFLOW_ECS_S3_ACCESS_IAM_ROLE"].endswith(naming.job_role(stack, team)), team
 

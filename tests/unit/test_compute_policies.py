@@ -116,8 +116,8 @@ def test_queue_over_a_disabled_or_unknown_pool_is_refused() -> None:
 
 def test_managed_policy_arns_follow_the_partition() -> None:
     assert (
-        policies.managed_policy_arn("aws", policies.BATCH_SERVICE_POLICY)
-        == "arn:aws:iam::aws:policy/service-role/AWSBatchServiceRole"
+        policies.managed_policy_arn("aws", policies.ECS_INSTANCE_POLICY)
+        == "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
     )
     assert (
         policies.managed_policy_arn("aws-cn", policies.ECS_INSTANCE_POLICY)
@@ -136,7 +136,7 @@ def test_s3_via_service() -> None:
         policies.s3_via_service("")
 
 
-@pytest.mark.parametrize("service", [policies.BATCH_SERVICE, policies.EC2_SERVICE, policies.ECS_TASKS_SERVICE])
+@pytest.mark.parametrize("service", [policies.EC2_SERVICE, policies.ECS_TASKS_SERVICE])
 def test_service_trust_policy_admits_one_service(service: str) -> None:
     doc = policies.service_trust_policy(service)
     assert doc["Version"] == "2012-10-17"

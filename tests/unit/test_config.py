@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from infra.config import ConfigError, Egress, load_from_files, pulumi_config_strings, queues_for
 
@@ -84,7 +85,8 @@ def test_unknown_nested_stack_key(project):
 
 
 @pytest.mark.parametrize(
-    "prefix", ["Acme_ML", "a", "-acme", "acme--ml", "x" * 40, "xn--acme", "acme.ml;rm"],
+    "prefix",
+    ["Acme_ML", "a", "-acme", "acme--ml", "x" * 40, "xn--acme", "acme.ml;rm"],
 )
 def test_names_invalid_for_s3_are_rejected(project, prefix):
     edit_stack(project, "dev", strata__namePrefix=prefix)
@@ -120,9 +122,11 @@ def test_cidr_too_small_for_capacity(project):
 
 
 def test_overlapping_subnets(project):
-    edit_stack(project, "dev", strata__network={
-        "cidr": "10.20.0.0/16", "egress": "none",
-        "privateSubnetCidrs": ["10.20.0.0/20", "10.20.8.0/21"]})
+    edit_stack(
+        project,
+        "dev",
+        strata__network={"cidr": "10.20.0.0/16", "egress": "none", "privateSubnetCidrs": ["10.20.0.0/20", "10.20.8.0/21"]},
+    )
     assert "overlap" in one(problems(project), "Pulumi.dev.yaml", "strata:network").problem
 
 
@@ -166,8 +170,13 @@ def test_every_problem_is_reported_at_once(project):
     edit_team(project, "forecasting", lambda d: d.update(contacts=["not-an-email"]))
     issues = problems(project)
     files_keys = {(Path(i.file).name, i.key.split(".")[0]) for i in issues}
-    assert {("Pulumi.dev.yaml", "aws:region"), ("Pulumi.dev.yaml", "strata:namePrefix"), ("Pulumi.dev.yaml", "strata:typo"),
-            ("fraud.yaml", "environments"), ("forecasting.yaml", "contacts")} <= files_keys
+    assert {
+        ("Pulumi.dev.yaml", "aws:region"),
+        ("Pulumi.dev.yaml", "strata:namePrefix"),
+        ("Pulumi.dev.yaml", "strata:typo"),
+        ("fraud.yaml", "environments"),
+        ("forecasting.yaml", "contacts"),
+    } <= files_keys
 
 
 def test_yaml_syntax_error_names_the_line(project):
@@ -193,5 +202,5 @@ def test_queue_kinds():
 
 def test_models_are_frozen():
     platform = load_from_files(REPO, "dev")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         platform.settings.compute.cpu.max_vcpus = 1  # type: ignore[misc]

@@ -37,10 +37,17 @@ def test_datastore_root_is_under_the_team_prefix():
         assert p[key].startswith("s3://acme-ml-dev-datastore/teams/fraud/"), key
 
 
-@pytest.mark.parametrize("field,value", [
-    ("bucket_name", ""), ("job_queue", "<queue>"), ("job_role_arn", "TODO"), ("job_role_arn", "None"),
-    ("job_queue", "${queue}"), ("bucket_name", "CHANGEME"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("bucket_name", ""),
+        ("job_queue", "<queue>"),
+        ("job_role_arn", "TODO"),
+        ("job_role_arn", "None"),
+        ("job_queue", "${queue}"),
+        ("bucket_name", "CHANGEME"),
+    ],
+)
 def test_placeholders_are_refused(field, value):
     with pytest.raises(ProfileError, match="placeholder"):
         render_profile(ProfileInputs(**{**BASE.__dict__, field: value}))

@@ -45,7 +45,7 @@ def test_every_config_key_is_read_by_the_program(project):
 
 
 def test_required_keys_have_no_default(project):
-    from infra.config import StackSettings, _STACK_KEYS
+    from infra.config import _STACK_KEYS, StackSettings
 
     fields = {f.alias: f for f in StackSettings.model_fields.values()}
     for key, decl in project["config"].items():

@@ -21,8 +21,7 @@ def aws(monkeypatch, tmp_path):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("METAFLOW_HOME", str(tmp_path / "mf"))
     with mock_aws():
-        boto3.client("ssm").put_parameter(Name=profiles.parameter_name("dev", "fraud"), Type="String",
-                                          Value=json.dumps(PROFILE))
+        boto3.client("ssm").put_parameter(Name=profiles.parameter_name("dev", "fraud"), Type="String", Value=json.dumps(PROFILE))
         yield tmp_path / "mf"
 
 
