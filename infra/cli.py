@@ -31,7 +31,9 @@ def validate(
 
 
 def register(app: typer.Typer) -> None:
+    from infra.plancli import plan_json
     from localcloud.cli import app as local_app
 
     app.command()(validate)
+    app.command(name="plan-json")(plan_json)
     app.add_typer(local_app, name="local")

@@ -17,7 +17,7 @@ import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -27,7 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from infra import capacity, naming
+from infra import capacity, guards, naming
 
 PROJECT = "strata"
 # AWS Batch service quotas, fixed per region:
@@ -142,6 +142,252 @@ class ComputeSettings(Model):
         )
 
 
+class OrchestrationSettings(Model):
+    """``strata:orchestration``: Step Functions, its DynamoDB state table and EventBridge schedules."""
+
+    # Retention of the Step Functions execution-history log group; one of LOG_RETENTION_DAYS.
+    log_retention_days: int = 30
+
+
+class AlarmThresholds(Model):
+    """When the platform's alarms fire (``strata:observability.alarms``); see modules/observability/README.md."""
+
+    # Failed Batch jobs of one team in 15 minutes. The team hears of every failure on its own topic;
+    # this alarm tells the platform engineers about failures in bulk (a broken image, a quota, Spot).
+    failed_jobs: int = Field(5, gt=0)
+    # 5xx responses of the metadata API in 5 minutes.
+    api_errors: int = Field(5, gt=0)
+    # Database: average CPU over 15 minutes, connections, free storage (RDS instances only).
+    db_cpu_percent: int = Field(80, gt=0, le=100)
+    db_connections: int = Field(80, gt=0)
+    db_free_storage_gb: int = Field(2, gt=0)
+    # Provisioned Redshift: disk used.
+    warehouse_disk_percent: int = Field(80, gt=0, le=100)
+
+
+class ObservabilitySettings(Model):
+    """``strata:observability``: who is alerted, what the environment may spend, how long logs live."""
+
+    # Subscribed (e-mail) to the environment's alarm topic and to the environment budget's alerts
+    # (at most 10: an AWS Budgets notification takes up to 10 e-mail subscribers).
+    alert_emails: tuple[str, ...] = Field(min_length=1, max_length=10)
+    # The environment-wide monthly budget (USD); every team's own budget comes from its team file.
+    monthly_budget_usd: float = Field(gt=0)
+    # Retention of the log groups this layer creates (Batch job logs); one of LOG_RETENTION_DAYS.
+    log_retention_days: int = 30
+    # Own /aws/batch/job (retention + encryption). One per account and region: a second stack in the
+    # same account must set false (the group exists once per region).
+    manage_batch_log_group: bool = True
+    # CloudWatch dashboard (3 free per account, then $3/month each).
+    dashboard: bool = True
+    # Activate the tag keys as cost-allocation tags. Only the payer (management) account may: turn it
+    # on in exactly one stack of that account.
+    activate_cost_allocation_tags: bool = False
+    alarms: AlarmThresholds = AlarmThresholds()
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [c for c in value if not EMAIL.match(c)]
+        if bad:
+            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+        return value
+
+
+# Tag keys every taggable resource carries (through the provider's default tags, with per-team values
+# on team resources); cost allocation and the budgets' filters depend on them.
+REQUIRED_TAG_KEYS = ("environment", "team", "cost-center", "managed-by")
+MANAGED_BY = "strata"
+# https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html (key <= 128, value <= 256)
+_TAG_KEY_MAX, _TAG_VALUE_MAX = 128, 256
+
+
+class DefaultTags(Model):
+    """``aws:defaultTags`` — the AWS provider's own config key, so the provider tags every taggable
+    resource of the stack (resource tags with the same key win). Validated here because cost
+    allocation and the budgets depend on it."""
+
+    tags: dict[str, str] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------- metadata (strata:metadata)
+
+# Aurora PostgreSQL majors in standard support. An end-of-life major moves to RDS Extended Support,
+# billed per vCPU-hour ($0.10-0.20, i.e. up to $146/month per vCPU): never deploy one.
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraPostgreSQLReleaseNotes/aurorapostgresql-release-calendar.html
+METADATA_POSTGRES_MAJORS = (16, 17)
+# Minimum capacity 0 ACU (auto-pause) needs Aurora PostgreSQL >= 16.3 on major 16 (every 17.x has it).
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2-auto-pause.html
+AUTO_PAUSE_MIN_MINOR = {16: 3, 17: 0}
+# Fargate task sizes: CPU units -> allowed memory (MiB).
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_SIZES = {
+    256: (512, 1024, 2048),
+    512: (1024, 2048, 3072, 4096),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+}
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+class FrontDoor(StrEnum):
+    """How clients reach the metadata service (us-east-1 list prices; modules/metadata/README.md).
+
+    * ``http-api``: API Gateway HTTP API + VPC link to the service's Cloud Map entry; each team's key is
+      checked by a Lambda REQUEST authorizer. No load balancer: $0.50/month (private DNS zone) + $0.10
+      per running task + $1.00 per million requests.
+    * ``rest-api-nlb``: REST API (usage plans: per-team throttle and quota; PRIVATE endpoints) + VPC link
+      to an internal NLB: $16.43/month + NLCUs + $3.50 per million requests. Not built yet.
+    """
+
+    HTTP_API = "http-api"
+    REST_API_NLB = "rest-api-nlb"
+
+
+class ApiEndpointType(StrEnum):
+    REGIONAL = "REGIONAL"
+    PRIVATE = "PRIVATE"  # REST APIs only; reachable through an execute-api interface endpoint
+
+
+class MetadataMode(StrEnum):
+    """What the generated profiles use: ``service`` (the deployed service) or ``local`` (Metaflow's
+    local metadata, e.g. in the moto cloud, where ECS starts no tasks and API stages cannot be invoked)."""
+
+    SERVICE = "service"
+    LOCAL = "local"
+
+
+class MetadataDatabase(Model):
+    """Aurora PostgreSQL Serverless v2 (one engine everywhere; differences are data)."""
+
+    engine_version: str = "17.4"
+    # ACUs. 0 lets the instances pause after secondsUntilAutoPause without connections ($0 compute).
+    min_capacity: float = Field(0, ge=0, le=256)
+    max_capacity: float = Field(2, ge=1, le=256)
+    seconds_until_auto_pause: int = Field(600, ge=300, le=86400)
+    # Writer + readers. >= 2 puts a reader in another AZ (Multi-AZ failover).
+    instances: int = Field(1, ge=1, le=16)
+    backup_retention_days: int = Field(7, ge=1, le=35)
+    deletion_protection: bool = False
+    final_snapshot: bool = False
+    # Server-side idle_session_timeout: closes pooled connections the service keeps open, so that the
+    # cluster can pause (the service's aiopg pool has no idle timeout of its own). 0 turns it off.
+    idle_session_timeout_seconds: int = Field(60, ge=0)
+
+
+class MetadataServiceSettings(Model):
+    image: str = "netflixoss/metaflow_metadata_service"
+    image_tag: str = "v2.5.0"
+    # netflixoss/metaflow_metadata_service is published for linux/amd64 only.
+    cpu_architecture: str = Field("X86_64", pattern="^(X86_64|ARM64)$")
+    cpu: int = 256
+    memory: int = 512
+    desired_count: int = Field(1, ge=1, le=100)
+    max_count: int = Field(1, ge=1, le=100)
+    target_cpu_percent: int = Field(60, ge=10, le=90)
+    log_retention_days: int = 30
+    container_insights: bool = False
+
+
+class MetadataApiSettings(Model):
+    # Stage-wide throttling (every team together), requests per second and burst.
+    throttle_rate_limit: float = Field(50, gt=0)
+    throttle_burst_limit: int = Field(100, gt=0)
+    # How long API Gateway caches an authorizer decision per key (fewer Lambda calls).
+    authorizer_cache_seconds: int = Field(300, ge=0, le=3600)
+    access_log_retention_days: int = 30
+
+
+class MetadataUi(Model):
+    enabled: bool = False
+    auth: str | None = Field(None, pattern="^(oidc|cognito)$")
+    certificate_arn: str | None = None
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret_arn: str | None = None
+    cognito_user_pool_arn: str | None = None
+    cognito_client_id: str | None = None
+    cognito_domain: str | None = None
+
+
+class MetadataSettings(Model):
+    """``strata:metadata``: the Metaflow metadata service, its database and its API (modules/metadata)."""
+
+    enabled: bool = True
+    metadata_mode: MetadataMode = MetadataMode.SERVICE
+    front_door: FrontDoor = FrontDoor.HTTP_API
+    endpoint_type: ApiEndpointType = ApiEndpointType.REGIONAL
+    database: MetadataDatabase = MetadataDatabase()
+    service: MetadataServiceSettings = MetadataServiceSettings()
+    api: MetadataApiSettings = MetadataApiSettings()
+    ui: MetadataUi = MetadataUi()
+
+    @property
+    def auto_pause(self) -> bool:
+        return self.database.min_capacity == 0
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.service.max_count > self.service.desired_count
+
+
+# ---------------------------------------------------------------- warehouse (strata:warehouse)
+
+
+class WarehouseMode(StrEnum):
+    """Redshift Serverless (billed only while queries run) or a provisioned cluster (billed every hour).
+
+    * ``serverless``: a namespace + workgroup. Idle cost is storage only ($0.024/GB-month) plus the admin
+      secret ($0.40/month); compute is $0.375 per RPU-hour while queries run (60 s minimum).
+    * ``provisioned``: a cluster of ``nodeCount`` x ``nodeType`` nodes, billed around the clock
+      (ra3.xlplus $792.78/month a node). The ``local`` stack uses it: moto has no Serverless backend.
+    """
+
+    SERVERLESS = "serverless"
+    PROVISIONED = "provisioned"
+
+
+# Redshift Serverless base capacity: 4 RPU, or 8 to 512 in steps of 8; 512 to 1024 in steps of 32 only
+# in the regions listed. https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-capacity.html
+SERVERLESS_MIN_BASE_CAPACITY = 4
+SERVERLESS_EXTENDED_CAPACITY_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1")
+# A workgroup needs subnets in three Availability Zones (us-west-1: three subnets in two AZs).
+# https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html
+SERVERLESS_MIN_AZS = 3
+# IAM roles associated with one cluster or namespace (Strata associates one COPY/UNLOAD role per team).
+# https://docs.aws.amazon.com/redshift/latest/mgmt/amazon-redshift-limits.html
+REDSHIFT_MAX_IAM_ROLES = 50
+# Node types a provisioned cluster may use. DC2 was deprecated in April 2025 (RA3 or Serverless instead).
+REDSHIFT_NODE_TYPES = ("ra3.large", "ra3.xlplus", "ra3.4xlarge", "ra3.16xlarge", "dc2.large", "dc2.8xlarge")
+# Automated snapshots a production cluster keeps at least (days).
+PRODUCTION_MIN_SNAPSHOT_RETENTION_DAYS = 7
+# ddd:hh24:mi-ddd:hh24:mi (UTC), at least 30 minutes.
+MAINTENANCE_WINDOW = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$"
+)
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class WarehouseSettings(Model):
+    """``strata:warehouse``: the Redshift warehouse (modules/warehouse)."""
+
+    enabled: bool = True
+    mode: WarehouseMode = WarehouseMode.SERVERLESS
+    # Serverless: RPUs a query starts with (see SERVERLESS_* above). Billed only while queries run.
+    base_capacity: int = 8
+    # Provisioned only.
+    node_type: str = "ra3.xlplus"
+    node_count: int = Field(1, ge=1, le=128)
+    # Provisioned: automated snapshots kept (1-35 days; 0, which turns them off, is refused).
+    # Serverless keeps its own recovery points (every 30 minutes, for 24 hours) and ignores it.
+    snapshot_retention_days: int = Field(7, ge=1, le=35)
+    # Provisioned: weekly maintenance window, UTC (Serverless has none).
+    maintenance_window: str = "sun:05:00-sun:05:30"
+    # Audit logs (connections, user changes, every query) in CloudWatch; one of LOG_RETENTION_DAYS.
+    audit_log_retention_days: int = 365
+
+
 class StackSettings(Model):
     """The ``strata:*`` keys of one stack file, plus ``aws:region``."""
 
@@ -153,6 +399,11 @@ class StackSettings(Model):
     network: NetworkSettings
     datastore: DatastoreSettings = DatastoreSettings()
     compute: ComputeSettings
+    orchestration: OrchestrationSettings = OrchestrationSettings()
+    metadata: MetadataSettings = MetadataSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
+    observability: ObservabilitySettings
+    default_tags: DefaultTags
 
 
 # ---------------------------------------------------------------- teams (stacks/teams/*.yaml)
@@ -164,6 +415,9 @@ class TeamEnvironment(Model):
     max_vcpus: int = Field(gt=0)
     gpu_max_vcpus: int = Field(0, ge=0)
     principals: tuple[str, ...] = Field(min_length=1)
+    # The team's monthly AWS Budget in this environment (USD), filtered by its `team` tag; alerts at
+    # 80% and 100% go to the team's contacts.
+    monthly_budget_usd: float = Field(gt=0)
 
     @field_validator("principals")
     @classmethod
@@ -178,7 +432,8 @@ class TeamFile(Model):
     team: str
     description: str = ""
     cost_center: str = Field(min_length=1)
-    contacts: tuple[str, ...] = Field(min_length=1)
+    # At most 10: an AWS Budgets notification takes up to 10 e-mail subscribers (the team's budget alerts).
+    contacts: tuple[str, ...] = Field(min_length=1, max_length=10)
     environments: dict[str, TeamEnvironment] = Field(min_length=1)
 
     @field_validator("contacts")
@@ -204,6 +459,7 @@ class Team:
     max_vcpus: int
     gpu_max_vcpus: int
     principals: tuple[str, ...]
+    monthly_budget_usd: float | None = None  # the team file's environments.<env>.monthlyBudgetUsd
 
     @property
     def gpu(self) -> bool:
@@ -288,6 +544,8 @@ _MISSING_FIX = {
     "strata:namePrefix": "add 'strata:namePrefix: <your-org>-ml' (it starts every bucket name)",
     "strata:network": "add strata:network with at least 'cidr: 10.20.0.0/16'",
     "strata:compute": "add strata:compute with at least 'cpu: {maxVcpus: 64}'",
+    "strata:observability": "add strata:observability with 'alertEmails: [you@example.com]' and 'monthlyBudgetUsd: 500'",
+    "aws:defaultTags": "add aws:defaultTags with 'tags:' environment, team, cost-center and managed-by: strata",
 }
 
 
@@ -402,9 +660,42 @@ _STACK_KEYS = {
     "strata:network": "network",
     "strata:datastore": "datastore",
     "strata:compute": "compute",
+    "strata:orchestration": "orchestration",
+    "strata:metadata": "metadata",
+    "strata:observability": "observability",
+    "strata:warehouse": "warehouse",
+    "aws:defaultTags": "defaultTags",
 }
 # Keys of other providers/projects that a stack file may carry and we leave to their owners.
 _FOREIGN_NAMESPACES = ("aws:", "pulumi:")
+
+
+def _check_plaintext_secrets(
+    config: Mapping[str, Any], path: str, issues: _Issues, secret_keys: Collection[str], required: Collection[str]
+) -> None:
+    """A secret-bearing key (password, secret, token, apiKey, privateKey, ...: ``guards.is_secret_key``),
+    at any depth and in any namespace (``aws:secretKey`` too), and every key Pulumi.yaml declares
+    ``secret: true``, must hold a Pulumi secret: ``secure: <ciphertext>`` in a stack file, a secret
+    config key at runtime (the CLI decrypts it for the program and lists it as secret). Checked on the
+    raw values, before the models, so a plaintext secret is reported even under an unknown key. The
+    value itself is never echoed."""
+    for key, value in config.items():
+        if key in secret_keys:
+            continue
+        for where in guards.plaintext_secret_paths(key, _decode(value), required=key in required):
+            shown = f"{key}{where}"
+            command = f"pulumi config set --secret {key}" if not where else f"pulumi config set --path --secret '{shown}'"
+            issues.add(
+                path,
+                shown,
+                "a secret-bearing value is written in plaintext",
+                f"use `{command} <value>` (the stack file then holds `secure: <ciphertext>`), and rotate the exposed value",
+            )
+
+
+def _declared_secrets(project_dir: Path) -> set[str]:
+    """Keys Pulumi.yaml declares ``secret: true``."""
+    return {k for k, d in project_config_declarations(project_dir).items() if d.get("secret") is True}
 
 
 def build_platform(
@@ -415,9 +706,15 @@ def build_platform(
     teams_dir: Path,
     known_envs: set[str],
     issues: _Issues | None = None,
+    secret_keys: Collection[str] = (),
+    required_secrets: Collection[str] = (),
 ) -> Platform:
-    """Validate ``config`` (a stack's ``strata:*``/``aws:*`` values) and the team files into a Platform."""
+    """Validate ``config`` (a stack's ``strata:*``/``aws:*`` values) and the team files into a Platform.
+
+    ``secret_keys``: keys the Pulumi runtime holds as secrets; ``required_secrets``: keys Pulumi.yaml
+    declares ``secret: true`` (see :func:`_check_plaintext_secrets`)."""
     issues = issues if issues is not None else _Issues()
+    _check_plaintext_secrets(config, stack_path, issues, secret_keys, required_secrets)
     if not naming.ENV_NAME.match(stack):
         issues.add(
             stack_path,
@@ -440,9 +737,13 @@ def build_platform(
 
     settings, sections = _validate_sections(raw, stack_path, issues)
     subnets = _check_stack(sections, stack, stack_path, issues)
+    _check_metadata(sections, stack_path, issues)
+    _check_observability(sections, stack, stack_path, issues)
     teams = _load_teams(stack, teams_dir, known_envs, sections.get("compute"), issues)
+    _check_warehouse(sections, teams, stack_path, issues)
     if settings is not None:
         _check_batch_limits(settings, teams, stack_path, issues)
+        _check_budgets(settings, teams, stack_path, issues)
     if issues:
         raise ConfigError(list(issues))
     assert settings is not None
@@ -485,7 +786,7 @@ def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: _Issue
             f"{prefix!r} cannot start an S3 bucket name",
             "use 2-30 characters of a-z, 0-9 and single hyphens, e.g. 'acme-ml'",
         )
-    elif prefix is not None:
+    elif prefix is not None and naming.ENV_NAME.match(stack):  # an invalid stack name is reported on its own
         for bucket in (naming.datastore_bucket(prefix, stack), naming.log_bucket(prefix, stack)):
             if why := naming.s3_bucket_problem(bucket):
                 issues.add(path, "strata:namePrefix", f"bucket name {bucket!r} is invalid: {why}", "shorten strata:namePrefix")
@@ -495,6 +796,14 @@ def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: _Issue
             "strata:protect",
             "a production stack must protect its stateful resources",
             "set 'strata:protect: true' (buckets, keys and databases then refuse deletion)",
+        )
+    o: OrchestrationSettings | None = sections.get("orchestration")
+    if o is not None and o.log_retention_days not in LOG_RETENTION_DAYS:
+        issues.add(
+            path,
+            "strata:orchestration.logRetentionDays",
+            f"{o.log_retention_days} is not a CloudWatch retention",
+            f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
         )
     n: NetworkSettings | None = sections.get("network")
     if n is None:
@@ -560,6 +869,204 @@ def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: _Issue
             "use a larger VPC (e.g. a /16) or lower strata:compute maxVcpus",
         )
         return None
+
+
+def _check_observability(sections: dict[str, Any], stack: str, path: str, issues: _Issues) -> None:
+    """``strata:observability`` retention, and ``aws:defaultTags`` carrying the tags cost allocation needs."""
+    o: ObservabilitySettings | None = sections.get("observability")
+    if o is not None and o.log_retention_days not in LOG_RETENTION_DAYS:
+        issues.add(
+            path,
+            "strata:observability.logRetentionDays",
+            f"{o.log_retention_days} is not a CloudWatch retention",
+            f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
+        )
+    d: DefaultTags | None = sections.get("default_tags")
+    if d is None:
+        return
+    key = "aws:defaultTags.tags"
+    for tag in REQUIRED_TAG_KEYS:
+        if not d.tags.get(tag, "").strip():
+            issues.add(
+                path,
+                f"{key}.{tag}",
+                f"the required tag {tag!r} is missing or empty",
+                f"add '{tag}: <value>' under aws:defaultTags.tags (required: {', '.join(REQUIRED_TAG_KEYS)})",
+            )
+    if d.tags.get("environment", stack) != stack:
+        issues.add(
+            path,
+            f"{key}.environment",
+            f"{d.tags['environment']!r} is not this stack's environment",
+            f"set 'environment: {stack}' (budgets filter on it)",
+        )
+    if d.tags.get("managed-by", MANAGED_BY) != MANAGED_BY:
+        issues.add(
+            path, f"{key}.managed-by", f"{d.tags['managed-by']!r} is not {MANAGED_BY!r}", f"set 'managed-by: {MANAGED_BY}'"
+        )
+    for tag, value in d.tags.items():
+        if tag.lower().startswith("aws:") or len(tag) > _TAG_KEY_MAX or len(value) > _TAG_VALUE_MAX:
+            issues.add(
+                path,
+                f"{key}.{tag}",
+                "not a valid AWS tag",
+                f"keys are <= {_TAG_KEY_MAX} characters and may not start with 'aws:'; values are <= {_TAG_VALUE_MAX}",
+            )
+    # strata:tags go on resources explicitly; a resource's own tag wins over a default tag, so the two
+    # must agree or shared resources would be allocated to two different cost centers.
+    for tag, value in (sections.get("tags") or {}).items():
+        if tag in d.tags and d.tags[tag] != value:
+            issues.add(
+                path,
+                f"strata:tags.{tag}",
+                f"{value!r} contradicts aws:defaultTags.tags.{tag} ({d.tags[tag]!r})",
+                "give both the same value (or drop it from strata:tags)",
+            )
+
+
+def _check_metadata(sections: dict[str, Any], path: str, issues: _Issues) -> None:
+    """``strata:metadata`` rules that span fields (and the production rules)."""
+    # Absent from the stack file: the defaults apply (and must pass the production rules too).
+    m: MetadataSettings = sections.get("metadata") or MetadataSettings()
+    if not m.enabled:
+        if m.metadata_mode is MetadataMode.SERVICE:
+            issues.add(
+                path,
+                "strata:metadata.metadataMode",
+                "profiles cannot use a service that is disabled",
+                "set metadataMode: local, or enabled: true",
+            )
+        return
+    key, db, svc = "strata:metadata", m.database, m.service
+    version = re.match(r"^(\d+)\.(\d+)$", db.engine_version)
+    if not version or int(version[1]) not in METADATA_POSTGRES_MAJORS:
+        issues.add(
+            path,
+            f"{key}.database.engineVersion",
+            f"{db.engine_version!r} is not a supported Aurora PostgreSQL major",
+            f"use a {' or '.join(map(str, METADATA_POSTGRES_MAJORS))}.x version, e.g. 17.4 (older majors bill Extended Support)",
+        )
+    elif m.auto_pause and int(version[2]) < AUTO_PAUSE_MIN_MINOR[int(version[1])]:
+        issues.add(
+            path,
+            f"{key}.database.engineVersion",
+            f"{db.engine_version} cannot scale to 0 ACUs",
+            "use 16.3 or later (or 17.x), or set minCapacity >= 0.5",
+        )
+    for field in ("min_capacity", "max_capacity"):
+        if getattr(db, field) * 2 != int(getattr(db, field) * 2):
+            issues.add(path, f"{key}.database.{to_camel(field)}", "ACUs come in steps of 0.5", "use e.g. 0, 0.5, 1, 2")
+    if db.min_capacity > db.max_capacity:
+        issues.add(path, f"{key}.database.minCapacity", f"{db.min_capacity} exceeds maxCapacity {db.max_capacity}", "lower it")
+    if svc.image_tag == "latest" or not IMAGE_TAG.match(svc.image_tag):
+        issues.add(
+            path,
+            f"{key}.service.imageTag",
+            f"{svc.image_tag!r} is not a pinned version tag",
+            "pin a release, e.g. v2.5.0 (a moving tag changes the service without a deploy)",
+        )
+    if ":" in svc.image.rsplit("/", 1)[-1] or "@" in svc.image:
+        issues.add(
+            path,
+            f"{key}.service.image",
+            "the image carries its own tag or digest",
+            "give the repository only; the tag goes in imageTag",
+        )
+    if svc.memory not in FARGATE_SIZES.get(svc.cpu, ()):
+        sizes = "; ".join(f"cpu {c}: {', '.join(map(str, v[:4]))}{'...' if len(v) > 4 else ''}" for c, v in FARGATE_SIZES.items())
+        issues.add(
+            path, f"{key}.service", f"cpu {svc.cpu} / memory {svc.memory} is not a Fargate task size", f"use one of {sizes}"
+        )
+    if svc.max_count < svc.desired_count:
+        issues.add(path, f"{key}.service.maxCount", f"{svc.max_count} is below desiredCount {svc.desired_count}", "raise it")
+    for field, value in (
+        ("service.logRetentionDays", svc.log_retention_days),
+        ("api.accessLogRetentionDays", m.api.access_log_retention_days),
+    ):
+        if value not in LOG_RETENTION_DAYS:
+            issues.add(
+                path,
+                f"{key}.{field}",
+                f"{value} is not a CloudWatch retention",
+                f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
+            )
+    if m.front_door is FrontDoor.REST_API_NLB:
+        issues.add(
+            path,
+            f"{key}.frontDoor",
+            "the rest-api-nlb front door is not built yet",
+            "use http-api (see modules/metadata/README.md)",
+        )
+    if m.endpoint_type is ApiEndpointType.PRIVATE and m.front_door is not FrontDoor.REST_API_NLB:
+        issues.add(
+            path, f"{key}.endpointType", "HTTP APIs have no PRIVATE endpoint type", "use REGIONAL, or frontDoor: rest-api-nlb"
+        )
+    ui = m.ui
+    if ui.enabled:
+        needed = {
+            None: ("auth",),
+            "oidc": ("oidc_issuer", "oidc_client_id", "oidc_client_secret_arn"),
+            "cognito": ("cognito_user_pool_arn", "cognito_client_id", "cognito_domain"),
+        }[ui.auth]
+        missing = [f for f in ("certificate_arn", *needed) if not getattr(ui, f)]
+        if missing:
+            issues.add(
+                path,
+                f"{key}.ui",
+                f"the UI needs an authenticated HTTPS load balancer; missing {', '.join(map(to_camel, missing))}",
+                "set auth: oidc|cognito, its settings and certificateArn, or enabled: false (the UI is never open without a login)",
+            )
+        else:
+            issues.add(
+                path,
+                f"{key}.ui.enabled",
+                "the UI's load balancer is not built yet",
+                "keep enabled: false (modules/metadata/README.md)",
+            )
+    if sections.get("production"):
+        rules = [
+            ("database.instances", db.instances >= 2, "production needs a reader in a second AZ (Multi-AZ)", "set instances: 2"),
+            (
+                "database.backupRetentionDays",
+                db.backup_retention_days >= 30,
+                "production keeps >= 30 days of backups",
+                "set backupRetentionDays: 30",
+            ),
+            (
+                "database.deletionProtection",
+                db.deletion_protection,
+                "production databases refuse deletion",
+                "set deletionProtection: true",
+            ),
+            (
+                "database.finalSnapshot",
+                db.final_snapshot,
+                "production takes a final snapshot on deletion",
+                "set finalSnapshot: true",
+            ),
+            (
+                "database.minCapacity",
+                db.min_capacity >= 0.5,
+                "production does not pause (a resume takes seconds)",
+                "set minCapacity: 0.5",
+            ),
+            ("service.desiredCount", svc.desired_count >= 2, "production runs >= 2 tasks", "set desiredCount: 2"),
+            (
+                "service.maxCount",
+                svc.max_count > svc.desired_count,
+                "production autoscales above desiredCount",
+                "set maxCount: 4",
+            ),
+            (
+                "metadataMode",
+                m.metadata_mode is MetadataMode.SERVICE,
+                "production profiles use the service",
+                "set metadataMode: service",
+            ),
+        ]
+        for field, ok, problem, fix in rules:
+            if not ok:
+                issues.add(path, f"{key}.{field}", problem, fix)
 
 
 def _explicit_subnets(n: NetworkSettings, vpc: Any, demand: capacity.Demand, with_public: bool, path: str, issues: _Issues):
@@ -666,6 +1173,7 @@ def _load_teams(
                 max_vcpus=env_cfg.max_vcpus,
                 gpu_max_vcpus=env_cfg.gpu_max_vcpus,
                 principals=env_cfg.principals,
+                monthly_budget_usd=env_cfg.monthly_budget_usd,
             )
         )
     return teams
@@ -728,6 +1236,122 @@ def _check_batch_limits(s: StackSettings, teams: list[Team], path: str, issues: 
         )
 
 
+def _check_warehouse(sections: dict[str, Any], teams: list[Team], path: str, issues: _Issues) -> None:
+    """``strata:warehouse`` against Redshift's limits, the network and the production rules."""
+    w: WarehouseSettings | None = sections.get("warehouse")
+    if w is None or not w.enabled:
+        return
+    key = "strata:warehouse"
+    if w.audit_log_retention_days not in LOG_RETENTION_DAYS:
+        issues.add(
+            path,
+            f"{key}.auditLogRetentionDays",
+            f"{w.audit_log_retention_days} is not a CloudWatch retention",
+            f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
+        )
+    if len(teams) > REDSHIFT_MAX_IAM_ROLES:
+        issues.add(
+            path,
+            "(teams)",
+            f"{len(teams)} teams need {len(teams)} COPY/UNLOAD roles; Redshift associates at most "
+            f"{REDSHIFT_MAX_IAM_ROLES} IAM roles with one warehouse",
+            "split the teams across environments (stacks), or set strata:warehouse.enabled: false",
+        )
+    if w.mode is WarehouseMode.SERVERLESS:
+        _check_serverless(w, sections, path, issues)
+        return
+    if w.node_type not in REDSHIFT_NODE_TYPES:
+        issues.add(
+            path,
+            f"{key}.nodeType",
+            f"{w.node_type!r} is not a Redshift node type",
+            f"use one of {', '.join(REDSHIFT_NODE_TYPES)}",
+        )
+    if sections.get("production") and w.snapshot_retention_days < PRODUCTION_MIN_SNAPSHOT_RETENTION_DAYS:
+        issues.add(
+            path,
+            f"{key}.snapshotRetentionDays",
+            f"a production warehouse keeps automated snapshots >= {PRODUCTION_MIN_SNAPSHOT_RETENTION_DAYS} days, got {w.snapshot_retention_days}",
+            f"set snapshotRetentionDays: {PRODUCTION_MIN_SNAPSHOT_RETENTION_DAYS} or more (up to 35)",
+        )
+    match = MAINTENANCE_WINDOW.match(w.maintenance_window)
+    if match is None:
+        issues.add(
+            path,
+            f"{key}.maintenanceWindow",
+            f"{w.maintenance_window!r} is not a maintenance window",
+            "use ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. 'sun:05:00-sun:05:30'",
+        )
+    else:
+        d1, h1, m1, d2, h2, m2 = match.groups()
+        start = _DAYS.index(d1) * 1440 + int(h1) * 60 + int(m1)
+        end = _DAYS.index(d2) * 1440 + int(h2) * 60 + int(m2)
+        if (end - start) % (7 * 1440) < 30:
+            issues.add(
+                path,
+                f"{key}.maintenanceWindow",
+                f"{w.maintenance_window!r} is shorter than Redshift's 30 minutes",
+                "make the window at least 30 minutes long",
+            )
+
+
+def _check_serverless(w: WarehouseSettings, sections: dict[str, Any], path: str, issues: _Issues) -> None:
+    key = "strata:warehouse"
+    region = sections.get("region") or ""
+    rpu = w.base_capacity
+    extended = region in SERVERLESS_EXTENDED_CAPACITY_REGIONS
+    if not (
+        rpu == SERVERLESS_MIN_BASE_CAPACITY
+        or (8 <= rpu <= 512 and rpu % 8 == 0)
+        or (extended and 512 < rpu <= 1024 and rpu % 32 == 0)
+    ):
+        top = (
+            "1024 (steps of 32 above 512)"
+            if extended
+            else f"512 (1024 only in {', '.join(SERVERLESS_EXTENDED_CAPACITY_REGIONS)})"
+        )
+        issues.add(
+            path,
+            f"{key}.baseCapacity",
+            f"{rpu} RPU is not a Redshift Serverless base capacity",
+            f"use 4, or a multiple of 8 from 8 up to {top}",
+        )
+    n: NetworkSettings | None = sections.get("network")
+    if n is None:
+        return
+    fix = (
+        f"set strata:network.azCount: {SERVERLESS_MIN_AZS} (free with one NAT), or strata:warehouse.mode: provisioned, "
+        "or strata:warehouse.enabled: false"
+    )
+    if n.mode is NetworkMode.ADOPT:
+        if len(n.private_subnet_ids) < SERVERLESS_MIN_AZS:
+            issues.add(
+                path,
+                "strata:network.privateSubnetIds",
+                f"Redshift Serverless needs private subnets in {SERVERLESS_MIN_AZS} Availability Zones, got {len(n.private_subnet_ids)} subnets",
+                f"list subnets of {SERVERLESS_MIN_AZS} AZs, or set strata:warehouse.mode: provisioned",
+            )
+    elif n.az_count < SERVERLESS_MIN_AZS:
+        issues.add(
+            path,
+            "strata:network.azCount",
+            f"Redshift Serverless (strata:warehouse.mode) needs subnets in {SERVERLESS_MIN_AZS} Availability Zones, azCount is {n.az_count}",
+            fix,
+        )
+
+
+def _check_budgets(s: StackSettings, teams: list[Team], path: str, issues: _Issues) -> None:
+    """The environment budget covers every resource tagged with the environment, teams' included."""
+    total = sum(t.monthly_budget_usd or 0 for t in teams)
+    if total > s.observability.monthly_budget_usd:
+        issues.add(
+            path,
+            "strata:observability.monthlyBudgetUsd",
+            f"{s.observability.monthly_budget_usd:g} USD is less than the teams' budgets together ({total:g} USD)",
+            f"raise it to >= {total:g}, or lower monthlyBudgetUsd in the team files",
+        )
+
+
 # ---------------------------------------------------------------- entry points
 
 
@@ -745,6 +1369,7 @@ def load_from_files(project_dir: Path, stack: str) -> Platform:
         teams_dir=project_dir / "stacks" / "teams",
         known_envs=known_environments(project_dir),
         issues=issues,
+        required_secrets=_declared_secrets(project_dir),
     )
 
 
@@ -771,4 +1396,6 @@ def load_from_pulumi(project_dir: Path) -> Platform:
         stack_path=f"stacks/Pulumi.{stack}.yaml",
         teams_dir=Path(project_dir) / "stacks" / "teams",
         known_envs=known_environments(Path(project_dir)),
+        secret_keys={k for k in values if rc.is_config_secret(k)} | set(rc.get_config_secret_keys_env()),
+        required_secrets=_declared_secrets(Path(project_dir)),
     )

@@ -82,15 +82,91 @@ def profile_parameter(env: str, team: str) -> str:
     return f"/strata/{env}/teams/{team}/metaflow-profile"
 
 
+# Metaflow names a state machine ``<METAFLOW_SFN_STATE_MACHINE_PREFIX>_<FlowName>`` (it inserts the "_";
+# metaflow/plugins/aws/step_functions/step_functions_cli.py, resolve_state_machine_name) and names the
+# flow's EventBridge schedule rule after the state machine. Team names contain no "_", so
+# ``strata-<env>-<team>_`` can never be the start of another team's names (``strata-<env>-<team>-`` would
+# be: it starts team ``<team>-x``'s names too), which is what makes it usable as an IAM ARN pattern.
+STATE_MACHINE_SEPARATOR = "_"
+
+
+def state_machine_prefix(env: str, team: str) -> str:
+    """``METAFLOW_SFN_STATE_MACHINE_PREFIX`` of a team: ``strata-<env>-<team>``."""
+    return f"strata-{env}-{team}"
+
+
+def state_machine_name_prefix(env: str, team: str) -> str:
+    """What every state machine and schedule rule of a team is named with: ``strata-<env>-<team>_``.
+
+    At most 45 characters (env <= 12, team <= 24), so it survives Metaflow's cut of long names
+    (state machines: 60 characters + hash; EventBridge rules: 47 + hash)."""
+    return state_machine_prefix(env, team) + STATE_MACHINE_SEPARATOR
+
+
+def state_table(env: str) -> str:
+    """The DynamoDB table Metaflow's Step Functions foreach state lives in (``METAFLOW_SFN_DYNAMO_DB_TABLE``)."""
+    return f"strata-{env}-sfn-state"
+
+
+def step_functions_log_group(env: str) -> str:
+    """Execution-history log group. The ``/aws/vendedlogs/`` prefix is AWS's advice for vended logs: it keeps
+    the log group resource policy CloudWatch Logs writes under its 5,120-character limit.
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html"""
+    return f"/aws/vendedlogs/states/strata-{env}"
+
+
+def metadata_name(env: str, part: str = "") -> str:
+    """A metadata-layer resource: ``strata-<env>-metadata[-<part>]`` (DB cluster, ECS cluster, service,
+    task family, API, authorizer). Lowercase, digits and hyphens: valid for RDS, ECS, Lambda and API Gateway."""
+    return f"strata-{env}-metadata" + (f"-{part}" if part else "")
+
+
+def metadata_namespace(env: str) -> str:
+    """The private Cloud Map (Route 53) namespace the metadata service registers in."""
+    return f"strata-{env}.internal"
+
+
+def metadata_api_key_secret(env: str, team: str) -> str:
+    """The Secrets Manager secret holding a team's metadata API key (read by ``strata configure``)."""
+    return f"strata/{env}/teams/{team}/metadata-api-key"
+
+
 def profile_name(env: str, team: str) -> str:
     """The Metaflow profile name: ``METAFLOW_PROFILE=<env>-<team>`` selects ``config_<env>-<team>.json``."""
     return f"{env}-{team}"
 
 
+# The warehouse (modules/warehouse). One cluster, or one Serverless namespace + workgroup, per environment.
+# Lowercase letters, digits and single hyphens: valid as a cluster identifier (1-63), namespace and
+# workgroup name (3-64). https://docs.aws.amazon.com/redshift/latest/APIReference/API_CreateCluster.html
+WAREHOUSE_DATABASE = "analytics"
+WAREHOUSE_ADMIN_USER = "strata_admin"
+
+
+def warehouse_name(env: str) -> str:
+    """The Redshift cluster identifier, or the Serverless namespace and workgroup name."""
+    return f"strata-{env}"
+
+
+def warehouse_role(env: str, team: str) -> str:
+    """The role the warehouse assumes for a team's COPY/UNLOAD (its datastore prefix only)."""
+    return f"strata-{env}-{team}-warehouse"
+
+
+def warehouse_db_user(team: str) -> str:
+    """A team's database user (provisioned) and schema: team names have no '_', so this is one-to-one."""
+    return team.replace("-", "_")
+
+
+def warehouse_db_role(team: str) -> str:
+    """A team's database role: granted the team's schema and COPY/UNLOAD role."""
+    return f"team_{warehouse_db_user(team)}"
+
+
 def team_name_problems(env: str, team: str) -> list[str]:
     """Every derived per-team name that would be invalid for its service."""
     problems = []
-    for role in (job_role(env, team), data_scientist_role(env, team)):
+    for role in (job_role(env, team), data_scientist_role(env, team), warehouse_role(env, team)):
         if why := iam_role_problem(role):
             problems.append(f"role name {role!r}: {why}")
     for kind in ("cpu", "gpu", "fargate"):

@@ -9,6 +9,7 @@ It holds names and ARNs only, never a secret.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # Anything that looks like an unfilled template value is a bug in the program, not a valid profile.
@@ -29,12 +30,25 @@ class ProfileInputs:
     job_role_arn: str
     metadata: str = "local"  # "service" once the metadata layer is deployed
     fargate_execution_role_arn: str | None = None
+    # Step Functions (modules/orchestration): all of the first four, or none.
+    sfn_iam_role: str | None = None
+    sfn_dynamo_db_table: str | None = None
+    events_sfn_access_iam_role: str | None = None
+    sfn_state_machine_prefix: str | None = None
+    sfn_execution_log_group_arn: str | None = None  # for `step-functions create --log-execution-history`
+    # Metadata service (modules/metadata): both with metadata="service", neither with "local". The API
+    # key is not here: `strata configure` reads it from Secrets Manager into the local profile file only.
+    service_url: str | None = None
+    service_internal_url: str | None = None
+    # Warehouse (modules/warehouse): the STRATA_WAREHOUSE_* keys `strata warehouse query` reads
+    # (modules.warehouse.settings.profile_keys). Metaflow ignores keys it does not know.
+    warehouse: Mapping[str, str] | None = None
 
 
 def render_profile(p: ProfileInputs) -> dict[str, str]:
     """The ``METAFLOW_*`` settings for one team. Raises :class:`ProfileError` on any missing value."""
     # Check the parts too: an empty bucket name would still yield a plausible-looking "s3:///..." root.
-    check_profile({k: v for k, v in vars(p).items() if v is not None})
+    check_profile({k: v for k, v in vars(p).items() if v is not None and k != "warehouse"})
     root = f"s3://{p.bucket_name}/{p.team_prefix.strip('/')}"
     profile = {
         "METAFLOW_DEFAULT_DATASTORE": "s3",
@@ -46,8 +60,60 @@ def render_profile(p: ProfileInputs) -> dict[str, str]:
     }
     if p.fargate_execution_role_arn is not None:
         profile["METAFLOW_ECS_FARGATE_EXECUTION_ROLE"] = p.fargate_execution_role_arn
+    profile.update(_step_functions_keys(p))
+    profile.update(_metadata_keys(p))
+    profile.update(_warehouse_keys(p))
     check_profile(profile)
     return profile
+
+
+WAREHOUSE_KEY_PREFIX = "STRATA_WAREHOUSE_"
+
+
+def _warehouse_keys(p: ProfileInputs) -> dict[str, str]:
+    """The warehouse keys as given; only ``STRATA_WAREHOUSE_*`` names, so they can never shadow a Metaflow key."""
+    keys = dict(p.warehouse or {})
+    if wrong := sorted(k for k in keys if not k.startswith(WAREHOUSE_KEY_PREFIX)):
+        raise ProfileError(f"warehouse profile keys must start with {WAREHOUSE_KEY_PREFIX}: {', '.join(wrong)}")
+    return keys
+
+
+# Metaflow's setting for each Step Functions field of ProfileInputs (metaflow_config.py, "AWS Step Functions").
+_SFN_KEYS = {
+    "sfn_iam_role": "METAFLOW_SFN_IAM_ROLE",
+    "sfn_dynamo_db_table": "METAFLOW_SFN_DYNAMO_DB_TABLE",
+    "events_sfn_access_iam_role": "METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE",
+    "sfn_state_machine_prefix": "METAFLOW_SFN_STATE_MACHINE_PREFIX",
+}
+
+
+def _step_functions_keys(p: ProfileInputs) -> dict[str, str]:
+    """The Step Functions keys: all four (``step-functions create`` needs each) or none at all."""
+    given = {field: getattr(p, field) for field in _SFN_KEYS if getattr(p, field) is not None}
+    if not given:
+        if p.sfn_execution_log_group_arn is not None:
+            raise ProfileError("sfn_execution_log_group_arn given without the Step Functions role, table and prefix")
+        return {}
+    if missing := sorted(set(_SFN_KEYS) - set(given)):
+        raise ProfileError(f"Step Functions settings are all-or-nothing; missing: {', '.join(missing)}")
+    keys = {_SFN_KEYS[field]: value for field, value in given.items()}
+    if p.sfn_execution_log_group_arn is not None:
+        keys["METAFLOW_SFN_EXECUTION_LOG_GROUP_ARN"] = p.sfn_execution_log_group_arn
+    return keys
+
+
+def _metadata_keys(p: ProfileInputs) -> dict[str, str]:
+    """``METAFLOW_SERVICE_URL`` and ``METAFLOW_SERVICE_INTERNAL_URL`` exactly when the profile uses the service."""
+    urls = {"METAFLOW_SERVICE_URL": p.service_url, "METAFLOW_SERVICE_INTERNAL_URL": p.service_internal_url}
+    if p.metadata == "service":
+        if missing := sorted(k for k, v in urls.items() if v is None):
+            raise ProfileError(f"metadata 'service' needs {', '.join(missing)}")
+        return {k: v for k, v in urls.items() if v is not None}
+    if p.metadata != "local":
+        raise ProfileError(f"metadata is 'service' or 'local', not {p.metadata!r}")
+    if any(v is not None for v in urls.values()):
+        raise ProfileError("service URLs given with metadata 'local': Metaflow would ignore them")
+    return {}
 
 
 def check_profile(profile: dict[str, str]) -> None:

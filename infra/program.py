@@ -10,12 +10,23 @@ from pathlib import Path
 import pulumi
 
 from infra import naming
-from infra.config import ConfigError, Platform, load_from_pulumi
+from infra.config import ConfigError, MetadataMode, Platform, load_from_pulumi
 from infra.profile import ProfileInputs, render_profile
 from modules.compute import Compute, ComputeArgs
 from modules.datastore import Datastore, DatastoreArgs
+from modules.metadata import Metadata, MetadataArgs
 from modules.network import Network, NetworkArgs
+from modules.observability import (
+    Observability,
+    ObservabilityArgs,
+    ObservabilityKey,
+    ObservabilityKeyArgs,
+    WarehouseKind,
+    WarehouseSignals,
+)
+from modules.orchestration import Orchestration, OrchestrationArgs
 from modules.team import TeamArgs, TeamComponent
+from modules.warehouse import Warehouse, WarehouseArgs
 
 
 def base_tags(platform: Platform) -> dict[str, str]:
@@ -29,7 +40,12 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
     s = platform.settings
     tags = base_tags(platform)
 
-    network = Network("network", NetworkArgs(environment=env, settings=s.network, subnets=platform.subnets, tags=tags))
+    # First: every layer's log group is encrypted with this key (modules/observability/README.md).
+    log_key = ObservabilityKey("observability-key", ObservabilityKeyArgs(environment=env, protect=s.protect, tags=tags))
+    network = Network(
+        "network",
+        NetworkArgs(environment=env, settings=s.network, subnets=platform.subnets, tags=tags, log_kms_key_arn=log_key.key_arn),
+    )
     datastore = Datastore(
         "datastore",
         DatastoreArgs(
@@ -55,15 +71,82 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
         ),
     )
 
+    # Step Functions serves teams: an environment without any declares none of it.
+    orchestration: Orchestration | None = None
+    if platform.teams:
+        orchestration = Orchestration(
+            "orchestration",
+            OrchestrationArgs(
+                environment=env,
+                settings=s.orchestration,
+                teams=[t.name for t in platform.teams],
+                job_queue_arns=compute.job_queue_arns,
+                job_role_arns=compute.job_role_arns,
+                kms_key_arn=datastore.kms_key_arn,
+                protect=s.protect,
+                tags=tags,
+                log_kms_key_arn=log_key.key_arn,
+            ),
+        )
+
+    # The metadata service (and a key per team) exists for teams; the profiles use it unless the stack
+    # says metadataMode: local (the moto cloud, where ECS runs no task).
+    metadata: Metadata | None = None
+    if platform.teams and s.metadata.enabled:
+        metadata = Metadata(
+            "metadata",
+            MetadataArgs(
+                environment=env,
+                settings=s.metadata,
+                teams=platform.teams,
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                client_security_group_id=network.batch_security_group_id,
+                kms_key_arn=datastore.kms_key_arn,
+                job_role_arns=compute.job_role_arns,
+                protect=s.protect,
+                tags=tags,
+                log_kms_key_arn=log_key.key_arn,
+            ),
+        )
+    use_service = metadata is not None and s.metadata.metadata_mode is MetadataMode.SERVICE
+
+    # The warehouse: Redshift Serverless (or a provisioned cluster), a COPY/UNLOAD role per team.
+    warehouse: Warehouse | None = None
+    if s.warehouse.enabled:
+        warehouse = Warehouse(
+            "warehouse",
+            WarehouseArgs(
+                environment=env,
+                settings=s.warehouse,
+                teams=platform.teams,
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                bucket_arn=datastore.bucket_arn,
+                kms_key_arn=datastore.kms_key_arn,
+                protect=s.protect,
+                tags=tags,
+                log_kms_key_arn=log_key.key_arn,
+            ),
+        )
+
     profiles: dict[str, pulumi.Output] = {}
     roles: dict[str, pulumi.Output] = {}
     for team in platform.teams:
+        assert orchestration is not None
         fargate_role = compute.fargate_execution_role_arn
         profile = pulumi.Output.all(
             bucket=datastore.bucket_name,
             queue=compute.job_queue_arns[team.name]["cpu"],
             job_role=compute.job_role_arns[team.name],
             fargate=fargate_role,
+            sfn_role=orchestration.step_functions_role_arn,
+            sfn_table=orchestration.state_table_name,
+            events_role=orchestration.eventbridge_role_arn,
+            sfn_logs=orchestration.execution_log_group_arn,
+            service_url=metadata.api_url if metadata is not None and use_service else None,
+            internal_url=metadata.internal_url if metadata is not None and use_service else None,
+            warehouse_role=warehouse.copy_role_arns[team.name] if warehouse is not None else None,
         ).apply(
             lambda v, team=team: render_profile(
                 ProfileInputs(
@@ -72,6 +155,15 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
                     job_queue=v["queue"],
                     job_role_arn=v["job_role"],
                     fargate_execution_role_arn=v["fargate"],
+                    sfn_iam_role=v["sfn_role"],
+                    sfn_dynamo_db_table=v["sfn_table"],
+                    events_sfn_access_iam_role=v["events_role"],
+                    sfn_state_machine_prefix=orchestration.state_machine_prefixes[team.name],
+                    sfn_execution_log_group_arn=v["sfn_logs"],
+                    metadata="service" if use_service else "local",
+                    service_url=v["service_url"],
+                    service_internal_url=v["internal_url"],
+                    warehouse=warehouse.profile_keys(team.name, v["warehouse_role"], platform.region) if warehouse else None,
                 )
             )
         )
@@ -87,12 +179,31 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
                 fargate_execution_role_arn=fargate_role,
                 profile_json=profile.apply(lambda p: json.dumps(p, indent=2, sort_keys=True)),
                 tags={**tags, "team": team.name, "cost-center": team.cost_center},
+                step_functions_role_arn=orchestration.step_functions_role_arn,
+                eventbridge_role_arn=orchestration.eventbridge_role_arn,
+                metadata_api_key_secret_arn=metadata.api_key_secret_arns[team.name] if metadata is not None else None,
+                warehouse=warehouse.team_access[team.name] if warehouse is not None else None,
             ),
         )
         profiles[team.name] = profile
         roles[team.name] = component.data_scientist_role_arn
 
-    return {
+    # Last: watches every layer. The metadata and warehouse signals (MetadataSignals, DatabaseSignals,
+    # WarehouseSignals) are wired here once those layers expose their names.
+    observability = Observability(
+        "observability",
+        ObservabilityArgs(
+            environment=env,
+            settings=s.observability,
+            teams=platform.teams,
+            job_queue_arns=compute.job_queue_arns,
+            kms_key_arn=log_key.key_arn,
+            tags=tags,
+            warehouse=WarehouseSignals(kind=WarehouseKind(warehouse.mode), name=warehouse.name) if warehouse else None,
+        ),
+    )
+
+    outputs = {
         "environment": pulumi.Output.from_input(env),
         "region": pulumi.Output.from_input(platform.region),
         "vpcId": network.vpc_id,
@@ -105,7 +216,43 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
             {t.name: naming.profile_parameter(env, t.name) for t in platform.teams}
         ),
         "teamDataScientistRoles": pulumi.Output.from_input(roles),
+        "observabilityKeyArn": log_key.key_arn,
+        "alarmTopicArn": observability.alarm_topic_arn,
+        "teamAlertTopics": pulumi.Output.from_input(observability.team_topic_arns),
+        "budgets": pulumi.Output.from_input(observability.budget_names),
     }
+    if observability.dashboard_name is not None:
+        outputs["dashboard"] = observability.dashboard_name
+    if orchestration is not None:
+        outputs |= {
+            "stepFunctionsRoleArn": orchestration.step_functions_role_arn,
+            "eventBridgeScheduleRoleArn": orchestration.eventbridge_role_arn,
+            "sfnStateTable": orchestration.state_table_name,
+            "sfnLogGroup": orchestration.log_group_name,
+            "teamStateMachinePrefixes": pulumi.Output.from_input(orchestration.state_machine_prefixes),
+        }
+    if warehouse is not None:
+        outputs |= {
+            "warehouseMode": pulumi.Output.from_input(warehouse.mode),
+            "warehouseName": pulumi.Output.from_input(warehouse.name),
+            "warehouseDatabase": pulumi.Output.from_input(warehouse.database),
+            "warehouseEndpoint": warehouse.endpoint,
+            # The ARN of the Secrets Manager secret holding the admin password; never the password.
+            "warehouseAdminSecretArn": warehouse.admin_secret_arn,
+            "warehouseCopyRoles": pulumi.Output.from_input(warehouse.copy_role_arns),
+            "warehouseBootstrapSql": warehouse.bootstrap_sql,
+        }
+    if metadata is not None:
+        outputs |= {
+            "metadataApiUrl": metadata.api_url,
+            "metadataInternalUrl": metadata.internal_url,
+            "metadataApiKeySecrets": pulumi.Output.from_input(
+                {t.name: naming.metadata_api_key_secret(env, t.name) for t in platform.teams}
+            ),
+            # Pulumi secrets: `pulumi stack output metadataApiKeys --show-secrets` for operators only.
+            "metadataApiKeys": pulumi.Output.secret(pulumi.Output.from_input(metadata.api_keys)),
+        }
+    return outputs
 
 
 def main(project_dir: Path) -> None:

@@ -26,6 +26,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.proto import resource_pb2
 
+from . import default_tags
 from .handlers import INVOKE_HANDLERS, RESOURCE_HANDLERS, Ctx
 
 # Types moto cannot emulate, with the reason. The engine returns a synthetic id and the inputs for
@@ -38,6 +39,9 @@ NOT_EMULATED: dict[str, str] = {
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "moto's EKS backend has no access-entry API",
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": "moto's EKS backend has no pod-identity API",
     "aws:budgets/budgetAction:BudgetAction": "moto's Budgets backend has no budget actions",
+    "aws:costexplorer/costAllocationTag:CostAllocationTag": (
+        "moto's Cost Explorer backend has no UpdateCostAllocationTagsStatus (and on AWS only the payer account may call it)"
+    ),
 }
 
 # Services whose resources are global (no region in their ARNs, no region input).
@@ -102,6 +106,7 @@ class LocalEngine(Mocks):
         self._records: list[ResourceRecord] = []
         self._notes: list[str] = []
         self._provider_regions: dict[str, str] = {}
+        self._provider_default_tags: dict[str, dict[str, str]] = {}
         self._account_id: str | None = None
 
     # --- what the CLI and tests read -----------------------------------------------------------
@@ -180,6 +185,11 @@ class LocalEngine(Mocks):
             return "", dict(args.inputs)
 
         inputs = self._plain(args.inputs)
+        # The provider's default tags (aws:defaultTags) reach moto as pulumi-aws sends them: merged
+        # into the tags of every taggable type (localcloud/default_tags.py).
+        tags_all = default_tags.tags_all(args.typ, inputs.get("tags"), self._default_tags_of(args.provider))
+        if tags_all is not None:
+            inputs = {**inputs, "tags": tags_all}
         ctx = Ctx(self, self._region_of(inputs, args.provider))
         try:
             created = handler(ctx, args.name, inputs)
@@ -189,7 +199,9 @@ class LocalEngine(Mocks):
             ) from err
 
         state = {**args.inputs, **created.outputs}
-        if "tags" in args.inputs:
+        if tags_all is not None:
+            state["tagsAll"] = tags_all
+        elif "tags" in args.inputs:
             state.setdefault("tagsAll", args.inputs["tags"])
         if not args.typ.startswith(_GLOBAL_MODULES):
             state.setdefault("region", ctx.region)
@@ -228,11 +240,24 @@ class LocalEngine(Mocks):
     def _provider(self, args: MockResourceArgs, urn: str | None) -> tuple[str, dict]:
         """An explicit provider: no cloud call, but remember its region for the resources using it."""
         provider_id = hashlib.sha256((urn or args.name).encode()).hexdigest()[:32]
-        region = self._plain(args.inputs).get("region")
+        plain = self._plain(args.inputs)
+        region = plain.get("region")
         if isinstance(region, str) and region:  # unknown (not a str) in a preview
             with self._lock:
                 self._provider_regions[provider_id] = region
+        if isinstance(plain.get("defaultTags"), (dict, str)):  # an explicit provider's own default tags
+            with self._lock:
+                self._provider_default_tags[provider_id] = default_tags.parse(plain["defaultTags"])
         return provider_id, dict(args.inputs)
+
+    def _default_tags_of(self, provider_ref: str | None) -> dict[str, str]:
+        """An explicit provider's ``defaultTags``; otherwise the default provider's (stack config)."""
+        if provider_ref:
+            with self._lock:
+                tags = self._provider_default_tags.get(provider_ref.rsplit("::", 1)[-1])
+            if tags is not None:
+                return tags
+        return default_tags.from_config()
 
     def _not_emulated(self, args: MockResourceArgs, urn: str | None) -> tuple[str, dict]:
         synthetic_id = f"{args.name}-not-emulated"

@@ -51,6 +51,11 @@ def run_program(project_dir: Path, stack: str, mocks: pulumi.runtime.Mocks, prev
         outputs = getattr(root, "outputs", {}) or {}
         return pulumi.Output.from_input(outputs).apply(run.outputs.update)
 
-    _program()
+    try:
+        _program()
+    finally:
+        # The config is process-wide too: left behind, this stack's aws:defaultTags would tag what a
+        # later LocalEngine creates outside any program (localcloud/default_tags.py reads it).
+        pulumi.runtime.set_all_config({}, [])
     run.registrations = list(monitor.registrations)
     return run

@@ -30,6 +30,7 @@ from localcloud.server import configure_moto, start_moto
 STACK = "local"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 SAMPLE_FLOW = Path("examples/flows/foreach_flow.py")
+SCHEDULED_FLOW = Path("examples/flows/scheduled_flow.py")
 
 
 class LocalCloudError(Exception):
@@ -105,6 +106,13 @@ def write_env_file(env: dict[str, str], paths: Paths, example_team: str) -> None
         f"# then: METAFLOW_PROFILE={naming.profile_name(STACK, example_team)} python examples/flows/foreach_flow.py run",
     ]
     paths.env_file.write_text("\n".join(lines) + "\n")
+
+
+def write_profiles(paths: Paths, outputs: dict) -> list[str]:
+    """Write every team's Metaflow profile (``teamProfiles`` stack output) where ``METAFLOW_HOME`` points."""
+    for name, profile in outputs["teamProfiles"].items():
+        paths.profile(name).write_text(json.dumps(profile, indent=2, sort_keys=True) + "\n")
+    return sorted(outputs["teamProfiles"])
 
 
 def deploy(project_dir: Path, endpoint: str, region: str, console: Console) -> tuple[ProgramRun, LocalEngine]:
@@ -205,8 +213,7 @@ def up(project_dir: Path, port: int | None, team: str | None, state_dir: Path | 
         paths.server.unlink(missing_ok=True)
         raise
     paths.outputs.write_text(json.dumps(run.outputs, indent=2, sort_keys=True, default=str))
-    for name, profile in run.outputs["teamProfiles"].items():
-        paths.profile(name).write_text(json.dumps(profile, indent=2, sort_keys=True) + "\n")
+    write_profiles(paths, run.outputs)
     env = cloud_env(server.endpoint, platform.region, paths)
     write_env_file(env, paths, team)
     console.print(f"deployed {len(engine.resources)} resources; profiles for {', '.join(teams)} in {paths.root}")
@@ -224,8 +231,13 @@ def up(project_dir: Path, port: int | None, team: str | None, state_dir: Path | 
     for a in artifacts:
         table.add_row(a["step"], a["name"], str(a["bytes"]), a["location"].removeprefix(root))
     console.print(table)
+    profile_name = naming.profile_name(STACK, team)
     console.print(
         f"\nThe local cloud keeps running. In any shell: [bold]source {paths.env_file}[/bold]\n"
+        f"Schedule a flow on Step Functions as team {team} (state machine + daily EventBridge rule, in moto):\n"
+        f"  [bold]METAFLOW_PROFILE={profile_name} python {SCHEDULED_FLOW} step-functions create[/bold]\n"
+        f"  then see it (state machines and rules named {naming.state_machine_name_prefix(STACK, team)}*):\n"
+        f"  [bold]METAFLOW_PROFILE={profile_name} python -m localcloud.inspect_schedules[/bold]\n"
         f"Stop it with: [bold]strata local down[/bold]"
     )
     return paths

@@ -4,10 +4,11 @@
 # need a cloud and stops it on exit. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+# --gates: also the scanners' venvs (checkov, parliament, cloudsplaining) the security gates need.
+bash scripts/bootstrap.sh --gates
 echo "==> ruff"
-.venv/bin/ruff check infra modules localcloud sdk tests benchmarks scripts
-.venv/bin/ruff format --check infra modules localcloud sdk tests benchmarks scripts
+.venv/bin/ruff check infra modules localcloud sdk tests benchmarks scripts security policy
+.venv/bin/ruff format --check infra modules localcloud sdk tests benchmarks scripts security policy
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)
 MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_PORT=$port .venv/bin/python -m moto.server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &

@@ -4,7 +4,16 @@ Importing this package registers every handler; the engine looks them up by type
 ``RESOURCE_HANDLERS`` and ``INVOKE_HANDLERS``.
 """
 
-from . import batch, ec2, iam, index, kms, logs, s3, ssm  # noqa: F401  (imported to register)
+import localcloud.handlers.apigatewayv2  # noqa: F401  (metadata layer)
+import localcloud.handlers.appautoscaling  # noqa: F401  (metadata layer)
+import localcloud.handlers.ecs  # noqa: F401  (metadata layer)
+import localcloud.handlers.lambda_  # noqa: F401  (metadata layer)
+import localcloud.handlers.random_  # noqa: F401  (metadata layer)
+import localcloud.handlers.rds  # noqa: F401  (metadata layer)
+import localcloud.handlers.secretsmanager  # noqa: F401  (metadata layer)
+import localcloud.handlers.servicediscovery  # noqa: F401  (metadata layer)
+
+from . import batch, budgets, cloudwatch, dynamodb, ec2, events, iam, index, kms, logs, redshift, s3, sns, ssm  # noqa: F401  (imported to register)
 from .registry import INVOKE_HANDLERS, RESOURCE_HANDLERS, Created, Ctx
 
 __all__ = ["INVOKE_HANDLERS", "RESOURCE_HANDLERS", "Created", "Ctx"]

@@ -29,6 +29,8 @@ class NetworkArgs:
     create mode (``private`` has ``az_count`` entries; ``public`` too when egress is a NAT); None in adopt mode."""
     tags: Mapping[str, str]
     """Tags put on every taggable resource."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """KMS key for the flow-log group (``ObservabilityKey.key_arn``); None keeps CloudWatch's own encryption."""
 
 
 class Network(pulumi.ComponentResource):
@@ -91,7 +93,7 @@ class Network(pulumi.ComponentResource):
             opts=self._child(),
         )
 
-        self._flow_logs(vpc_id, s.flow_log_retention_days)
+        self._flow_logs(vpc_id, s.flow_log_retention_days, args.log_kms_key_arn)
 
         self.vpc_id = vpc_id
         self.private_subnet_ids = subnet_ids
@@ -339,11 +341,15 @@ class Network(pulumi.ComponentResource):
 
     # ------------------------------------------------------------------ every mode
 
-    def _flow_logs(self, vpc_id: pulumi.Input[str], retention_days: int) -> None:
+    def _flow_logs(self, vpc_id: pulumi.Input[str], retention_days: int, kms_key_arn: pulumi.Input[str] | None) -> None:
         """All traffic (accepted and rejected) to CloudWatch Logs: $0.50/GB ingested + $0.03/GB-month."""
         name = self._name
         group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs", retention_in_days=retention_days, tags=self._tags, opts=self._child()
+            f"{name}-flow-logs",
+            retention_in_days=retention_days,
+            kms_key_id=kms_key_arn,
+            tags=self._tags,
+            opts=self._child(),
         )
         account_id = aws.get_caller_identity_output(opts=self._invoke_opts()).account_id
         role = aws.iam.Role(

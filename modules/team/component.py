@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from infra import config, naming
 from modules.compute.policies import s3_via_service
 from modules.team import policies
+from modules.warehouse import WarehouseAccess
 
 QUEUE_KINDS = ("cpu", "gpu", "fargate")
 
@@ -39,6 +40,16 @@ class TeamArgs:
     """The team's Metaflow profile, rendered by the program; stored as-is (no secrets in it)."""
     tags: Mapping[str, str]
     """Tags put on every taggable resource (plus ``team``)."""
+    step_functions_role_arn: pulumi.Input[str] | None = None
+    """``Orchestration.step_functions_role_arn``: with ``eventbridge_role_arn``, the role may manage the state
+    machines and schedules named ``naming.state_machine_name_prefix(env, team)`` and pass these two roles."""
+    eventbridge_role_arn: pulumi.Input[str] | None = None
+    """``Orchestration.eventbridge_role_arn``; given together with ``step_functions_role_arn`` or not at all."""
+    metadata_api_key_secret_arn: pulumi.Input[str] | None = None
+    """``Metadata.api_key_secret_arns[team]``: the role may read this one secret (the team's API key)."""
+    warehouse: WarehouseAccess | None = None
+    """``Warehouse.team_access[team]``: Data API statements for the role (as the team's own database user
+    only) and the tags the role carries (Serverless: ``RedshiftDbRoles``). None when there is no warehouse."""
 
 
 class TeamComponent(pulumi.ComponentResource):
@@ -58,6 +69,9 @@ class TeamComponent(pulumi.ComponentResource):
                 f"TeamComponent {name!r}: job_queue_arns of team {team.name!r} must have a 'cpu' queue and only "
                 f"kinds {', '.join(QUEUE_KINDS)}; got {sorted(kinds)}"
             )
+        if (args.step_functions_role_arn is None) != (args.eventbridge_role_arn is None):
+            raise ValueError(f"TeamComponent {name!r}: step_functions_role_arn and eventbridge_role_arn go together")
+        with_sfn = args.step_functions_role_arn is not None
         tags = {**args.tags, "team": team.name}
         child = pulumi.ResourceOptions(parent=self)
 
@@ -80,7 +94,7 @@ class TeamComponent(pulumi.ComponentResource):
             name=naming.data_scientist_role(args.environment, team.name),
             assume_role_policy=json.dumps(policies.trust_policy(team.principals)),
             description=f"Data scientists of team {team.name} in {args.environment}: own prefix, queues and profile only",
-            tags=tags,
+            tags={**tags, **(args.warehouse.role_tags if args.warehouse else {})},
             opts=child,
         )
 
@@ -101,6 +115,10 @@ class TeamComponent(pulumi.ComponentResource):
             job_role_arn=args.job_role_arn,
             fargate_execution_role_arn=args.fargate_execution_role_arn,
             profile_parameter_arn=parameter.arn,
+            step_functions_role_arn=args.step_functions_role_arn,
+            eventbridge_role_arn=args.eventbridge_role_arn,
+            metadata_key=args.metadata_api_key_secret_arn,
+            warehouse_statements=args.warehouse.statements if args.warehouse else [],
         ).apply(
             lambda v: json.dumps(
                 policies.data_scientist_policy(
@@ -115,6 +133,11 @@ class TeamComponent(pulumi.ComponentResource):
                     profile_parameter_arn=v["profile_parameter_arn"],
                     fargate_execution_role_arn=v["fargate_execution_role_arn"],
                     kms_via_service=s3_via_service(v["region"], v["dns_suffix"]),
+                    state_machine_name_prefix=naming.state_machine_name_prefix(args.environment, team.name) if with_sfn else None,
+                    step_functions_role_arn=v["step_functions_role_arn"],
+                    eventbridge_role_arn=v["eventbridge_role_arn"],
+                    metadata_api_key_secret_arn=v["metadata_key"],
+                    warehouse_statements=v["warehouse_statements"],
                 )
             )
         )

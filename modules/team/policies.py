@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from modules.compute.policies import ECS_TASKS_SERVICE, team_data_statements
+from modules.metadata.policies import api_key_read_statement
+from modules.orchestration.policies import data_scientist_statements as step_functions_statements
 
 Statement = dict[str, Any]
 PolicyDocument = dict[str, Any]
@@ -99,6 +101,11 @@ def data_scientist_policy(
     profile_parameter_arn: str,
     fargate_execution_role_arn: str | None = None,
     kms_via_service: str | None = None,
+    state_machine_name_prefix: str | None = None,
+    step_functions_role_arn: str | None = None,
+    eventbridge_role_arn: str | None = None,
+    metadata_api_key_secret_arn: str | None = None,
+    warehouse_statements: Sequence[Statement] = (),
 ) -> PolicyDocument:
     """The inline policy of a team's data-scientist role.
 
@@ -107,7 +114,10 @@ def data_scientist_policy(
     * read-only Batch calls (not resource-scoped in AWS);
     * pass only the team's job role (and the Fargate execution role), only to Batch/ECS tasks;
     * read only the team's profile parameter;
-    * read Batch job logs.
+    * read Batch job logs;
+    * with ``state_machine_name_prefix`` and the two orchestration roles (all three or none): its own
+      state machines, executions and schedules, passing only those roles
+      (``modules.orchestration.policies.data_scientist_statements``).
     """
     if not job_queue_arns:
         raise ValueError("a team has at least its cpu queue")
@@ -163,4 +173,21 @@ def data_scientist_policy(
             "Resource": batch_log_arns(partition, region, account_id),
         },
     ]
+    orchestration = (state_machine_name_prefix, step_functions_role_arn, eventbridge_role_arn)
+    if any(v is not None for v in orchestration):
+        if any(v is None for v in orchestration):
+            raise ValueError("state_machine_name_prefix, step_functions_role_arn and eventbridge_role_arn go together")
+        statements += step_functions_statements(
+            partition=partition,
+            region=region,
+            account_id=account_id,
+            name_prefix=state_machine_name_prefix,  # type: ignore[arg-type]
+            step_functions_role_arn=step_functions_role_arn,  # type: ignore[arg-type]
+            eventbridge_role_arn=eventbridge_role_arn,  # type: ignore[arg-type]
+        )
+    if metadata_api_key_secret_arn is not None:
+        # The team's metadata API key, read by `strata configure` (modules.metadata.policies).
+        statements.append(api_key_read_statement(metadata_api_key_secret_arn))
+    # The Data API on the warehouse, as the team's own database user (modules.warehouse.policies.data_api_statements).
+    statements += [dict(s) for s in warehouse_statements]
     return {"Version": VERSION, "Statement": statements}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from strata import profiles
+from strata import profiles, warehouse_cli
 
 app = typer.Typer(
     help="Strata: your team's ML platform. `strata configure` installs your Metaflow profile.",
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
+app.add_typer(warehouse_cli.app, name="warehouse")
 
 
 @app.command()
@@ -30,7 +31,7 @@ def configure(
 ) -> None:
     """Fetch your team's Metaflow profile with your AWS credentials and install it."""
     try:
-        profile = profiles.fetch_profile(env, team, region)
+        profile = profiles.with_api_key(profiles.fetch_profile(env, team, region), env, team, region)
         installed = profiles.install_profile(profile, env, team, force=force)
     except profiles.ProfileProblem as exc:
         err.print(f"[red]error:[/red] {exc}")

@@ -20,6 +20,45 @@ def parameter_name(env: str, team: str) -> str:
     return f"/strata/{env}/teams/{team}/metaflow-profile"
 
 
+def api_key_secret_name(env: str, team: str) -> str:
+    # Mirrors infra.naming.metadata_api_key_secret.
+    return f"strata/{env}/teams/{team}/metadata-api-key"
+
+
+# Metaflow reads METAFLOW_SERVICE_AUTH_KEY and sends it as the x-api-key header (metaflow_config.py).
+AUTH_KEY = "METAFLOW_SERVICE_AUTH_KEY"
+
+
+def fetch_api_key(env: str, team: str, region: str | None = None) -> str:
+    """The team's metadata API key from Secrets Manager, read with the caller's credentials at configure
+    time. It goes into the local profile file only, never into the SSM parameter."""
+    name = api_key_secret_name(env, team)
+    try:
+        return boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=name)["SecretString"]
+    except NoRegionError:
+        raise ProfileProblem("no AWS region configured: pass --region or set AWS_DEFAULT_REGION") from None
+    except NoCredentialsError:
+        raise ProfileProblem("no AWS credentials found: log in (e.g. `aws sso login`) or set AWS_PROFILE") from None
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            raise ProfileProblem(f"no metadata API key for team {team!r} in {env!r} ({name}): ask the platform team") from None
+        if code in ("AccessDeniedException", "AccessDenied"):
+            raise ProfileProblem(
+                f"your credentials may not read {name}: assume the {team} team's data-scientist role first"
+            ) from None
+        raise ProfileProblem(f"AWS refused to return {name}: {code or exc}") from None
+    except BotoCoreError as exc:
+        raise ProfileProblem(f"could not reach AWS: {exc}") from None
+
+
+def with_api_key(profile: dict[str, str], env: str, team: str, region: str | None = None) -> dict[str, str]:
+    """The profile plus the team's API key when it uses the metadata service; unchanged otherwise."""
+    if profile.get("METAFLOW_DEFAULT_METADATA") != "service":
+        return profile
+    return {**profile, AUTH_KEY: fetch_api_key(env, team, region)}
+
+
 def profile_name(env: str, team: str) -> str:
     return f"{env}-{team}"
 
@@ -90,5 +129,7 @@ def install_profile(profile: dict[str, str], env: str, team: str, home: Path | N
     home.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(text)
+    if AUTH_KEY in profile:  # the file holds the team's API key: the owner only
+        tmp.chmod(0o600)
     tmp.replace(path)  # atomic: a reader never sees half a profile
     return Installed(path, changed=True)

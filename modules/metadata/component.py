@@ -1,0 +1,581 @@
+"""The metadata layer: Aurora PostgreSQL Serverless v2, the Metaflow metadata service on ECS Fargate,
+and its private front door (API Gateway HTTP API + VPC link + Cloud Map) with one API key per team."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+from pulumi.runtime.mocks import MockMonitor
+
+from infra import config, naming
+from modules.metadata import policies
+
+# Aurora Serverless v2 instances have this class; capacity comes from the cluster's ACU range.
+SERVERLESS_CLASS = "db.serverless"
+# Free Performance Insights retention (longer retention is billed). https://aws.amazon.com/rds/performance-insights/pricing/
+PERFORMANCE_INSIGHTS_DAYS = 7
+# Keys of 48 letters and digits: ~285 bits, and no character a shell or an HTTP header would mangle.
+API_KEY_LENGTH = 48
+CLOUD_MAP_SERVICE = "metadata"
+# Shown instead of the RDS-managed secret's ARN only where the provider did not report one, i.e. under
+# echo mocks that have no cloud behind them; AWS always reports it with manage_master_user_password.
+_UNREPORTED_SECRET = "arn:aws:secretsmanager:us-east-1:000000000000:secret:not-reported-by-mocks"
+
+
+@dataclass
+class MetadataArgs:
+    """Inputs of :class:`Metadata`."""
+
+    environment: str
+    """Environment (stack) name; part of every physical name."""
+    settings: config.MetadataSettings
+    """``strata:metadata`` (validated): database, service, API and UI settings."""
+    teams: Sequence[config.Team]
+    """Teams of this environment; each gets an API key, its secret and the right to read it."""
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    """Private subnets (>= 2 AZs) for the database, the tasks and the VPC link. No public IPs."""
+    client_security_group_id: pulumi.Input[str]
+    """Security group of Batch compute: may reach the service directly (``METAFLOW_SERVICE_INTERNAL_URL``)."""
+    kms_key_arn: pulumi.Input[str]
+    """The platform key (``Datastore.kms_key_arn``): encrypts storage, Performance Insights and the DB secret."""
+    job_role_arns: Mapping[str, pulumi.Input[str]]
+    """team -> its Batch job role (``Compute.job_role_arns``); gets read access to the team's key only."""
+    protect: bool
+    """``strata:protect``: Pulumi ``protect`` + ``retain_on_delete`` on the cluster and its instances."""
+    tags: Mapping[str, str]
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """The observability key (``ObservabilityKey.key_arn``): encrypts the three log groups. None: CloudWatch's own key."""
+
+
+class Metadata(pulumi.ComponentResource):
+    """Postgres, the metadata service and its API, and one API key per team."""
+
+    api_url: pulumi.Output[str]
+    """``METAFLOW_SERVICE_URL``: the HTTP API's endpoint."""
+    internal_url: pulumi.Output[str]
+    """``METAFLOW_SERVICE_INTERNAL_URL``: the service's Cloud Map name (inside the VPC)."""
+    api_key_secret_arns: dict[str, pulumi.Output[str]]
+    api_keys: dict[str, pulumi.Output[str]]
+    """team -> key, as Pulumi secrets."""
+    cluster_arn: pulumi.Output[str]
+    database_endpoint: pulumi.Output[str]
+    database_secret_arn: pulumi.Output[str]
+    ecs_cluster_name: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MetadataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        _check(name, args)
+        super().__init__("strata:metadata:Metadata", name, None, opts)
+        self._name = name
+        self._args = args
+        self._env = args.environment
+        self._tags = dict(args.tags)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        self._region = aws.get_region_output(opts=invoke).region
+        partition = aws.get_partition_output(opts=invoke)
+        self._partition = partition.partition
+        self._dns_suffix = partition.dns_suffix
+        self._account = aws.get_caller_identity_output(opts=invoke).account_id
+
+        db_sg, service_sg, link_sg = self._security_groups()
+        cluster, secret_arn = self._database(db_sg)
+        keys = self._team_keys()
+        namespace, registry = self._service_discovery()
+        ecs_cluster, service = self._service(cluster, secret_arn, service_sg, registry)
+        api = self._api(link_sg, registry, keys)
+
+        # The documented shape of an HTTP API's default endpoint (what api_endpoint reports), built from the
+        # id so that it is known wherever the id is. https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop.html
+        self.api_url = pulumi.Output.all(api.id, self._region, self._dns_suffix).apply(
+            lambda v: policies.api_url(v[0], v[1], v[2])
+        )
+        self.internal_url = namespace.name.apply(lambda ns: policies.internal_url(CLOUD_MAP_SERVICE, ns))
+        self.cluster_arn = cluster.arn
+        self.database_endpoint = cluster.endpoint
+        self.database_secret_arn = secret_arn
+        self.ecs_cluster_name = ecs_cluster.name
+        self.service_name = service.name
+        self.register_outputs(
+            {
+                "api_url": self.api_url,
+                "internal_url": self.internal_url,
+                "api_key_secret_arns": self.api_key_secret_arns,
+                "api_keys": self.api_keys,
+                "cluster_arn": self.cluster_arn,
+                "database_endpoint": self.database_endpoint,
+                "database_secret_arn": self.database_secret_arn,
+                "ecs_cluster_name": self.ecs_cluster_name,
+                "service_name": self.service_name,
+            }
+        )
+
+    # ------------------------------------------------------------------ network
+
+    def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+        """Database: 5432 from the service only. Service: 8080 from the VPC link and Batch only.
+        VPC link: out to the service only. No group allows anything from the internet."""
+        n, a = self._name, self._args
+
+        def group(suffix: str, what: str) -> aws.ec2.SecurityGroup:
+            return aws.ec2.SecurityGroup(
+                f"{n}-{suffix}-sg",
+                vpc_id=a.vpc_id,
+                description=f"Strata {self._env} metadata {what}",
+                tags=self._tags,
+                opts=self._child(),
+            )
+
+        db_sg = group("db", "database: Postgres from the service only")
+        service_sg = group("service", "service: HTTP from the API's VPC link and Batch")
+        link_sg = group("link", "API VPC link: to the service only")
+
+        def ingress(suffix: str, sg, port: int, source, what: str) -> None:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{n}-{suffix}", security_group_id=sg.id, ip_protocol="tcp", from_port=port, to_port=port,
+                referenced_security_group_id=source, description=what, tags=self._tags, opts=self._child(),
+            )  # fmt: skip
+
+        ingress("db-from-service", db_sg, policies.DB_PORT, service_sg.id, "Postgres from the metadata service tasks")
+        ingress("service-from-link", service_sg, policies.SERVICE_PORT, link_sg.id, "API Gateway VPC link")
+        ingress("service-from-batch", service_sg, policies.SERVICE_PORT, a.client_security_group_id, "Metaflow in Batch jobs")
+        aws.vpc.SecurityGroupEgressRule(
+            f"{n}-service-egress", security_group_id=service_sg.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
+            description="Image pulls, Secrets Manager, CloudWatch Logs, the database", tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        aws.vpc.SecurityGroupEgressRule(
+            f"{n}-link-to-service", security_group_id=link_sg.id, ip_protocol="tcp", from_port=policies.SERVICE_PORT,
+            to_port=policies.SERVICE_PORT, referenced_security_group_id=service_sg.id, description="To the service only",
+            tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        return db_sg, service_sg, link_sg
+
+    # ------------------------------------------------------------------ database
+
+    def _database(self, db_sg: aws.ec2.SecurityGroup) -> tuple[aws.rds.Cluster, pulumi.Output[str]]:
+        n, a, s = self._name, self._args, self._args.settings
+        db = s.database
+        major = db.engine_version.split(".")[0]
+        # Stateful: refuse deletion when the stack protects, keep in AWS if it ever leaves the program.
+        # Logical names below must never change (URN stability).
+        stateful = pulumi.ResourceOptions(parent=self, protect=a.protect, retain_on_delete=a.protect)
+        subnets = aws.rds.SubnetGroup(
+            f"{n}-db-subnets", name=naming.metadata_name(self._env), subnet_ids=a.subnet_ids,
+            description=f"Strata {self._env} metadata database: private subnets", tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        params = aws.rds.ClusterParameterGroup(
+            f"{n}-db-params",
+            name=naming.metadata_name(self._env, f"pg{major}"),
+            family=f"aurora-postgresql{major}",
+            description=f"Strata {self._env} metadata: TLS only" + (", idle sessions closed" if s.auto_pause else ""),
+            parameters=policies.cluster_parameters(s),
+            tags=self._tags,
+            opts=self._child(),
+        )
+        identifier = naming.metadata_name(self._env)
+        cluster = aws.rds.Cluster(
+            f"{n}-db",
+            cluster_identifier=identifier,
+            engine="aurora-postgresql",
+            engine_mode="provisioned",
+            engine_version=db.engine_version,
+            database_name=policies.DATABASE_NAME,
+            master_username=policies.MASTER_USERNAME,
+            # RDS generates the password and keeps it in Secrets Manager (encrypted with the platform key),
+            # so it is never in the program, the state, a stack file or a task definition.
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=a.kms_key_arn,
+            storage_encrypted=True,
+            kms_key_id=a.kms_key_arn,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[db_sg.id],
+            db_cluster_parameter_group_name=params.name,
+            serverlessv2_scaling_configuration={
+                "min_capacity": db.min_capacity,
+                "max_capacity": db.max_capacity,
+                **({"seconds_until_auto_pause": db.seconds_until_auto_pause} if s.auto_pause else {}),
+            },
+            backup_retention_period=db.backup_retention_days,
+            preferred_backup_window="03:00-04:00",
+            copy_tags_to_snapshot=True,
+            deletion_protection=db.deletion_protection,
+            skip_final_snapshot=not db.final_snapshot,
+            final_snapshot_identifier=f"{identifier}-final" if db.final_snapshot else None,
+            iam_database_authentication_enabled=False,
+            tags=self._tags,
+            opts=stateful,
+        )
+        for i in range(db.instances):
+            aws.rds.ClusterInstance(
+                f"{n}-db-{i}",
+                identifier=f"{identifier}-{i}",
+                cluster_identifier=cluster.cluster_identifier,
+                instance_class=SERVERLESS_CLASS,
+                engine=cluster.engine,
+                engine_version=cluster.engine_version,
+                db_subnet_group_name=subnets.name,
+                publicly_accessible=False,
+                # Encrypted with the platform key; 7 days is the free retention.
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=a.kms_key_arn,
+                performance_insights_retention_period=PERFORMANCE_INSIGHTS_DAYS,
+                # Readers fail over in order; tier 1 keeps them pausing and resuming with the writer.
+                promotion_tier=min(i, 1),
+                auto_minor_version_upgrade=True,
+                tags=self._tags,
+                opts=stateful,
+            )
+        secret_arn = cluster.master_user_secrets.apply(_master_secret_arn)
+        return cluster, secret_arn
+
+    # ------------------------------------------------------------------ per-team keys
+
+    def _team_keys(self) -> dict[str, pulumi.Output[str]]:
+        """A random key per team (pulumi_random: one generator for any front door, the value a Pulumi
+        secret), stored in the team's secret, readable by the team's two roles only."""
+        n, a = self._name, self._args
+        self.api_key_secret_arns, self.api_keys = {}, {}
+        for team in a.teams:
+            tags = {**self._tags, "team": team.name}
+            key = random.RandomPassword(f"{n}-{team.name}-key", length=API_KEY_LENGTH, special=False, opts=self._child())
+            secret = aws.secretsmanager.Secret(
+                f"{n}-{team.name}-key",
+                name=naming.metadata_api_key_secret(self._env, team.name),
+                description=f"Metaflow metadata API key of team {team.name} in {self._env} (read by `strata configure`)",
+                # The AWS-managed key: a team role needs no grant on the platform key to read its own secret.
+                recovery_window_in_days=7,
+                tags=tags,
+                opts=self._child(),
+            )
+            aws.secretsmanager.SecretVersion(
+                f"{n}-{team.name}-key", secret_id=secret.id, secret_string=key.result, opts=self._child()
+            )
+            ds_role = pulumi.Output.all(self._partition, self._account).apply(
+                lambda v, t=team.name: f"arn:{v[0]}:iam::{v[1]}:role/{naming.data_scientist_role(self._env, t)}"
+            )
+            job_role = a.job_role_arns[team.name]
+            aws.secretsmanager.SecretPolicy(
+                f"{n}-{team.name}-key",
+                secret_arn=secret.arn,
+                block_public_policy=True,
+                policy=pulumi.Output.all(secret.arn, self._partition, self._account, ds_role, job_role).apply(
+                    lambda v: json.dumps(
+                        policies.api_key_secret_policy(
+                            secret_arn=v[0], partition=v[1], account_id=v[2], env=self._env, readers=[v[3], v[4]]
+                        )
+                    )
+                ),
+                opts=self._child(),
+            )
+            # The job role is the compute layer's; this grants it the team's key only (Metaflow in a Batch
+            # job sends the key it was started with; the policy lets `strata` tooling in jobs read it too).
+            aws.iam.RolePolicy(
+                f"{n}-{team.name}-job-key",
+                role=pulumi.Output.from_input(job_role).apply(lambda arn: arn.rsplit("/", 1)[-1]),
+                name="metadata-api-key",
+                policy=secret.arn.apply(lambda arn: json.dumps(policies.api_key_read_policy(arn))),
+                opts=self._child(),
+            )
+            self.api_key_secret_arns[team.name] = secret.arn
+            self.api_keys[team.name] = pulumi.Output.secret(key.result)
+        return self.api_keys
+
+    # ------------------------------------------------------------------ service
+
+    def _service_discovery(self) -> tuple[aws.servicediscovery.PrivateDnsNamespace, aws.servicediscovery.Service]:
+        """A private DNS name for the tasks: Batch jobs use it directly, the HTTP API's VPC link resolves
+        it through Cloud Map (SRV records carry the port). $0.50/month for the zone + $0.10 per task."""
+        n = self._name
+        namespace = aws.servicediscovery.PrivateDnsNamespace(
+            f"{n}-namespace", name=naming.metadata_namespace(self._env), vpc=self._args.vpc_id,
+            description=f"Strata {self._env} private service names", tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        registry = aws.servicediscovery.Service(
+            f"{n}-registry",
+            name=CLOUD_MAP_SERVICE,
+            dns_config={
+                "namespace_id": namespace.id,
+                "routing_policy": "MULTIVALUE",
+                "dns_records": [{"type": "A", "ttl": 10}, {"type": "SRV", "ttl": 10}],
+            },
+            # ECS reports task health to Cloud Map, so only healthy tasks are returned.
+            health_check_custom_config={"failure_threshold": 1},
+            tags=self._tags,
+            opts=self._child(),
+        )
+        return namespace, registry
+
+    def _service(
+        self,
+        cluster: aws.rds.Cluster,
+        secret_arn: pulumi.Output[str],
+        service_sg: aws.ec2.SecurityGroup,
+        registry: aws.servicediscovery.Service,
+    ) -> tuple[aws.ecs.Cluster, aws.ecs.Service]:
+        n, a, s = self._name, self._args, self._args.settings
+        svc = s.service
+        ecs_cluster = aws.ecs.Cluster(
+            f"{n}-cluster",
+            name=naming.metadata_name(self._env),
+            # Container Insights bills custom metrics per task; off unless the stack asks for it.
+            settings=[{"name": "containerInsights", "value": "enabled" if svc.container_insights else "disabled"}],
+            tags=self._tags,
+            opts=self._child(),
+        )
+        logs = aws.cloudwatch.LogGroup(
+            f"{n}-service-logs", name=f"/strata/{self._env}/metadata-service", retention_in_days=svc.log_retention_days,
+            kms_key_id=self._args.log_kms_key_arn, tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        execution = aws.iam.Role(
+            f"{n}-execution",
+            assume_role_policy=json.dumps(policies.service_trust_policy(policies.ECS_TASKS_SERVICE)),
+            description=f"Strata {self._env}: ECS starts the metadata service (image, logs, DB secret)",
+            tags=self._tags,
+            opts=self._child(),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{n}-execution", role=execution.name,
+            policy_arn=self._partition.apply(lambda p: f"arn:{p}:iam::aws:policy/{policies.ECS_TASK_EXECUTION_POLICY}"),
+            opts=self._child(),
+        )  # fmt: skip
+        execution_policy = aws.iam.RolePolicy(
+            f"{n}-execution-secret",
+            role=execution.id,
+            name="database-secret",
+            policy=pulumi.Output.all(secret_arn, a.kms_key_arn, self._region, self._dns_suffix).apply(
+                lambda v: json.dumps(
+                    policies.execution_role_policy(v[0], v[1], kms_via_service=policies.secretsmanager_via_service(v[2], v[3]))
+                )
+            ),
+            opts=self._child(),
+        )
+        # The service calls no AWS API: its task role has no policy at all.
+        task_role = aws.iam.Role(
+            f"{n}-task",
+            assume_role_policy=json.dumps(policies.service_trust_policy(policies.ECS_TASKS_SERVICE)),
+            description=f"Strata {self._env}: the metadata service's own role (no permissions)",
+            tags=self._tags,
+            opts=self._child(),
+        )
+        definitions = pulumi.Output.all(cluster.endpoint, secret_arn, logs.name, self._region).apply(
+            lambda v: json.dumps(
+                policies.container_definitions(settings=s, db_host=v[0], master_secret_arn=v[1], log_group=v[2], region=v[3])
+            )
+        )
+        task = aws.ecs.TaskDefinition(
+            f"{n}-task",
+            family=naming.metadata_name(self._env),
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=str(svc.cpu),
+            memory=str(svc.memory),
+            runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": svc.cpu_architecture},
+            execution_role_arn=execution.arn,
+            task_role_arn=task_role.arn,
+            container_definitions=definitions,
+            tags=self._tags,
+            opts=self._child(),
+        )
+        service = aws.ecs.Service(
+            f"{n}-service",
+            name=naming.metadata_name(self._env),
+            cluster=ecs_cluster.arn,
+            task_definition=task.arn,
+            desired_count=svc.desired_count,
+            launch_type="FARGATE",
+            platform_version="1.4.0",
+            network_configuration={"subnets": a.subnet_ids, "security_groups": [service_sg.id], "assign_public_ip": False},
+            service_registries={
+                "registry_arn": registry.arn,
+                "container_name": policies.SERVICE_CONTAINER,
+                "container_port": policies.SERVICE_PORT,
+            },
+            # A deployment whose tasks never get healthy (bad image, failed migration) rolls back.
+            deployment_circuit_breaker={"enable": True, "rollback": True},
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            enable_execute_command=False,
+            propagate_tags="SERVICE",
+            tags=self._tags,
+            # Autoscaling owns the task count once it exists.
+            opts=self._child(depends_on=[execution_policy], ignore_changes=["desiredCount"] if s.autoscaling else None),
+        )
+        if s.autoscaling:
+            target = aws.appautoscaling.Target(
+                f"{n}-scaling",
+                service_namespace="ecs",
+                scalable_dimension="ecs:service:DesiredCount",
+                resource_id=pulumi.Output.all(ecs_cluster.name, service.name).apply(lambda v: f"service/{v[0]}/{v[1]}"),
+                min_capacity=svc.desired_count,
+                max_capacity=svc.max_count,
+                tags=self._tags,
+                opts=self._child(),
+            )
+            aws.appautoscaling.Policy(
+                f"{n}-scaling-cpu",
+                name=naming.metadata_name(self._env, "cpu"),
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
+                target_tracking_scaling_policy_configuration={
+                    "target_value": svc.target_cpu_percent,
+                    "predefined_metric_specification": {"predefined_metric_type": "ECSServiceAverageCPUUtilization"},
+                    "scale_in_cooldown": 300,
+                    "scale_out_cooldown": 60,
+                },
+                opts=self._child(),
+            )
+        return ecs_cluster, service
+
+    # ------------------------------------------------------------------ API
+
+    def _api(
+        self, link_sg: aws.ec2.SecurityGroup, registry: aws.servicediscovery.Service, keys: Mapping[str, pulumi.Output[str]]
+    ) -> aws.apigatewayv2.Api:
+        """HTTP API -> VPC link -> Cloud Map: no load balancer. HTTP APIs have no usage plans, so a Lambda
+        REQUEST authorizer checks x-api-key against the teams' keys (hashes only, cached per key)."""
+        n, a, s = self._name, self._args, self._args.settings
+        api = aws.apigatewayv2.Api(
+            f"{n}-api", name=naming.metadata_name(self._env), protocol_type="HTTP",
+            description=f"Strata {self._env}: Metaflow metadata service (x-api-key per team)", tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        link = aws.apigatewayv2.VpcLink(
+            f"{n}-link", name=naming.metadata_name(self._env), subnet_ids=a.subnet_ids, security_group_ids=[link_sg.id],
+            tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        integration = aws.apigatewayv2.Integration(
+            f"{n}-integration",
+            api_id=api.id,
+            integration_type="HTTP_PROXY",
+            integration_method="ANY",
+            integration_uri=registry.arn,
+            connection_type="VPC_LINK",
+            connection_id=link.id,
+            payload_format_version="1.0",
+            timeout_milliseconds=29000,
+            opts=self._child(),
+        )
+        authorizer_fn = self._authorizer_function(keys)
+        authorizer = aws.apigatewayv2.Authorizer(
+            f"{n}-authorizer",
+            api_id=api.id,
+            name=naming.metadata_name(self._env, "keys"),
+            authorizer_type="REQUEST",
+            authorizer_uri=authorizer_fn.invoke_arn,
+            authorizer_payload_format_version="2.0",
+            enable_simple_responses=True,
+            identity_sources=[f"$request.header.{policies.API_KEY_HEADER}"],
+            authorizer_result_ttl_in_seconds=s.api.authorizer_cache_seconds,
+            opts=self._child(),
+        )
+        aws.lambda_.Permission(
+            f"{n}-authorizer",
+            action="lambda:InvokeFunction",
+            function=authorizer_fn.name,
+            principal="apigateway.amazonaws.com",
+            source_arn=pulumi.Output.all(api.execution_arn, authorizer.id).apply(lambda v: f"{v[0]}/authorizers/{v[1]}"),
+            opts=self._child(),
+        )
+        aws.apigatewayv2.Route(
+            f"{n}-route",
+            api_id=api.id,
+            route_key="$default",
+            target=integration.id.apply(lambda i: f"integrations/{i}"),
+            authorization_type="CUSTOM",
+            authorizer_id=authorizer.id,
+            opts=self._child(),
+        )
+        access_logs = aws.cloudwatch.LogGroup(
+            f"{n}-api-logs", name=f"/strata/{self._env}/metadata-api", retention_in_days=s.api.access_log_retention_days,
+            kms_key_id=self._args.log_kms_key_arn, tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        aws.apigatewayv2.Stage(
+            f"{n}-stage",
+            api_id=api.id,
+            name="$default",
+            auto_deploy=True,
+            access_log_settings={"destination_arn": access_logs.arn, "format": policies.access_log_format()},
+            default_route_settings={
+                "throttling_rate_limit": s.api.throttle_rate_limit,
+                "throttling_burst_limit": s.api.throttle_burst_limit,
+            },
+            tags=self._tags,
+            opts=self._child(),
+        )
+        return api
+
+    def _authorizer_function(self, keys: Mapping[str, pulumi.Output[str]]) -> aws.lambda_.Function:
+        n = self._name
+        fn_name = naming.metadata_name(self._env, "authorizer")
+        logs = aws.cloudwatch.LogGroup(
+            f"{n}-authorizer-logs", name=f"/aws/lambda/{fn_name}", retention_in_days=self._args.settings.api.access_log_retention_days,
+            kms_key_id=self._args.log_kms_key_arn, tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        role = aws.iam.Role(
+            f"{n}-authorizer",
+            assume_role_policy=json.dumps(policies.service_trust_policy(policies.LAMBDA_SERVICE)),
+            description=f"Strata {self._env}: metadata API key authorizer (writes its own logs only)",
+            tags=self._tags,
+            opts=self._child(),
+        )
+        logs_policy = aws.iam.RolePolicy(
+            f"{n}-authorizer-logs", role=role.id, name="own-logs",
+            policy=logs.arn.apply(lambda arn: json.dumps(policies.lambda_logs_policy(arn))), opts=self._child(),
+        )  # fmt: skip
+        # A key not (yet) generated is left out: the authorizer fails closed, never open.
+        teams = sorted(keys)
+        hashes = pulumi.Output.all(*[keys[t] for t in teams]).apply(
+            lambda ks: policies.key_hashes({t: k for t, k in zip(teams, ks, strict=True) if k is not None})
+        )
+        return aws.lambda_.Function(
+            f"{n}-authorizer",
+            name=fn_name,
+            role=role.arn,
+            runtime="python3.12",
+            handler="index.handler",
+            architectures=["arm64"],
+            memory_size=128,
+            timeout=3,
+            code=pulumi.AssetArchive({"index.py": pulumi.StringAsset(policies.AUTHORIZER_SOURCE)}),
+            # Hashes, not keys; still a Pulumi secret so they never show in plain state or previews.
+            environment={"variables": {"KEY_HASHES": pulumi.Output.secret(hashes)}},
+            tags=self._tags,
+            opts=self._child(depends_on=[logs_policy, logs]),
+        )
+
+    def _child(self, **kwargs) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+
+def _master_secret_arn(secrets: list | None) -> str:
+    """The RDS-managed secret's ARN (``master_user_secrets[0].secret_arn``)."""
+    if secrets:
+        first = secrets[0]
+        arn = first.get("secret_arn") if isinstance(first, dict) else getattr(first, "secret_arn", None)
+        if arn:
+            return arn
+    if isinstance(pulumi.runtime.settings.SETTINGS.monitor, MockMonitor):
+        return _UNREPORTED_SECRET
+    raise ValueError("the cluster reported no managed master user secret (manage_master_user_password is on)")
+
+
+def _check(name: str, args: MetadataArgs) -> None:
+    """Contradictory inputs fail at construction (config validation normally catches them first)."""
+    s, problems = args.settings, []
+    if not s.enabled:
+        problems.append("the metadata layer is disabled (strata:metadata.enabled); do not declare it")
+    if s.front_door is not config.FrontDoor.HTTP_API:
+        problems.append(f"front door {s.front_door.value} is not built")
+    missing = sorted({t.name for t in args.teams} - set(args.job_role_arns))
+    if missing:
+        problems.append(f"no job role for teams {missing}")
+    if s.ui.enabled:
+        problems.append("the UI is not built yet")
+    if problems:
+        raise ValueError(f"Metadata {name!r}: " + "; ".join(problems))

@@ -1,0 +1,310 @@
+"""Pure logic of the metadata layer: container definitions, IAM and secret policies, the per-team key
+authorizer and the derived settings. Plain strings and config objects in, plain data out; no Pulumi
+import, so everything here is unit-tested without mocks (``tests/unit/test_metadata_policies.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from infra.config import MetadataSettings
+
+Statement = dict[str, Any]
+PolicyDocument = dict[str, Any]
+VERSION = "2012-10-17"
+
+SERVICE_PORT = 8080
+DB_PORT = 5432
+DATABASE_NAME = "metaflow"
+MASTER_USERNAME = "metaflow"
+SERVICE_CONTAINER = "metadata"
+MIGRATE_CONTAINER = "migrate"
+# The image's interpreter and entry points, as the official Helm chart runs them: an init container
+# `run_goose.py` (goose `up`: the same migrations the image's migration service on 8082 applies through
+# its unauthenticated PATCH /upgrade), then `services.metadata_service.server` on 8080.
+# outerbounds/metaflow-tools k8s/helm/metaflow/charts/metaflow-service/templates/deployment.yaml
+PYTHON = "/opt/latest/bin/python3"
+MIGRATE_COMMAND = (PYTHON, "/root/run_goose.py")
+SERVICE_COMMAND = (PYTHON, "-m", "services.metadata_service.server")
+# /healthcheck runs `SELECT 1` through the pool (services/metadata_service/api/admin.py); /ping does not.
+DEEP_HEALTH_PATH = "/healthcheck"
+SHALLOW_HEALTH_PATH = "/ping"
+# Metaflow sends the key as x-api-key (metaflow_config.py: SERVICE_AUTH_KEY -> SERVICE_HEADERS["x-api-key"]).
+API_KEY_HEADER = "x-api-key"
+ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+ECS_TASK_EXECUTION_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+def health_check_path(settings: MetadataSettings) -> str:
+    """The container health check. ``/healthcheck`` touches the database: a task that lost its DB
+    login (e.g. after the managed master password rotated) turns unhealthy and ECS replaces it with one
+    that reads the new secret. But a probe every 30 s is a connection every 30 s, and Aurora pauses only
+    after ``secondsUntilAutoPause`` with none: a pausing database gets the shallow ``/ping``."""
+    return SHALLOW_HEALTH_PATH if settings.auto_pause else DEEP_HEALTH_PATH
+
+
+def cluster_parameters(settings: MetadataSettings) -> list[dict[str, str]]:
+    """Cluster parameter group entries: TLS-only connections, and (when pausing) the idle timeout
+    that closes the connections the service's pool would otherwise hold open forever."""
+    params = [
+        # Reject any connection that does not use TLS. https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.Security.html
+        {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
+    ]
+    timeout = settings.database.idle_session_timeout_seconds
+    if settings.auto_pause and timeout:
+        params.append({"name": "idle_session_timeout", "value": str(timeout * 1000), "apply_method": "immediate"})
+    return params
+
+
+def service_environment(settings: MetadataSettings, db_host: str) -> dict[str, str]:
+    """Non-secret environment of both containers (services/utils DBConfiguration reads MF_METADATA_DB_*)."""
+    return {
+        "MF_METADATA_DB_HOST": db_host,
+        "MF_METADATA_DB_PORT": str(DB_PORT),
+        "MF_METADATA_DB_NAME": DATABASE_NAME,
+        # rds.force_ssl rejects plaintext; v2.5.0 passes the mode to goose as well.
+        "MF_METADATA_DB_SSL_MODE": "require",
+        # aiopg opens POOL_MIN connections at start and keeps released ones; 0 lets the server's
+        # idle_session_timeout empty the pool so that the cluster can pause.
+        "MF_METADATA_DB_POOL_MIN": "0" if settings.auto_pause else "1",
+        "MF_METADATA_DB_POOL_MAX": "10",
+        "MF_METADATA_PORT": str(SERVICE_PORT),
+        "MF_METADATA_HOST": "0.0.0.0",
+        # The migration endpoints stay off: migrations run in the init container, not over HTTP.
+        "MF_MIGRATION_ENDPOINTS_ENABLED": "0",
+    }
+
+
+def db_secrets(master_secret_arn: str) -> list[dict[str, str]]:
+    """ECS ``secrets``: the DB login read from the RDS-managed secret's JSON keys at task start.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
+    if not master_secret_arn.startswith("arn:"):
+        raise ValueError(f"the database secret must be an ARN, got {master_secret_arn!r}")
+    return [
+        {"name": "MF_METADATA_DB_USER", "valueFrom": f"{master_secret_arn}:username::"},
+        {"name": "MF_METADATA_DB_PSWD", "valueFrom": f"{master_secret_arn}:password::"},
+    ]
+
+
+def container_definitions(
+    *, settings: MetadataSettings, db_host: str, master_secret_arn: str, log_group: str, region: str
+) -> list[dict[str, Any]]:
+    """The task's two containers: ``migrate`` (runs to completion first) and ``metadata`` (the API)."""
+    svc = settings.service
+    image = f"{svc.image}:{svc.image_tag}"
+    env = [{"name": k, "value": v} for k, v in sorted(service_environment(settings, db_host).items())]
+    secrets = db_secrets(master_secret_arn)
+
+    def logs(prefix: str) -> dict[str, Any]:
+        return {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": prefix},
+        }
+
+    probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{SERVICE_PORT}{health_check_path(settings)}', timeout=4)"
+    return [
+        {
+            "name": MIGRATE_CONTAINER,
+            "image": image,
+            "essential": False,
+            "command": list(MIGRATE_COMMAND),
+            "environment": env,
+            "secrets": secrets,
+            "logConfiguration": logs(MIGRATE_CONTAINER),
+        },
+        {
+            "name": SERVICE_CONTAINER,
+            "image": image,
+            "essential": True,
+            "command": list(SERVICE_COMMAND),
+            "dependsOn": [{"containerName": MIGRATE_CONTAINER, "condition": "SUCCESS"}],
+            "portMappings": [{"containerPort": SERVICE_PORT, "protocol": "tcp", "name": "http"}],
+            "environment": env,
+            "secrets": secrets,
+            # Python is in the image (curl may not be): the probe needs nothing else.
+            "healthCheck": {
+                "command": ["CMD", PYTHON, "-c", probe],
+                "interval": 30,
+                "timeout": 5,
+                "retries": 3,
+                "startPeriod": 60,
+            },
+            "logConfiguration": logs(SERVICE_CONTAINER),
+        },
+    ]
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def service_trust_policy(service: str) -> PolicyDocument:
+    return {
+        "Version": VERSION,
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+
+
+def secretsmanager_via_service(region: str, dns_suffix: str = "amazonaws.com") -> str:
+    return f"secretsmanager.{region}.{dns_suffix}"
+
+
+def execution_role_policy(master_secret_arn: str, kms_key_arn: str, *, kms_via_service: str) -> PolicyDocument:
+    """What ECS needs to start the task beyond the managed execution policy (image pull, logs): read the
+    RDS-managed DB secret, and decrypt it with the platform key through Secrets Manager only."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "ReadDatabaseSecret",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": master_secret_arn,
+            },
+            {
+                "Sid": "DecryptDatabaseSecret",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": kms_via_service}},
+            },
+        ],
+    }
+
+
+def api_key_read_statement(secret_arn: str) -> Statement:
+    """Identity-policy statement: read one team's API key secret (``strata configure``, and Metaflow in jobs)."""
+    if not secret_arn.startswith("arn:") or "*" in secret_arn:
+        raise ValueError(f"the API key secret must be a concrete ARN, got {secret_arn!r}")
+    return {
+        "Sid": "ReadOwnMetadataApiKey",
+        "Effect": "Allow",
+        "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        "Resource": secret_arn,
+    }
+
+
+def api_key_read_policy(secret_arn: str) -> PolicyDocument:
+    return {"Version": VERSION, "Statement": [api_key_read_statement(secret_arn)]}
+
+
+def strata_roles_pattern(partition: str, account_id: str, env: str) -> str:
+    """Every role Strata names in an environment (``strata-<env>-*``: team job and data-scientist roles)."""
+    return f"arn:{partition}:iam::{account_id}:role/strata-{env}-*"
+
+
+def api_key_secret_policy(
+    *, secret_arn: str, partition: str, account_id: str, env: str, readers: Sequence[str]
+) -> PolicyDocument:
+    """Resource policy of a team's key secret: no other Strata role of the environment (another team's
+    job or data-scientist role) may read it, even if an identity policy were to allow it. The team's own
+    roles get access through their identity policies (``api_key_read_statement``); the account's
+    administrators keep theirs (a Deny on every other principal would lock out the deployer)."""
+    if not readers:
+        raise ValueError("a team's key secret has at least one reader")
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "OnlyTheTeamsStrataRoles",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"],
+                "Resource": secret_arn,
+                "Condition": {
+                    "ArnLike": {"aws:PrincipalArn": strata_roles_pattern(partition, account_id, env)},
+                    "ArnNotEquals": {"aws:PrincipalArn": sorted(readers)},
+                },
+            }
+        ],
+    }
+
+
+def lambda_logs_policy(log_group_arn: str) -> PolicyDocument:
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{log_group_arn}:log-stream:*",
+            }
+        ],
+    }
+
+
+# ---------------------------------------------------------------- per-team keys
+
+
+def key_hash(key: str) -> str:
+    """SHA-256 of a key: the authorizer holds hashes only, so its configuration reveals no key."""
+    if len(key) < 32:
+        raise ValueError("API keys are at least 32 characters")
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_hashes(keys: Mapping[str, str]) -> str:
+    """``{sha256: team}`` as JSON, the authorizer's KEY_HASHES."""
+    return json.dumps({key_hash(k): team for team, k in sorted(keys.items())}, sort_keys=True)
+
+
+AUTHORIZER_SOURCE = '''"""Strata metadata API: per-team key check (HTTP API REQUEST authorizer, simple responses).
+
+Accepts a request whose x-api-key hashes to one of KEY_HASHES ({sha256: team}); the team goes into the
+context for the access log. Holds hashes only; compares in constant time."""
+import hashlib
+import hmac
+import json
+import os
+
+KEY_HASHES = json.loads(os.environ["KEY_HASHES"])
+
+
+def team_for(key):
+    digest = hashlib.sha256(key.encode()).hexdigest() if key else ""
+    team = None
+    for known, owner in KEY_HASHES.items():
+        if hmac.compare_digest(known, digest):
+            team = owner
+    return team
+
+
+def handler(event, context):
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    team = team_for(headers.get("x-api-key", ""))
+    return {"isAuthorized": team is not None, "context": {"team": team or "-"}}
+'''
+
+
+def access_log_format() -> str:
+    """JSON access-log line of the HTTP API stage, with the team the authorizer recognised."""
+    fields = {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "time": "$context.requestTime",
+        "method": "$context.httpMethod",
+        "path": "$context.path",
+        "status": "$context.status",
+        "latencyMs": "$context.responseLatency",
+        "team": "$context.authorizer.team",
+        "authorizerError": "$context.authorizer.error",
+        "integrationError": "$context.integrationErrorMessage",
+    }
+    return json.dumps(fields, sort_keys=True)
+
+
+def internal_url(service_name: str, namespace: str) -> str:
+    """``METAFLOW_SERVICE_INTERNAL_URL``: the service's Cloud Map name, for Batch jobs inside the VPC."""
+    return f"http://{service_name}.{namespace}:{SERVICE_PORT}"
+
+
+def api_url(api_id: str, region: str, dns_suffix: str = "amazonaws.com") -> str:
+    """``METAFLOW_SERVICE_URL``: the HTTP API's ``$default`` stage endpoint."""
+    if not api_id or not region:
+        raise ValueError("an API id and a region are needed for the API's URL")
+    return f"https://{api_id}.execute-api.{region}.{dns_suffix}"

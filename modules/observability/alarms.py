@@ -1,0 +1,197 @@
+"""The environment's CloudWatch alarms, as plain specifications. Pure: no Pulumi.
+
+Every alarm watches a metric AWS publishes by itself (no custom metrics, no agents):
+
+* failed Batch jobs per team: ``AWS/Events`` ``TriggeredRules`` of the team's failed-jobs rule (one per
+  FAILED event of the team's queues). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html
+* the metadata API: ``AWS/ApiGateway`` ``5XXError`` (REST, by ``ApiName``) or ``5xx`` (HTTP API, by ``ApiId``);
+  its load balancer: ``HealthyHostCount`` of the target group.
+* the database: ``AWS/RDS`` ``CPUUtilization``, ``DatabaseConnections``, ``FreeStorageSpace`` (instances;
+  Aurora storage grows by itself, so clusters get no storage alarm).
+* a provisioned warehouse: ``AWS/Redshift`` ``PercentageDiskSpaceUsed`` and ``HealthStatus``. Redshift
+  Serverless gets none: it has no disk to fill and bills only while queries run (the budget watches that).
+
+Pricing: $0.10 per standard-resolution alarm metric a month, the first 10 free per account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from modules.observability import names
+from modules.observability.signals import LB_NAMESPACES, DatabaseKind, Signals, WarehouseKind
+
+GIB = 1024**3
+
+
+class Thresholds(Protocol):
+    """``infra.config.AlarmThresholds`` (any object with these attributes)."""
+
+    failed_jobs: int
+    api_errors: int
+    db_cpu_percent: int
+    db_connections: int
+    db_free_storage_gb: int
+    warehouse_disk_percent: int
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    key: str
+    """Short, stable id: the alarm's logical-name suffix and the part of its name after ``strata-<env>-``."""
+    name: str
+    description: str
+    namespace: str
+    metric: str
+    dimensions: dict[str, str]
+    statistic: str
+    period: int
+    evaluation_periods: int
+    threshold: float
+    comparison: str
+    treat_missing_data: str = "notBreaching"
+    team: str | None = None
+    """Set on a team's alarm (it gets the team's tags)."""
+
+
+def alarm_specs(signals: Signals, t: Thresholds) -> list[AlarmSpec]:
+    env = signals.environment
+    specs: list[AlarmSpec] = []
+
+    def add(key: str, description: str, **kwargs) -> None:
+        specs.append(AlarmSpec(key=key, name=names.alarm(env, key), description=f"Strata {env}: {description}", **kwargs))
+
+    for team in signals.teams:
+        add(
+            f"{team.team}-failed-jobs",
+            f"{t.failed_jobs}+ Batch jobs of team {team.team} failed within 15 minutes "
+            f"(each failure also goes to the team's own topic)",
+            namespace="AWS/Events",
+            metric="TriggeredRules",
+            dimensions={"RuleName": team.failed_jobs_rule},
+            statistic="Sum",
+            period=900,
+            evaluation_periods=1,
+            threshold=t.failed_jobs,
+            comparison="GreaterThanOrEqualToThreshold",
+            team=team.team,
+        )
+
+    m = signals.metadata
+    if m is not None:
+        if m.rest_api_name:
+            add(
+                "api-5xx",
+                f"the metadata API answered {t.api_errors}+ 5xx responses within 5 minutes",
+                namespace="AWS/ApiGateway",
+                metric="5XXError",
+                dimensions={"ApiName": m.rest_api_name},
+                statistic="Sum",
+                period=300,
+                evaluation_periods=1,
+                threshold=t.api_errors,
+                comparison="GreaterThanOrEqualToThreshold",
+            )
+        elif m.http_api_id:
+            add(
+                "api-5xx",
+                f"the metadata API answered {t.api_errors}+ 5xx responses within 5 minutes",
+                namespace="AWS/ApiGateway",
+                metric="5xx",
+                dimensions={"ApiId": m.http_api_id},
+                statistic="Sum",
+                period=300,
+                evaluation_periods=1,
+                threshold=t.api_errors,
+                comparison="GreaterThanOrEqualToThreshold",
+            )
+        if m.load_balancer and m.target_group:
+            namespace = LB_NAMESPACES[m.load_balancer_kind]
+            add(
+                "metadata-unhealthy",
+                "the metadata service has no healthy task behind its load balancer for 5 minutes",
+                namespace=namespace,
+                metric="HealthyHostCount",
+                dimensions={"LoadBalancer": m.load_balancer, "TargetGroup": m.target_group},
+                statistic="Minimum",
+                period=60,
+                evaluation_periods=5,
+                threshold=1,
+                comparison="LessThanThreshold",
+                # No data from a load balancer that exists means no healthy target reported.
+                treat_missing_data="breaching",
+            )
+
+    d = signals.database
+    if d is not None:
+        dim = {"DBInstanceIdentifier" if d.kind is DatabaseKind.INSTANCE else "DBClusterIdentifier": d.identifier}
+        add(
+            "db-cpu",
+            f"the metadata database averaged above {t.db_cpu_percent}% CPU for 15 minutes",
+            namespace="AWS/RDS",
+            metric="CPUUtilization",
+            dimensions=dim,
+            statistic="Average",
+            period=300,
+            evaluation_periods=3,
+            threshold=t.db_cpu_percent,
+            comparison="GreaterThanThreshold",
+        )
+        add(
+            "db-connections",
+            f"the metadata database has more than {t.db_connections} connections",
+            namespace="AWS/RDS",
+            metric="DatabaseConnections",
+            dimensions=dim,
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=2,
+            threshold=t.db_connections,
+            comparison="GreaterThanThreshold",
+        )
+        if d.kind is DatabaseKind.INSTANCE:
+            add(
+                "db-free-storage",
+                f"the metadata database has less than {t.db_free_storage_gb} GiB of free storage",
+                namespace="AWS/RDS",
+                metric="FreeStorageSpace",
+                dimensions=dim,
+                statistic="Minimum",
+                period=300,
+                evaluation_periods=1,
+                threshold=t.db_free_storage_gb * GIB,
+                comparison="LessThanThreshold",
+            )
+
+    w = signals.warehouse
+    if w is not None and w.kind is WarehouseKind.PROVISIONED:
+        dim = {"ClusterIdentifier": w.name}
+        add(
+            "warehouse-disk",
+            f"the warehouse cluster uses more than {t.warehouse_disk_percent}% of its disk",
+            namespace="AWS/Redshift",
+            metric="PercentageDiskSpaceUsed",
+            dimensions=dim,
+            statistic="Average",
+            period=300,
+            evaluation_periods=2,
+            threshold=t.warehouse_disk_percent,
+            comparison="GreaterThanThreshold",
+        )
+        add(
+            "warehouse-health",
+            "the warehouse cluster reports unhealthy (HealthStatus 0) for 10 minutes",
+            namespace="AWS/Redshift",
+            metric="HealthStatus",
+            dimensions=dim,
+            statistic="Minimum",
+            period=300,
+            evaluation_periods=2,
+            threshold=1,
+            comparison="LessThanThreshold",
+        )
+    keys = [s.key for s in specs]
+    if len(keys) != len(set(keys)):  # alarm names are unique per account and region
+        raise ValueError(f"duplicate alarm keys: {sorted(k for k in keys if keys.count(k) > 1)}")
+    return specs

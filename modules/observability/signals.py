@@ -1,0 +1,79 @@
+"""What the observability layer watches, described by plain names. Pure: no Pulumi.
+
+The other layers (metadata, warehouse) may not exist in an environment yet, so every signal but the
+teams' is optional. Given to the ``Observability`` component, the fields may be Pulumi inputs (an
+API id or a database identifier that is an output of another layer); the component resolves them
+before calling the pure functions (``dashboard.dashboard_body``, ``alarms.alarm_specs``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class TeamSignals:
+    team: str
+    queues: tuple[str, ...]
+    """The team's Batch job-queue names (``strata-<env>-<team>-<kind>``)."""
+    failed_jobs_rule: str
+    """The team's EventBridge rule for FAILED jobs; its ``TriggeredRules`` metric counts failures."""
+
+
+class LoadBalancerKind(StrEnum):
+    APPLICATION = "application"  # metrics in AWS/ApplicationELB
+    NETWORK = "network"  # metrics in AWS/NetworkELB
+
+
+LB_NAMESPACES = {LoadBalancerKind.APPLICATION: "AWS/ApplicationELB", LoadBalancerKind.NETWORK: "AWS/NetworkELB"}
+
+
+@dataclass(frozen=True)
+class MetadataSignals:
+    """The metadata service's front door and tasks; give whichever exist."""
+
+    rest_api_name: str | None = None
+    """API Gateway REST API name (metrics dimension ``ApiName``)."""
+    http_api_id: str | None = None
+    """API Gateway HTTP API id (metrics dimension ``ApiId``), when the front door is an HTTP API."""
+    load_balancer: str | None = None
+    """ALB/NLB ARN suffix (``app/<name>/<id>`` or ``net/<name>/<id>``), with ``target_group``."""
+    target_group: str | None = None
+    """Target-group ARN suffix (``targetgroup/<name>/<id>``)."""
+    load_balancer_kind: LoadBalancerKind = LoadBalancerKind.APPLICATION
+    ecs_cluster: str | None = None
+    ecs_service: str | None = None
+
+
+class DatabaseKind(StrEnum):
+    INSTANCE = "instance"  # RDS DB instance: metrics by DBInstanceIdentifier
+    CLUSTER = "cluster"  # Aurora DB cluster: metrics by DBClusterIdentifier
+
+
+@dataclass(frozen=True)
+class DatabaseSignals:
+    kind: DatabaseKind
+    identifier: str
+
+
+class WarehouseKind(StrEnum):
+    SERVERLESS = "serverless"  # Redshift Serverless workgroup
+    PROVISIONED = "provisioned"  # Redshift cluster
+
+
+@dataclass(frozen=True)
+class WarehouseSignals:
+    kind: WarehouseKind
+    name: str
+    """Workgroup name (serverless) or cluster identifier (provisioned)."""
+
+
+@dataclass(frozen=True)
+class Signals:
+    environment: str
+    region: str
+    teams: tuple[TeamSignals, ...]
+    metadata: MetadataSignals | None = None
+    database: DatabaseSignals | None = None
+    warehouse: WarehouseSignals | None = None

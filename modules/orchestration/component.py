@@ -1,0 +1,225 @@
+"""The orchestration layer: what Metaflow's ``step-functions create`` needs in an environment.
+
+A Step Functions execution role, the DynamoDB table Metaflow keeps foreach state in, an EventBridge
+role for ``@schedule``, the execution-history log group, and a state-machine name prefix per team.
+State machines and schedule rules themselves are created by data scientists (Metaflow), not here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import config, naming
+from modules.orchestration import policies
+
+
+@dataclass
+class OrchestrationArgs:
+    """Inputs of :class:`Orchestration`."""
+
+    environment: str
+    """Environment (stack) name; part of the table, log group and state-machine prefix names."""
+    settings: config.OrchestrationSettings
+    """``strata:orchestration``: ``log_retention_days`` of the execution-history log group."""
+    teams: Sequence[str]
+    """Team names of this environment; each gets ``naming.state_machine_prefix(env, team)``."""
+    job_queue_arns: Mapping[str, Mapping[str, pulumi.Input[str]]]
+    """team -> queue kind -> queue ARN (``Compute.job_queue_arns``): the only queues the Step Functions
+    role may submit to. Must have exactly the teams of ``teams``."""
+    job_role_arns: Mapping[str, pulumi.Input[str]]
+    """team -> its Batch job role (``Compute.job_role_arns``, named ``naming.job_role(env, team)``); each gets
+    an inline policy for the state table, which Metaflow's tasks read and write."""
+    kms_key_arn: pulumi.Input[str]
+    """The platform's KMS key (the datastore key): encrypts the state table."""
+    protect: bool
+    """``strata:protect``: Pulumi ``protect`` + ``retain_on_delete`` and DynamoDB deletion protection on
+    the state table."""
+    tags: Mapping[str, str]
+    """Tags put on every taggable resource."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """A KMS key whose key policy admits CloudWatch Logs (``ObservabilityKey.key_arn``): encrypts the log
+    group. None: CloudWatch Logs' default encryption. Never the datastore key: its default key policy does
+    not admit the CloudWatch Logs service, so creating the group with it would fail."""
+
+
+class Orchestration(pulumi.ComponentResource):
+    """Step Functions role, foreach state table, EventBridge schedule role, log group, per-team prefixes."""
+
+    step_functions_role_arn: pulumi.Output[str]
+    """``METAFLOW_SFN_IAM_ROLE``."""
+    eventbridge_role_arn: pulumi.Output[str]
+    """``METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE``."""
+    state_table_name: pulumi.Output[str]
+    """``METAFLOW_SFN_DYNAMO_DB_TABLE``."""
+    state_table_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+    log_group_arn: pulumi.Output[str]
+    execution_log_group_arn: pulumi.Output[str]
+    """``METAFLOW_SFN_EXECUTION_LOG_GROUP_ARN`` (the log group ARN with ``:*``, as Step Functions wants it)."""
+    state_machine_prefixes: dict[str, str]
+    """team -> ``METAFLOW_SFN_STATE_MACHINE_PREFIX``."""
+
+    def __init__(self, name: str, args: OrchestrationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("strata:orchestration:Orchestration", name, None, opts)
+        teams = list(args.teams)
+        if not teams:
+            raise ValueError(f"Orchestration {name!r}: an environment without teams needs no orchestration")
+        if len(set(teams)) != len(teams):
+            raise ValueError(f"Orchestration {name!r}: duplicate team names in {teams}")
+        for what, mapping in (("job_queue_arns", args.job_queue_arns), ("job_role_arns", args.job_role_arns)):
+            if set(mapping) != set(teams):
+                raise ValueError(
+                    f"Orchestration {name!r}: {what} must have exactly the teams {sorted(teams)}; got {sorted(mapping)}"
+                )
+        if args.settings.log_retention_days not in config.LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"Orchestration {name!r}: log_retention_days {args.settings.log_retention_days} is not a CloudWatch retention"
+            )
+
+        env = args.environment
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        partition = aws.get_partition_output(opts=invoke)
+        region = aws.get_region_output(opts=invoke)
+        identity = aws.get_caller_identity_output(opts=invoke)
+        where = pulumi.Output.all(
+            partition=partition.partition, region=region.region, account_id=identity.account_id, dns=partition.dns_suffix
+        )
+        self.state_machine_prefixes = {team: naming.state_machine_prefix(env, team) for team in teams}
+        name_prefixes = policies.team_name_prefixes({team: naming.state_machine_name_prefix(env, team) for team in teams})
+        dynamodb_via = where.apply(lambda w: policies.dynamodb_via_service(w["region"], w["dns"]))
+
+        # Stateful: an execution in flight reads the foreach cardinality and parent task ids from here.
+        # The logical name must never change (URN stability).
+        table = aws.dynamodb.Table(
+            f"{name}-state-table",
+            name=naming.state_table(env),
+            # On demand: no capacity to size or pay for while idle (storage only, first 25 GB free).
+            # Metaflow writes a handful of small items per foreach; provisioned capacity would bill
+            # by the hour and throttle a 20,000-way fan-out.
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=policies.STATE_TABLE_HASH_KEY,
+            attributes=[{"name": policies.STATE_TABLE_HASH_KEY, "type": "S"}],
+            # Metaflow stamps every item with an expiry (workflow timeout + 90 days); TTL deletes are free.
+            ttl={"attribute_name": policies.STATE_TABLE_TTL_ATTRIBUTE, "enabled": True},
+            point_in_time_recovery={"enabled": True},
+            # The platform key, not the AWS-owned default: key use is in CloudTrail and revocable.
+            server_side_encryption={"enabled": True, "kms_key_arn": args.kms_key_arn},
+            deletion_protection_enabled=args.protect,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+        )
+
+        # Encrypted with the log key when one is given, else with CloudWatch Logs' default encryption; never
+        # with the datastore key: CloudWatch Logs can use a customer managed key only if the key policy lets
+        # the logs.<region> service principal use it, and the datastore key keeps the default key policy
+        # (account root, delegating to IAM), through which a service principal cannot be granted.
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-log-group",
+            name=naming.step_functions_log_group(env),
+            retention_in_days=args.settings.log_retention_days,
+            kms_key_id=args.log_kms_key_arn,
+            tags=tags,
+            opts=child,
+        )
+
+        queue_arns = pulumi.Output.all(*[arn for team in teams for arn in args.job_queue_arns[team].values()])
+        sfn_role = aws.iam.Role(
+            f"{name}-step-functions",
+            assume_role_policy=where.apply(
+                lambda w: json.dumps(policies.step_functions_trust_policy(w["partition"], w["region"], w["account_id"]))
+            ),
+            description=f"Strata {env}: execution role of Metaflow state machines (environment queues, state table)",
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-step-functions",
+            role=sfn_role.id,
+            name="metaflow-state-machines",
+            policy=pulumi.Output.all(w=where, queues=queue_arns, table=table.arn, key=args.kms_key_arn, via=dynamodb_via).apply(
+                lambda v: json.dumps(
+                    policies.step_functions_role_policy(
+                        partition=v["w"]["partition"],
+                        region=v["w"]["region"],
+                        account_id=v["w"]["account_id"],
+                        job_queue_arns=list(v["queues"]),
+                        state_table_arn=v["table"],
+                        kms_key_arn=v["key"],
+                        dynamodb_via=v["via"],
+                    )
+                )
+            ),
+            opts=child,
+        )
+
+        events_role = aws.iam.Role(
+            f"{name}-eventbridge",
+            assume_role_policy=where.apply(
+                lambda w: json.dumps(
+                    policies.eventbridge_trust_policy(w["partition"], w["region"], w["account_id"], name_prefixes)
+                )
+            ),
+            description=f"Strata {env}: EventBridge schedules may start the teams' state machines, nothing else",
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-eventbridge",
+            role=events_role.id,
+            name="start-team-state-machines",
+            policy=where.apply(
+                lambda w: json.dumps(
+                    policies.eventbridge_role_policy(
+                        partition=w["partition"], region=w["region"], account_id=w["account_id"], name_prefixes=name_prefixes
+                    )
+                )
+            ),
+            opts=child,
+        )
+
+        # Metaflow's Batch tasks write the foreach state; the job roles belong to the compute layer, so
+        # the grant is an inline policy of its own (named after its purpose) on each team's role.
+        for team in teams:
+            aws.iam.RolePolicy(
+                f"{name}-job-{team}",
+                # The compute layer names job roles naming.job_role(); going through the role's ARN Output
+                # makes this policy wait for the role (and fail with it).
+                role=pulumi.Output.from_input(args.job_role_arns[team]).apply(lambda _, t=team: naming.job_role(env, t)),
+                name="sfn-state-table",
+                policy=pulumi.Output.all(table=table.arn, key=args.kms_key_arn, via=dynamodb_via).apply(
+                    lambda v: json.dumps(
+                        policies.job_role_state_table_policy(
+                            state_table_arn=v["table"], kms_key_arn=v["key"], dynamodb_via=v["via"]
+                        )
+                    )
+                ),
+                opts=child,
+            )
+
+        self.step_functions_role_arn = sfn_role.arn
+        self.eventbridge_role_arn = events_role.arn
+        self.state_table_name = table.name
+        self.state_table_arn = table.arn
+        self.log_group_name = log_group.name
+        self.log_group_arn = log_group.arn
+        self.execution_log_group_arn = log_group.arn.apply(policies.execution_log_group_arn)
+        self.register_outputs(
+            {
+                "step_functions_role_arn": self.step_functions_role_arn,
+                "eventbridge_role_arn": self.eventbridge_role_arn,
+                "state_table_name": self.state_table_name,
+                "state_table_arn": self.state_table_arn,
+                "log_group_name": self.log_group_name,
+                "log_group_arn": self.log_group_arn,
+                "execution_log_group_arn": self.execution_log_group_arn,
+                "state_machine_prefixes": self.state_machine_prefixes,
+            }
+        )

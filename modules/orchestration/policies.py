@@ -1,0 +1,415 @@
+"""Pure logic of the orchestration layer: IAM documents as dicts, ARN patterns, the state table's schema.
+
+No Pulumi import: every function takes plain strings and returns plain data, so it is unit-tested
+without mocks (``tests/unit/test_orchestration_policies.py``) and the component only turns Outputs
+into JSON. The data-scientist statements (:func:`data_scientist_statements`) are added to each team's
+role by ``modules/team/policies.py``.
+
+Why the shared roles are kept small: a state machine may call almost any AWS API through Step
+Functions' SDK integrations (``arn:aws:states:::aws-sdk:*``) with its execution role, and every team can
+create state machines that use the one Step Functions role. Whatever that role may do, every team's
+data scientists may do. So it holds exactly what Metaflow's generated state machines need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Statement = dict[str, Any]
+PolicyDocument = dict[str, Any]
+
+VERSION = "2012-10-17"
+
+STATES_SERVICE = "states.amazonaws.com"
+EVENTS_SERVICE = "events.amazonaws.com"
+
+# Metaflow's foreach state (metaflow/plugins/aws/step_functions/dynamo_db_client.py): items keyed by
+# ``pathspec`` (S), holding ``for_each_cardinality`` and ``parent_task_ids_for_foreach_join``, with an
+# epoch-seconds expiry in ``ttl`` (step_functions_decorator._ttl: workflow timeout + 90 days).
+STATE_TABLE_HASH_KEY = "pathspec"
+STATE_TABLE_TTL_ATTRIBUTE = "ttl"
+# Item calls the Batch tasks of a Metaflow state machine make (step_functions_decorator.py,
+# set_batch_environment.py). The state machine itself only reads (a dynamodb:getItem task state).
+TASK_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+STATE_MACHINE_TABLE_ACTIONS = ("dynamodb:GetItem",)
+
+# The managed rule Step Functions creates to learn when a Batch job of a ``.sync`` task finishes.
+# https://docs.aws.amazon.com/step-functions/latest/dg/batch-iam.html
+BATCH_SYNC_RULE = "StepFunctionsGetEventsForBatchJobsRule"
+
+# CloudWatch Logs "vended log" delivery, which Step Functions uses for execution history
+# (``step-functions create --log-execution-history``). AWS documents these actions for the state
+# machine's role; none of them supports resource-level permissions, so they need "*".
+# https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+)
+
+# What a data scientist's Metaflow calls on its team's state machines (step_functions_client.py:
+# create or update, describe, start, list executions, delete) and on its executions
+# (describe, history, stop: ``step-functions trigger/list-runs/terminate``).
+STATE_MACHINE_ACTIONS = (
+    "states:CreateStateMachine",
+    "states:DeleteStateMachine",
+    "states:DescribeStateMachine",
+    "states:ListExecutions",
+    "states:StartExecution",
+    "states:UpdateStateMachine",
+)
+EXECUTION_ACTIONS = ("states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution")
+# The schedule rule of a flow (event_bridge_client.py: put/disable on create, remove/delete on delete);
+# Describe/ListTargets so the data scientist can see it. PutTargets is granted separately (conditioned).
+RULE_ACTIONS = (
+    "events:DeleteRule",
+    "events:DescribeRule",
+    "events:DisableRule",
+    "events:EnableRule",
+    "events:ListTargetsByRule",
+    "events:PutRule",
+    "events:RemoveTargets",
+)
+
+_WILDCARDS = ("*", "?")
+
+
+def _concrete(what: str, value: str) -> None:
+    if not value or any(w in value for w in _WILDCARDS):
+        raise ValueError(f"{what} must be a concrete, non-empty value without '*' or '?': {value!r}")
+
+
+def _arn(what: str, value: str) -> None:
+    _concrete(what, value)
+    if not value.startswith("arn:"):
+        raise ValueError(f"{what} must be an ARN: {value!r}")
+
+
+# ---------------------------------------------------------------- ARN patterns
+
+
+def state_machine_arn_pattern(partition: str, region: str, account_id: str, name_prefix: str) -> str:
+    """Every state machine (and its versions/aliases) whose name starts with ``name_prefix``."""
+    _concrete("name_prefix", name_prefix)
+    return f"arn:{partition}:states:{region}:{account_id}:stateMachine:{name_prefix}*"
+
+
+def execution_arn_pattern(partition: str, region: str, account_id: str, name_prefix: str) -> str:
+    """Every execution of those state machines (``execution:<state machine>:<execution>``)."""
+    _concrete("name_prefix", name_prefix)
+    return f"arn:{partition}:states:{region}:{account_id}:execution:{name_prefix}*:*"
+
+
+def rule_arn_pattern(partition: str, region: str, account_id: str, name_prefix: str) -> str:
+    """Every EventBridge rule on the default bus whose name starts with ``name_prefix``.
+
+    Metaflow names a flow's schedule rule after its state machine (cut to 47 characters + a hash
+    beyond 64; ``naming.state_machine_name_prefix`` is at most 45), so a team's rules carry its prefix.
+    """
+    _concrete("name_prefix", name_prefix)
+    return f"arn:{partition}:events:{region}:{account_id}:rule/{name_prefix}*"
+
+
+def batch_sync_rule_arn(partition: str, region: str, account_id: str) -> str:
+    return f"arn:{partition}:events:{region}:{account_id}:rule/{BATCH_SYNC_RULE}"
+
+
+def job_definitions_arn(partition: str, region: str, account_id: str) -> str:
+    """Every job definition: Metaflow registers its own (``metaflow_<hash>``) at ``step-functions create``."""
+    return f"arn:{partition}:batch:{region}:{account_id}:job-definition/*"
+
+
+def jobs_arn(partition: str, region: str, account_id: str) -> str:
+    """Every Batch job of the account and region: job ids exist only at run time, so no narrower pattern.
+    (TerminateJob is authorised on the ``job`` resource type: Service Authorization Reference, AWS Batch.)"""
+    return f"arn:{partition}:batch:{region}:{account_id}:job/*"
+
+
+def dynamodb_via_service(region: str, dns_suffix: str = "amazonaws.com") -> str:
+    """The ``kms:ViaService`` value of DynamoDB in ``region``."""
+    if not region or not dns_suffix:
+        raise ValueError("region and dns_suffix must be non-empty")
+    return f"dynamodb.{region}.{dns_suffix}"
+
+
+def execution_log_group_arn(log_group_arn: str) -> str:
+    """The form Step Functions' ``LoggingConfiguration`` wants (``...:log-group:<name>:*``)."""
+    base = log_group_arn.removesuffix(":*")
+    _arn("log_group_arn", base)
+    return f"{base}:*"
+
+
+# ---------------------------------------------------------------- trust policies
+
+
+def step_functions_trust_policy(partition: str, region: str, account_id: str) -> PolicyDocument:
+    """Step Functions may assume the role only for state machines of this account and region
+    (confused-deputy protection). https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html"""
+    _concrete("account_id", account_id)
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": STATES_SERVICE},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:states:{region}:{account_id}:stateMachine:*"},
+                },
+            }
+        ],
+    }
+
+
+def eventbridge_trust_policy(partition: str, region: str, account_id: str, name_prefixes: Sequence[str]) -> PolicyDocument:
+    """EventBridge may assume the role only on behalf of the teams' schedule rules (confused-deputy
+    protection: EventBridge passes the rule's ARN as ``aws:SourceArn``).
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html"""
+    _concrete("account_id", account_id)
+    if not name_prefixes:
+        raise ValueError("the EventBridge role needs at least one team's state-machine prefix")
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": EVENTS_SERVICE},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {
+                        "aws:SourceArn": [rule_arn_pattern(partition, region, account_id, p) for p in sorted(name_prefixes)]
+                    },
+                },
+            }
+        ],
+    }
+
+
+# ---------------------------------------------------------------- permission policies
+
+
+def step_functions_role_policy(
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    job_queue_arns: Sequence[str],
+    state_table_arn: str,
+    kms_key_arn: str,
+    dynamodb_via: str,
+) -> PolicyDocument:
+    """The execution role of every Metaflow state machine of the environment.
+
+    * ``.sync`` Batch tasks: submit to the environment's queues (with any job definition: Metaflow's
+      are ``metaflow_<hash>``), describe jobs (no resource-level permissions), terminate jobs (when an
+      execution is stopped), and the managed rule Step Functions uses to follow Batch jobs;
+    * read the foreach state table (Metaflow's ``dynamodb:getItem`` task), and the key it is encrypted
+      with through DynamoDB only;
+    * CloudWatch Logs delivery of execution history (not resource-scoped in AWS).
+
+    https://docs.aws.amazon.com/step-functions/latest/dg/batch-iam.html
+    """
+    if not job_queue_arns:
+        raise ValueError("the Step Functions role needs at least one job queue")
+    for queue in job_queue_arns:
+        _arn("job_queue_arns", queue)
+    _arn("state_table_arn", state_table_arn)
+    _arn("kms_key_arn", kms_key_arn)
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                # SubmitJob is authorised against both the queue and the job definition.
+                # https://docs.aws.amazon.com/batch/latest/userguide/iam-example-restrict-job-submission.html
+                "Sid": "SubmitToEnvironmentQueues",
+                "Effect": "Allow",
+                "Action": "batch:SubmitJob",
+                "Resource": [*sorted(set(job_queue_arns)), job_definitions_arn(partition, region, account_id)],
+            },
+            {
+                # AWS Batch has no resource-level permissions for DescribeJobs: "*" is required.
+                "Sid": "DescribeJobs",
+                "Effect": "Allow",
+                "Action": "batch:DescribeJobs",
+                "Resource": "*",
+            },
+            {
+                "Sid": "TerminateJobs",
+                "Effect": "Allow",
+                "Action": "batch:TerminateJob",
+                "Resource": jobs_arn(partition, region, account_id),
+            },
+            {
+                "Sid": "BatchSyncManagedRule",
+                "Effect": "Allow",
+                "Action": ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+                "Resource": batch_sync_rule_arn(partition, region, account_id),
+            },
+            {
+                "Sid": "ReadForeachState",
+                "Effect": "Allow",
+                "Action": list(STATE_MACHINE_TABLE_ACTIONS),
+                "Resource": state_table_arn,
+            },
+            {
+                "Sid": "StateTableKeyThroughDynamoDB",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                "Resource": kms_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": dynamodb_via}},
+            },
+            {
+                # CloudWatch Logs supports no resource-level permissions for these: "*" is required.
+                "Sid": "ExecutionHistoryLogDelivery",
+                "Effect": "Allow",
+                "Action": list(LOG_DELIVERY_ACTIONS),
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def eventbridge_role_policy(*, partition: str, region: str, account_id: str, name_prefixes: Sequence[str]) -> PolicyDocument:
+    """The schedules' role: start executions of state machines named with a team's prefix, nothing else."""
+    if not name_prefixes:
+        raise ValueError("the EventBridge role needs at least one team's state-machine prefix")
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "StartTeamStateMachines",
+                "Effect": "Allow",
+                "Action": "states:StartExecution",
+                "Resource": [state_machine_arn_pattern(partition, region, account_id, p) for p in sorted(name_prefixes)],
+            }
+        ],
+    }
+
+
+def job_role_state_table_policy(*, state_table_arn: str, kms_key_arn: str, dynamodb_via: str) -> PolicyDocument:
+    """What a team's Batch job role needs for Metaflow's foreach on Step Functions: three item calls on
+    the state table, and the table's key through DynamoDB only.
+
+    The table's keys are Batch job ids (no team in them), so ``dynamodb:LeadingKeys`` cannot narrow it
+    to a team's items; see the module README ("Shared by design").
+    """
+    _arn("state_table_arn", state_table_arn)
+    _arn("kms_key_arn", kms_key_arn)
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "ForeachState",
+                "Effect": "Allow",
+                "Action": list(TASK_TABLE_ACTIONS),
+                "Resource": state_table_arn,
+            },
+            {
+                # DynamoDB encrypts with the key on the caller's behalf; AWS's key-policy example for
+                # customer managed keys grants the table's users these actions through DynamoDB.
+                # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html
+                "Sid": "StateTableKeyThroughDynamoDB",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                "Resource": kms_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": dynamodb_via}},
+            },
+        ],
+    }
+
+
+def data_scientist_statements(
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    name_prefix: str,
+    step_functions_role_arn: str,
+    eventbridge_role_arn: str,
+) -> list[Statement]:
+    """A team's rights on Step Functions and EventBridge, for its data-scientist role.
+
+    * create/update/describe/start/delete only state machines named ``name_prefix*``, and watch or stop
+      only their executions; list state machines (not resource-scoped in AWS);
+    * manage only schedule rules named ``name_prefix*``, pointing them only at its own state machines
+      (``events:TargetArn``);
+    * pass the platform's Step Functions role only to Step Functions and the EventBridge role only to
+      EventBridge. (The team's job role is passed to Batch by the existing ``PassOwnJobRoles`` statement.)
+
+    No DynamoDB right: Metaflow's client never touches the state table, only the Batch tasks do.
+    """
+    _concrete("name_prefix", name_prefix)
+    _arn("step_functions_role_arn", step_functions_role_arn)
+    _arn("eventbridge_role_arn", eventbridge_role_arn)
+    machines = state_machine_arn_pattern(partition, region, account_id, name_prefix)
+    rules = rule_arn_pattern(partition, region, account_id, name_prefix)
+    return [
+        {
+            "Sid": "OwnStateMachines",
+            "Effect": "Allow",
+            "Action": list(STATE_MACHINE_ACTIONS),
+            "Resource": machines,
+        },
+        {
+            "Sid": "OwnExecutions",
+            "Effect": "Allow",
+            "Action": list(EXECUTION_ACTIONS),
+            "Resource": execution_arn_pattern(partition, region, account_id, name_prefix),
+        },
+        {
+            # Metaflow finds a state machine by name through ListStateMachines, which AWS does not
+            # scope by resource: "*" is required (it lists names and ARNs only).
+            "Sid": "ListStateMachines",
+            "Effect": "Allow",
+            "Action": "states:ListStateMachines",
+            "Resource": "*",
+        },
+        {
+            "Sid": "OwnScheduleRules",
+            "Effect": "Allow",
+            "Action": list(RULE_ACTIONS),
+            "Resource": rules,
+        },
+        {
+            # A team's rule may only target the team's own state machines: without this, it could
+            # schedule another team's flow with the shared EventBridge role.
+            "Sid": "OwnScheduleTargets",
+            "Effect": "Allow",
+            "Action": "events:PutTargets",
+            "Resource": rules,
+            "Condition": {"ArnLike": {"events:TargetArn": machines}},
+        },
+        {
+            "Sid": "PassStepFunctionsRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": step_functions_role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": STATES_SERVICE}},
+        },
+        {
+            "Sid": "PassEventBridgeRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": eventbridge_role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": EVENTS_SERVICE}},
+        },
+    ]
+
+
+def team_name_prefixes(prefixes: Mapping[str, str]) -> list[str]:
+    """The per-team prefixes, checked to be pairwise non-overlapping (none starts another)."""
+    values = sorted(prefixes.values())
+    for a in values:
+        _concrete("state-machine prefix", a)
+        for b in values:
+            if a != b and b.startswith(a):
+                raise ValueError(f"state-machine prefix {a!r} is the start of {b!r}: teams would reach each other's machines")
+    return values

@@ -1,0 +1,208 @@
+"""`step-functions create` as two teams against the local cloud: what Metaflow puts into moto must stay
+inside each team's slice of the platform (prefix, job role, queue) and run as the platform's roles.
+
+One fresh moto server and one deployment for the module (the local stack, through `localcloud.session`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from pulumi.runtime import config as pulumi_config
+from rich.console import Console
+
+from infra import naming
+from localcloud import session
+from localcloud.server import configure_moto, start_moto
+
+REPO = Path(__file__).resolve().parents[2]
+FOREACH_FLOW = REPO / session.SAMPLE_FLOW
+SCHEDULED_FLOW = REPO / session.SCHEDULED_FLOW
+TEAMS = ("fraud", "forecasting")  # two different teams of the local stack
+SUBMIT_SYNC = "arn:aws:states:::batch:submitJob.sync"
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory) -> Any:
+    server = start_moto()
+    try:
+        configure_moto(server.endpoint)
+        state = tmp_path_factory.mktemp("sfn-cloud")
+        paths = session.paths_for(REPO, state)
+        paths.root.mkdir(parents=True, exist_ok=True)
+        before = dict(pulumi_config.CONFIG.get())
+        try:
+            run, _ = session.deploy(REPO, server.endpoint, "us-east-1", Console(file=io.StringIO()))
+        finally:
+            # The in-process program run leaves the stack's config (e.g. aws:defaultTags) in Pulumi's
+            # runtime, where later tests in this process would read it: put back what was there.
+            pulumi_config.CONFIG.set(before)
+        teams = session.write_profiles(paths, run.outputs)
+        assert set(TEAMS) <= set(teams), f"the local stack must have teams {TEAMS}, has {teams}"
+        env = session.cloud_env(server.endpoint, "us-east-1", paths)
+        yield {"server": server, "paths": paths, "env": env, "outputs": run.outputs}
+    finally:
+        server.stop()
+
+
+def client(cloud, service: str) -> Any:
+    e = cloud["env"]
+    return boto3.client(
+        service,
+        endpoint_url=e["AWS_ENDPOINT_URL"],
+        region_name=e["AWS_DEFAULT_REGION"],
+        aws_access_key_id=e["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=e["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def profile(cloud, team: str) -> dict[str, str]:
+    return json.loads(cloud["paths"].profile(team).read_text())
+
+
+def as_team(cloud, team: str, *args: str) -> subprocess.CompletedProcess:
+    """Run a command as a data scientist of ``team``: its generated profile, the local env file's settings."""
+    work = cloud["paths"].work / team
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **cloud["env"], "METAFLOW_PROFILE": naming.profile_name(session.STACK, team), "METAFLOW_USER": "e2e"}
+    proc = subprocess.run([sys.executable, *args], cwd=work, env=env, text=True, capture_output=True, timeout=300)
+    assert proc.returncode == 0, f"{team}: {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def created(cloud) -> dict[str, dict[str, Any]]:
+    """Each team creates the foreach flow; the second team also creates the scheduled flow."""
+    out = {}
+    for team in TEAMS:
+        proc = as_team(cloud, team, str(FOREACH_FLOW), "--no-pylint", "step-functions", "create")
+        out[team] = {"foreach": proc}
+    out[TEAMS[1]]["scheduled"] = as_team(cloud, TEAMS[1], str(SCHEDULED_FLOW), "--no-pylint", "step-functions", "create")
+    return out
+
+
+def machines_of(cloud, team: str) -> list[dict[str, Any]]:
+    prefix = naming.state_machine_name_prefix(session.STACK, team)
+    sfn = client(cloud, "stepfunctions")
+    return [m for m in sfn.list_state_machines()["stateMachines"] if m["name"].startswith(prefix)]
+
+
+def batch_tasks(node: Any) -> list[dict[str, Any]]:
+    """Every `batch:submitJob.sync` Task state, at any depth (a foreach's Map nests its own States)."""
+    found = []
+    if isinstance(node, dict):
+        if node.get("Type") == "Task" and node.get("Resource") == SUBMIT_SYNC:
+            found.append(node)
+        for value in node.values():
+            found += batch_tasks(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += batch_tasks(value)
+    return found
+
+
+def definition(cloud, machine: dict[str, Any]) -> dict[str, Any]:
+    described = client(cloud, "stepfunctions").describe_state_machine(stateMachineArn=machine["stateMachineArn"])
+    return {"role": described["roleArn"], "definition": json.loads(described["definition"])}
+
+
+# ---------------------------------------------------------------- the foreach flow, as two teams
+
+
+def test_profiles_carry_the_step_functions_keys(cloud):
+    outputs = cloud["outputs"]
+    for team in TEAMS:
+        p = profile(cloud, team)
+        assert p["METAFLOW_SFN_STATE_MACHINE_PREFIX"] == naming.state_machine_prefix(session.STACK, team), team
+        assert p["METAFLOW_SFN_IAM_ROLE"] == outputs["stepFunctionsRoleArn"], team
+        assert p["METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE"] == outputs["eventBridgeScheduleRoleArn"], team
+        assert p["METAFLOW_SFN_DYNAMO_DB_TABLE"] == naming.state_table(session.STACK) == outputs["sfnStateTable"], team
+    table = client(cloud, "dynamodb").describe_table(TableName=naming.state_table(session.STACK))["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "pathspec", "KeyType": "HASH"}]
+
+
+def test_each_state_machine_bears_its_teams_prefix(cloud, created):
+    names = {team: [m["name"] for m in machines_of(cloud, team)] for team in TEAMS}
+    for team in TEAMS:
+        assert f"{naming.state_machine_name_prefix(session.STACK, team)}RegionForecastFlow" in names[team], names
+        assert "Deploying" in created[team]["foreach"].stderr + created[team]["foreach"].stdout
+    every = [m["name"] for m in client(cloud, "stepfunctions").list_state_machines()["stateMachines"]]
+    assert len(every) == 3, f"expected 2 foreach machines and 1 scheduled one, got {every}"
+    assert all(any(n.startswith(naming.state_machine_name_prefix(session.STACK, t)) for t in TEAMS) for n in every), every
+
+
+def test_state_machine_role_is_the_platforms_step_functions_role(cloud, created):
+    for team in TEAMS:
+        for machine in machines_of(cloud, team):
+            assert definition(cloud, machine)["role"] == cloud["outputs"]["stepFunctionsRoleArn"], machine["name"]
+
+
+def test_tasks_target_the_teams_queue_with_job_definitions_of_the_teams_job_role(cloud, created):
+    batch = client(cloud, "batch")
+    for team in TEAMS:
+        p = profile(cloud, team)
+        (machine,) = [m for m in machines_of(cloud, team) if m["name"].endswith("_RegionForecastFlow")]
+        tasks = batch_tasks(definition(cloud, machine)["definition"])
+        assert len(tasks) == 4, f"{machine['name']}: expected start, fit (in the Map), join, end; got {len(tasks)}"
+        for task in tasks:
+            params = task["Parameters"]
+            assert params["JobQueue"] == p["METAFLOW_BATCH_JOB_QUEUE"], f"{machine['name']}: {params['JobQueue']}"
+            assert params["JobQueue"].endswith(f"job-queue/{naming.job_queue(session.STACK, team, 'cpu')}")
+            (job_definition,) = batch.describe_job_definitions(jobDefinitions=[params["JobDefinition"]])["jobDefinitions"]
+            role = job_definition["containerProperties"]["jobRoleArn"]
+            assert role == p["METAFLOW_ECS_S3_ACCESS_IAM_ROLE"], f"{machine['name']}: job definition runs as {role}"
+            assert role.endswith(f"role/{naming.job_role(session.STACK, team)}")
+
+
+def test_foreach_reads_its_cardinality_from_the_platforms_state_table(cloud, created):
+    (machine,) = [m for m in machines_of(cloud, TEAMS[0]) if m["name"].endswith("_RegionForecastFlow")]
+    text = json.dumps(definition(cloud, machine)["definition"])
+    assert '"Resource": "arn:aws:states:::dynamodb:getItem"' in text
+    assert f'"TableName": "{naming.state_table(session.STACK)}"' in text
+
+
+# ---------------------------------------------------------------- the scheduled flow
+
+
+def test_scheduled_flow_gets_a_daily_rule_targeting_the_teams_machine_with_the_schedule_role(cloud, created):
+    team = TEAMS[1]
+    name = f"{naming.state_machine_name_prefix(session.STACK, team)}DailyRefreshFlow"
+    assert "cron schedule" in created[team]["scheduled"].stderr + created[team]["scheduled"].stdout
+    events = client(cloud, "events")
+    rule = events.describe_rule(Name=name)
+    assert rule["ScheduleExpression"] == "cron(0 0 * * ? *)" and rule["State"] == "ENABLED", rule
+    (machine,) = [m for m in machines_of(cloud, team) if m["name"] == name]
+    (target,) = events.list_targets_by_rule(Rule=name)["Targets"]
+    assert target["Arn"] == machine["stateMachineArn"], target
+    assert (
+        target["RoleArn"]
+        == cloud["outputs"]["eventBridgeScheduleRoleArn"]
+        == profile(cloud, team)["METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE"]
+    )
+    # Other layers may own rules too (e.g. alarms); of the teams' Metaflow names, only the scheduled flow's.
+    prefixes = tuple(naming.state_machine_name_prefix(session.STACK, t) for t in TEAMS)
+    rules = [r["Name"] for r in events.list_rules()["Rules"] if r["Name"].startswith(prefixes)]
+    assert rules == [name], f"only the scheduled flow has a rule: {rules}"
+
+
+def test_inspect_schedules_shows_a_team_only_its_own(cloud, created):
+    seen = {}
+    for team in TEAMS:
+        proc = as_team(cloud, team, "-m", "localcloud.inspect_schedules", "--json")
+        seen[team] = json.loads(proc.stdout)
+    prefix = {t: naming.state_machine_name_prefix(session.STACK, t) for t in TEAMS}
+    assert [r["name"] for r in seen[TEAMS[0]]] == [f"{prefix[TEAMS[0]]}RegionForecastFlow"]
+    scheduled = {r["name"]: r for r in seen[TEAMS[1]]}
+    assert set(scheduled) == {f"{prefix[TEAMS[1]]}DailyRefreshFlow", f"{prefix[TEAMS[1]]}RegionForecastFlow"}
+    (schedule,) = scheduled[f"{prefix[TEAMS[1]]}DailyRefreshFlow"]["schedules"]
+    assert schedule["schedule"] == "cron(0 0 * * ? *)"
+    assert schedule["role"] == cloud["outputs"]["eventBridgeScheduleRoleArn"]

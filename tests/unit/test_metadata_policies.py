@@ -1,0 +1,134 @@
+"""Pure logic of modules/metadata and the strata:metadata config rules, without mocks."""
+
+import json
+
+import pytest
+
+from infra.config import ConfigError, MetadataSettings, _check_metadata, _Issues
+from modules.metadata import policies as mp
+
+SECRET = "arn:aws:secretsmanager:us-east-1:111111111111:secret:rds!cluster-abc"
+KEY_ARN = "arn:aws:kms:us-east-1:111111111111:key/k"
+
+
+def settings(**data) -> MetadataSettings:
+    return MetadataSettings.model_validate(data)
+
+
+def defs(s: MetadataSettings) -> dict:
+    out = mp.container_definitions(settings=s, db_host="db.example", master_secret_arn=SECRET, log_group="/g", region="us-east-1")
+    return {c["name"]: c for c in out}
+
+
+def test_db_login_comes_from_secrets_never_environment():
+    for name, c in defs(settings()).items():
+        env = {e["name"]: e["value"] for e in c["environment"]}
+        assert "MF_METADATA_DB_PSWD" not in env and "MF_METADATA_DB_USER" not in env, name
+        assert {s["name"]: s["valueFrom"] for s in c["secrets"]} == {
+            "MF_METADATA_DB_USER": f"{SECRET}:username::",
+            "MF_METADATA_DB_PSWD": f"{SECRET}:password::",
+        }, name
+        assert env["MF_METADATA_DB_SSL_MODE"] == "require", name
+
+
+def test_migrations_run_first_and_the_image_is_pinned():
+    c = defs(settings())
+    assert c["migrate"]["command"] == ["/opt/latest/bin/python3", "/root/run_goose.py"] and not c["migrate"]["essential"]
+    assert c["metadata"]["dependsOn"] == [{"containerName": "migrate", "condition": "SUCCESS"}]
+    assert c["metadata"]["image"] == c["migrate"]["image"] == "netflixoss/metaflow_metadata_service:v2.5.0"
+    assert {e["name"]: e["value"] for e in c["metadata"]["environment"]}["MF_MIGRATION_ENDPOINTS_ENABLED"] == "0"
+
+
+def test_health_check_is_deep_unless_the_database_pauses():
+    always_on = defs(settings(database={"minCapacity": 0.5}))["metadata"]["healthCheck"]["command"]
+    pausing = defs(settings(database={"minCapacity": 0}))["metadata"]["healthCheck"]["command"]
+    assert "/healthcheck" in always_on[-1] and "/ping" in pausing[-1]
+
+
+def test_force_ssl_always_and_idle_timeout_only_when_pausing():
+    paused = {p["name"]: p["value"] for p in mp.cluster_parameters(settings())}
+    assert paused == {"rds.force_ssl": "1", "idle_session_timeout": "60000"}
+    assert {p["name"] for p in mp.cluster_parameters(settings(database={"minCapacity": 0.5}))} == {"rds.force_ssl"}
+
+
+def test_execution_role_reads_only_the_db_secret_through_secretsmanager():
+    doc = mp.execution_role_policy(SECRET, KEY_ARN, kms_via_service="secretsmanager.us-east-1.amazonaws.com")
+    resources = [s["Resource"] for s in doc["Statement"]]
+    assert resources == [SECRET, KEY_ARN] and "*" not in json.dumps(resources)
+    assert doc["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"] == "secretsmanager.us-east-1.amazonaws.com"
+
+
+def test_secret_policy_denies_other_strata_roles():
+    own = ["arn:aws:iam::111111111111:role/strata-dev-fraud-ds", "arn:aws:iam::111111111111:role/strata-dev-fraud-job"]
+    doc = mp.api_key_secret_policy(secret_arn=SECRET, partition="aws", account_id="111111111111", env="dev", readers=own)
+    st = doc["Statement"][0]
+    assert st["Effect"] == "Deny" and "secretsmanager:GetSecretValue" in st["Action"]
+    assert st["Condition"]["ArnLike"]["aws:PrincipalArn"] == "arn:aws:iam::111111111111:role/strata-dev-*"
+    assert st["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == sorted(own)
+    with pytest.raises(ValueError):
+        mp.api_key_read_statement("arn:aws:secretsmanager:us-east-1:1:secret:*")
+
+
+def test_authorizer_holds_hashes_and_accepts_exactly_the_team_keys():
+    keys = {"fraud": "f" * 48, "research": "r" * 48}
+    hashes = mp.key_hashes(keys)
+    assert "f" * 48 not in hashes and sorted(json.loads(hashes).values()) == ["fraud", "research"]
+    namespace: dict = {}
+    import os
+
+    os.environ["KEY_HASHES"] = hashes
+    try:
+        exec(compile(mp.AUTHORIZER_SOURCE, "index.py", "exec"), namespace)
+    finally:
+        del os.environ["KEY_HASHES"]
+    ok = namespace["handler"]({"headers": {"X-Api-Key": "f" * 48}}, None)
+    assert ok == {"isAuthorized": True, "context": {"team": "fraud"}}
+    assert namespace["handler"]({"headers": {"x-api-key": "nope"}}, None)["isAuthorized"] is False
+    assert namespace["handler"]({"headers": {}}, None)["isAuthorized"] is False
+
+
+def check(data: dict, production: bool = False) -> list[str]:
+    issues = _Issues()
+    _check_metadata({"metadata": MetadataSettings.model_validate(data), "production": production}, "stacks/Pulumi.x.yaml", issues)
+    return [f"{i.key}: {i.problem}" for i in issues]
+
+
+@pytest.mark.parametrize(
+    "data,key",
+    [
+        ({"database": {"engineVersion": "11.9"}}, "strata:metadata.database.engineVersion"),
+        ({"database": {"engineVersion": "15.7"}}, "strata:metadata.database.engineVersion"),
+        ({"database": {"engineVersion": "16.1"}}, "strata:metadata.database.engineVersion"),
+        ({"service": {"imageTag": "latest"}}, "strata:metadata.service.imageTag"),
+        ({"service": {"image": "netflixoss/metaflow_metadata_service:v2.5.0"}}, "strata:metadata.service.image"),
+        ({"service": {"cpu": 256, "memory": 4096}}, "strata:metadata.service"),
+        ({"ui": {"enabled": True}}, "strata:metadata.ui"),
+        ({"ui": {"enabled": True, "auth": "oidc"}}, "strata:metadata.ui"),
+        ({"endpointType": "PRIVATE"}, "strata:metadata.endpointType"),
+        ({"enabled": False}, "strata:metadata.metadataMode"),
+    ],
+)
+def test_bad_metadata_settings_name_the_key(data, key):
+    problems = check(data)
+    assert any(p.startswith(key + ":") for p in problems), problems
+
+
+def test_defaults_are_valid_outside_production_and_rejected_in_it():
+    assert check({}) == []
+    problems = check({}, production=True)
+    for key in ("database.instances", "database.backupRetentionDays", "database.deletionProtection", "database.finalSnapshot"):
+        assert any(p.startswith(f"strata:metadata.{key}:") for p in problems), (key, problems)
+
+
+def test_the_prod_stack_file_satisfies_the_production_rules():
+    from pathlib import Path
+
+    from infra.config import load_from_files
+
+    try:
+        p = load_from_files(Path(__file__).resolve().parents[2], "prod")
+    except ConfigError as err:
+        assert "strata:metadata" not in str(err), str(err)
+        return
+    db = p.settings.metadata.database
+    assert db.instances >= 2 and db.backup_retention_days >= 30 and db.deletion_protection and db.final_snapshot

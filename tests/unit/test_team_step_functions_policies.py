@@ -1,0 +1,146 @@
+"""The Step Functions part of a team's data-scientist policy (modules/team/policies.py with the orchestration
+roles): present only when asked for, and no statement of team A reaches a resource of team B."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+
+import pytest
+
+from infra import naming
+from modules.team import policies
+
+ENV = "dev"
+ACCOUNT = "111111111111"
+REGION = "us-east-1"
+BUCKET = "arn:aws:s3:::acme-ml-dev-datastore"
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SFN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/orchestration-step-functions-1a2b3c4"
+EVENTS_ROLE = f"arn:aws:iam::{ACCOUNT}:role/orchestration-eventbridge-5d6e7f8"
+TEAMS = ("fraud", "fraud-x", "forecasting")
+SFN_SIDS = {
+    "OwnStateMachines",
+    "OwnExecutions",
+    "ListStateMachines",
+    "OwnScheduleRules",
+    "OwnScheduleTargets",
+    "PassStepFunctionsRole",
+    "PassEventBridgeRole",
+}
+
+
+def queue_arn(team: str, kind: str) -> str:
+    return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/{naming.job_queue(ENV, team, kind)}"
+
+
+def job_role_arn(team: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{naming.job_role(ENV, team)}"
+
+
+def parameter_arn(team: str) -> str:
+    return f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{naming.profile_parameter(ENV, team)}"
+
+
+def policy_for(team: str, with_sfn: bool = True) -> dict:
+    extra = (
+        dict(
+            state_machine_name_prefix=naming.state_machine_name_prefix(ENV, team),
+            step_functions_role_arn=SFN_ROLE,
+            eventbridge_role_arn=EVENTS_ROLE,
+        )
+        if with_sfn
+        else {}
+    )
+    return policies.data_scientist_policy(
+        partition="aws",
+        region=REGION,
+        account_id=ACCOUNT,
+        bucket_arn=BUCKET,
+        team_prefix=naming.team_prefix(team),
+        kms_key_arn=KEY,
+        job_queue_arns=[queue_arn(team, "cpu"), queue_arn(team, "gpu")],
+        job_role_arn=job_role_arn(team),
+        profile_parameter_arn=parameter_arn(team),
+        kms_via_service="s3.us-east-1.amazonaws.com",
+        **extra,
+    )
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def resources_of_team(team: str) -> list[str]:
+    """Concrete ARNs that belong to ``team`` only."""
+    prefix = naming.state_machine_name_prefix(ENV, team)
+    return [
+        queue_arn(team, "cpu"),
+        queue_arn(team, "gpu"),
+        job_role_arn(team),
+        parameter_arn(team),
+        f"{BUCKET}/{naming.team_prefix(team)}model.pkl",
+        f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{prefix}RegionForecastFlow",
+        f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{prefix}RegionForecastFlow:sfn-abc",
+        f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{prefix}DailyRefreshFlow",
+    ]
+
+
+def test_step_functions_statements_only_when_the_roles_are_given() -> None:
+    without = {s["Sid"] for s in policy_for("fraud", with_sfn=False)["Statement"]}
+    with_sfn = {s["Sid"] for s in policy_for("fraud")["Statement"]}
+    assert not without & SFN_SIDS
+    assert with_sfn - without == SFN_SIDS
+    assert policy_for("fraud", with_sfn=False)["Statement"] == policy_for("fraud")["Statement"][: len(without)]
+
+
+def test_orchestration_arguments_go_together() -> None:
+    with pytest.raises(ValueError, match="go together"):
+        policies.data_scientist_policy(
+            partition="aws",
+            region=REGION,
+            account_id=ACCOUNT,
+            bucket_arn=BUCKET,
+            team_prefix="teams/fraud/",
+            kms_key_arn=KEY,
+            job_queue_arns=[queue_arn("fraud", "cpu")],
+            job_role_arn=job_role_arn("fraud"),
+            profile_parameter_arn=parameter_arn("fraud"),
+            step_functions_role_arn=SFN_ROLE,
+        )
+
+
+def test_pass_role_is_own_job_role_plus_the_two_platform_roles_each_to_its_service() -> None:
+    passes = [s for s in policy_for("fraud")["Statement"] if s["Action"] == "iam:PassRole"]
+    passed = {
+        r: tuple(_list(s["Condition"]["StringEquals"]["iam:PassedToService"])) for s in passes for r in _list(s["Resource"])
+    }
+    assert passed == {
+        job_role_arn("fraud"): ("batch.amazonaws.com", "ecs-tasks.amazonaws.com"),
+        SFN_ROLE: ("states.amazonaws.com",),
+        EVENTS_ROLE: ("events.amazonaws.com",),
+    }
+
+
+def test_star_resource_only_on_actions_aws_does_not_scope() -> None:
+    for s in policy_for("fraud")["Statement"]:
+        if "*" in _list(s["Resource"]):
+            assert s["Sid"] in {"ReadBatch", "ListStateMachines"}, s
+
+
+@pytest.mark.parametrize("team,other", [(a, b) for a in TEAMS for b in TEAMS if a != b])
+def test_team_a_names_no_resource_of_team_b(team: str, other: str) -> None:
+    """Every resource pattern (and TargetArn condition) of team A against team B's concrete ARNs."""
+    doc = policy_for(team)
+    theirs = resources_of_team(other)
+    for s in doc["Statement"]:
+        patterns = [r for r in _list(s["Resource"]) if r != "*"]
+        target = s.get("Condition", {}).get("ArnLike", {}).get("events:TargetArn")
+        patterns += [target] if target else []
+        for pattern in patterns:
+            for arn in theirs:
+                assert not fnmatch.fnmatchcase(arn, pattern), f"{team}'s {s['Sid']} ({pattern}) reaches {other}'s {arn}"
+    # And nothing of team B is spelled out anywhere (names of B that A's names do not contain).
+    text = json.dumps(doc)
+    assert naming.state_machine_name_prefix(ENV, other) not in text
+    assert naming.job_role(ENV, other) not in text
