@@ -217,6 +217,26 @@ class Secret:
     value: Any
 
 
+def _map_secrets(tree: Any, on_secret: Any) -> Any:
+    if isinstance(tree, Secret):
+        return on_secret(tree)
+    if isinstance(tree, Mapping):
+        return {k: _map_secrets(v, on_secret) for k, v in tree.items()}
+    if isinstance(tree, list | tuple):
+        return [_map_secrets(v, on_secret) for v in tree]
+    return tree
+
+
+def unwrap_secrets(tree: Any) -> Any:
+    """``tree`` with every :class:`Secret` replaced by its plain value (for the program's own use only)."""
+    return _map_secrets(tree, lambda s: unwrap_secrets(s.value))
+
+
+def redact_secrets(tree: Any, marker: str = "[secret]") -> Any:
+    """``tree`` with every :class:`Secret` replaced by ``marker``: safe to print or write to disk."""
+    return _map_secrets(tree, lambda _s: marker)
+
+
 def plaintext_secrets_in_tree(tree: Any, path: str = "") -> list[str]:
     """Paths in ``tree`` (stack outputs, with :class:`Secret` around every secret Output) where a
     secret-bearing key or a secret-looking value is not wrapped in :class:`Secret`."""

@@ -17,6 +17,9 @@ from modules.datastore import Datastore, DatastoreArgs
 from modules.metadata import Metadata, MetadataArgs
 from modules.network import Network, NetworkArgs
 from modules.observability import (
+    DatabaseKind,
+    DatabaseSignals,
+    MetadataSignals,
     Observability,
     ObservabilityArgs,
     ObservabilityKey,
@@ -188,8 +191,8 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
         profiles[team.name] = profile
         roles[team.name] = component.data_scientist_role_arn
 
-    # Last: watches every layer. The metadata and warehouse signals (MetadataSignals, DatabaseSignals,
-    # WarehouseSignals) are wired here once those layers expose their names.
+    # Last: watches every layer. The metadata layer's front door is an HTTP API (no load balancer), so its
+    # health is watched through the ECS service; its database is an Aurora cluster.
     observability = Observability(
         "observability",
         ObservabilityArgs(
@@ -199,6 +202,14 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
             job_queue_arns=compute.job_queue_arns,
             kms_key_arn=log_key.key_arn,
             tags=tags,
+            metadata=MetadataSignals(
+                http_api_id=metadata.http_api_id, ecs_cluster=metadata.ecs_cluster_name, ecs_service=metadata.service_name
+            )
+            if metadata
+            else None,
+            database=DatabaseSignals(kind=DatabaseKind.CLUSTER, identifier=metadata.database_cluster_identifier)
+            if metadata
+            else None,
             warehouse=WarehouseSignals(kind=WarehouseKind(warehouse.mode), name=warehouse.name) if warehouse else None,
         ),
     )

@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import settings as pulumi_settings
 
+from infra import guards
 from infra.config import PROJECT, pulumi_config_strings
 from localcloud.engine import RecordingMonitor
 
@@ -23,10 +24,30 @@ class ProgramRun:
     stack: str
     preview: bool
     outputs: dict[str, Any] = field(default_factory=dict)
+    """Stack outputs, resolved to plain values (secrets included: never write these out as they are)."""
+    annotated_outputs: dict[str, Any] = field(default_factory=dict)
+    """The same outputs with every value Pulumi holds as secret wrapped in ``guards.Secret``."""
     registrations: list[Any] = field(default_factory=list)
 
     def custom_resources(self) -> list[Any]:
         return [r for r in self.registrations if r.custom]
+
+    def redacted_outputs(self) -> Any:
+        """The outputs with every secret replaced by ``"[secret]"``, as ``pulumi stack output`` shows them."""
+        return guards.redact_secrets(self.annotated_outputs)
+
+
+async def annotate_secrets(value: Any) -> Any:
+    """Resolve ``value`` (Outputs inside dicts/lists) and wrap what Pulumi holds as secret in ``guards.Secret``."""
+    if isinstance(value, pulumi.Output):
+        secret = await value.is_secret()
+        inner = await annotate_secrets(await value.future())
+        return guards.Secret(inner) if secret else inner
+    if isinstance(value, dict):
+        return {k: await annotate_secrets(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [await annotate_secrets(v) for v in value]
+    return value
 
 
 def run_program(project_dir: Path, stack: str, mocks: pulumi.runtime.Mocks, preview: bool = False) -> ProgramRun:
@@ -48,8 +69,13 @@ def run_program(project_dir: Path, stack: str, mocks: pulumi.runtime.Mocks, prev
     def _program():
         runpy.run_path(str(project_dir / "infra" / "__main__.py"), run_name="__main__")
         root = pulumi_settings.get_root_resource()
-        outputs = getattr(root, "outputs", {}) or {}
-        return pulumi.Output.from_input(outputs).apply(run.outputs.update)
+        outputs = dict(getattr(root, "outputs", {}) or {})
+
+        async def collect() -> None:
+            run.annotated_outputs = await annotate_secrets(outputs) if not preview else {}
+            run.outputs = guards.unwrap_secrets(run.annotated_outputs)
+
+        return collect()
 
     try:
         _program()

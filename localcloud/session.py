@@ -183,6 +183,20 @@ def artifact_locations(paths: Paths, env: dict[str, str], team: str, run_id: str
     return json.loads(proc.stdout)
 
 
+def print_emulation_gaps(engine: LocalEngine, console: Console) -> None:
+    """What moto could not do, loudly: not-emulated types grouped by type, then behaviour notes."""
+    by_type: dict[tuple[str, str], list[str]] = {}
+    for record in engine.not_emulated_used():
+        by_type.setdefault((record.type, record.not_emulated_reason or ""), []).append(record.name)
+    if not by_type and not engine.emulation_notes:
+        return
+    console.print("[yellow]not emulated / emulation notes:[/yellow]")
+    for (typ, reason), names in sorted(by_type.items()):
+        console.print(f"  - NOT EMULATED {typ} ({len(names)}: {', '.join(sorted(names))}): {reason}")
+    for note in engine.emulation_notes:
+        console.print(f"  - {note}")
+
+
 def up(project_dir: Path, port: int | None, team: str | None, state_dir: Path | None, console: Console) -> Paths:
     project_dir = project_dir.resolve()
     paths = paths_for(project_dir, state_dir)
@@ -212,15 +226,14 @@ def up(project_dir: Path, port: int | None, team: str | None, state_dir: Path | 
         server.stop()
         paths.server.unlink(missing_ok=True)
         raise
-    paths.outputs.write_text(json.dumps(run.outputs, indent=2, sort_keys=True, default=str))
+    # Secrets (the teams' metadata API keys) never reach the disk in clear: `pulumi stack output` shows
+    # them as [secret] too. A data scientist fetches their own key with `strata configure`.
+    paths.outputs.write_text(json.dumps(run.redacted_outputs(), indent=2, sort_keys=True, default=str))
     write_profiles(paths, run.outputs)
     env = cloud_env(server.endpoint, platform.region, paths)
     write_env_file(env, paths, team)
     console.print(f"deployed {len(engine.resources)} resources; profiles for {', '.join(teams)} in {paths.root}")
-    if notes := [*engine.not_emulated_used(), *engine.emulation_notes]:
-        console.print("[yellow]not emulated / emulation notes:[/yellow]")
-        for note in notes:
-            console.print(f"  - {note}")
+    print_emulation_gaps(engine, console)
 
     run_id = run_sample_flow(project_dir, paths, env, team, console)
     artifacts = artifact_locations(paths, env, team, run_id)

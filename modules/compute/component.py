@@ -45,7 +45,7 @@ class ComputeArgs:
     kms_key_arn: pulumi.Input[str]
     """ARN of the datastore KMS key; job roles may use it through S3 only."""
     tags: Mapping[str, str]
-    """Tags put on every taggable resource (team-owned ones also get ``team``)."""
+    """Tags put on every taggable resource (team-owned ones also get the team's ``team`` and ``cost-center``)."""
 
 
 class Compute(pulumi.ComponentResource):
@@ -187,7 +187,7 @@ class Compute(pulumi.ComponentResource):
             name=naming.job_role(args.environment, team.name),
             assume_role_policy=json.dumps(policies.service_trust_policy(policies.ECS_TASKS_SERVICE)),
             description=f"Batch jobs of team {team.name} in {args.environment}: its datastore prefix only",
-            tags={**self._tags, "team": team.name},
+            tags=self._team_tags(team),
             opts=pulumi.ResourceOptions(parent=self),
         )
         prefix = naming.team_prefix(team.name)
@@ -201,6 +201,10 @@ class Compute(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         return role
+
+    def _team_tags(self, team: config.Team) -> dict[str, str]:
+        """A team's job role and queues: its ``team`` and its ``cost-center`` (its spend, its budget)."""
+        return {**self._tags, "team": team.name, "cost-center": team.cost_center}
 
     # ------------------------------------------------------------ EC2 capacity
 
@@ -298,6 +302,6 @@ class Compute(pulumi.ComponentResource):
                 {"order": order, "compute_environment": self._environments[ce_kind].arn}
                 for ce_kind, order in policies.queue_compute_environments(args.settings, kind)
             ],
-            tags={**self._tags, "team": team.name},
+            tags=self._team_tags(team),
             opts=pulumi.ResourceOptions(parent=self),
         )

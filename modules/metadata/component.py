@@ -66,8 +66,12 @@ class Metadata(pulumi.ComponentResource):
     cluster_arn: pulumi.Output[str]
     database_endpoint: pulumi.Output[str]
     database_secret_arn: pulumi.Output[str]
+    database_cluster_identifier: pulumi.Output[str]
+    """The Aurora cluster's identifier (``AWS/RDS`` dimension ``DBClusterIdentifier``)."""
     ecs_cluster_name: pulumi.Output[str]
     service_name: pulumi.Output[str]
+    http_api_id: pulumi.Output[str]
+    """The HTTP API's id (``AWS/ApiGateway`` dimension ``ApiId``)."""
 
     def __init__(self, name: str, args: MetadataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _check(name, args)
@@ -99,8 +103,10 @@ class Metadata(pulumi.ComponentResource):
         self.cluster_arn = cluster.arn
         self.database_endpoint = cluster.endpoint
         self.database_secret_arn = secret_arn
+        self.database_cluster_identifier = cluster.cluster_identifier
         self.ecs_cluster_name = ecs_cluster.name
         self.service_name = service.name
+        self.http_api_id = api.id
         self.register_outputs(
             {
                 "api_url": self.api_url,
@@ -110,8 +116,10 @@ class Metadata(pulumi.ComponentResource):
                 "cluster_arn": self.cluster_arn,
                 "database_endpoint": self.database_endpoint,
                 "database_secret_arn": self.database_secret_arn,
+                "database_cluster_identifier": self.database_cluster_identifier,
                 "ecs_cluster_name": self.ecs_cluster_name,
                 "service_name": self.service_name,
+                "http_api_id": self.http_api_id,
             }
         )
 
@@ -241,7 +249,8 @@ class Metadata(pulumi.ComponentResource):
         n, a = self._name, self._args
         self.api_key_secret_arns, self.api_keys = {}, {}
         for team in a.teams:
-            tags = {**self._tags, "team": team.name}
+            # The team's cost center, not the platform's: the secret is billed to the team.
+            tags = {**self._tags, "team": team.name, "cost-center": team.cost_center}
             key = random.RandomPassword(f"{n}-{team.name}-key", length=API_KEY_LENGTH, special=False, opts=self._child())
             secret = aws.secretsmanager.Secret(
                 f"{n}-{team.name}-key",

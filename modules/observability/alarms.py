@@ -5,7 +5,11 @@ Every alarm watches a metric AWS publishes by itself (no custom metrics, no agen
 * failed Batch jobs per team: ``AWS/Events`` ``TriggeredRules`` of the team's failed-jobs rule (one per
   FAILED event of the team's queues). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html
 * the metadata API: ``AWS/ApiGateway`` ``5XXError`` (REST, by ``ApiName``) or ``5xx`` (HTTP API, by ``ApiId``);
-  its load balancer: ``HealthyHostCount`` of the target group.
+  its load balancer: ``HealthyHostCount`` of the target group; without a load balancer (HTTP API -> VPC
+  link -> Cloud Map), the ECS service's own ``AWS/ECS`` ``CPUUtilization``, which ECS publishes only while
+  the service has a RUNNING task — no data means no task. (ECS stops and replaces a service task whose
+  essential container fails its health check, so a task that stays RUNNING passes it.)
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/available-metrics.html
 * the database: ``AWS/RDS`` ``CPUUtilization``, ``DatabaseConnections``, ``FreeStorageSpace`` (instances;
   Aurora storage grows by itself, so clusters get no storage alarm).
 * a provisioned warehouse: ``AWS/Redshift`` ``PercentageDiskSpaceUsed`` and ``HealthStatus``. Redshift
@@ -120,6 +124,22 @@ def alarm_specs(signals: Signals, t: Thresholds) -> list[AlarmSpec]:
                 threshold=1,
                 comparison="LessThanThreshold",
                 # No data from a load balancer that exists means no healthy target reported.
+                treat_missing_data="breaching",
+            )
+        elif m.ecs_cluster and m.ecs_service:
+            add(
+                "metadata-unhealthy",
+                "the metadata service has had no running task for 5 minutes",
+                namespace="AWS/ECS",
+                metric="CPUUtilization",
+                dimensions={"ClusterName": m.ecs_cluster, "ServiceName": m.ecs_service},
+                # Any sample at all is a running task; the value does not matter.
+                statistic="SampleCount",
+                period=60,
+                evaluation_periods=5,
+                threshold=1,
+                comparison="LessThanThreshold",
+                # ECS publishes nothing for a service without RUNNING tasks: missing data is the signal.
                 treat_missing_data="breaching",
             )
 

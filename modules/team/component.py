@@ -39,7 +39,7 @@ class TeamArgs:
     profile_json: pulumi.Input[str]
     """The team's Metaflow profile, rendered by the program; stored as-is (no secrets in it)."""
     tags: Mapping[str, str]
-    """Tags put on every taggable resource (plus ``team``)."""
+    """Tags put on every taggable resource (plus the team's ``team`` and ``cost-center``)."""
     step_functions_role_arn: pulumi.Input[str] | None = None
     """``Orchestration.step_functions_role_arn``: with ``eventbridge_role_arn``, the role may manage the state
     machines and schedules named ``naming.state_machine_name_prefix(env, team)`` and pass these two roles."""
@@ -72,7 +72,8 @@ class TeamComponent(pulumi.ComponentResource):
         if (args.step_functions_role_arn is None) != (args.eventbridge_role_arn is None):
             raise ValueError(f"TeamComponent {name!r}: step_functions_role_arn and eventbridge_role_arn go together")
         with_sfn = args.step_functions_role_arn is not None
-        tags = {**args.tags, "team": team.name}
+        # The team's cost center over whatever the caller passed: the team's resources are billed to it.
+        tags = {**args.tags, "team": team.name, "cost-center": team.cost_center}
         child = pulumi.ResourceOptions(parent=self)
 
         # Standard tier: free, 4 KB. The size check runs at deploy time because the profile is an

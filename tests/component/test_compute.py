@@ -32,7 +32,7 @@ TAGGABLE = {CE, QUEUE, ROLE, PROFILE, LAUNCH_TEMPLATE}
 def team(name: str, priority: int, gpu_max_vcpus: int = 0) -> Team:
     return Team(
         name=name,
-        cost_center="cc-1",
+        cost_center=f"cc-{name}",
         contacts=(f"{name}@example.com",),
         priority=priority,
         max_vcpus=32,
@@ -42,6 +42,7 @@ def team(name: str, priority: int, gpu_max_vcpus: int = 0) -> Team:
 
 
 TEAMS = (team("fraud", 20, gpu_max_vcpus=16), team("research", 5), team("forecasting", 10))
+COST_CENTERS = {t.name: t.cost_center for t in TEAMS}
 FULL = ComputeSettings.model_validate(
     {
         "cpu": {"maxVcpus": 128, "instanceTypes": ["c6i", "m6i"]},
@@ -241,7 +242,7 @@ def test_one_cpu_queue_per_team_and_gpu_queue_only_for_entitled_teams(full: Depl
         team_name, kind = urn.removeprefix("compute-").rsplit("-", 1)
         assert q.inputs["name"] == naming.job_queue(ENV, team_name, kind), urn
         assert q.inputs["state"] == "ENABLED", urn
-        assert q.inputs["tags"] == {**TAGS, "team": team_name}, urn
+        assert q.inputs["tags"] == {**TAGS, "team": team_name, "cost-center": COST_CENTERS[team_name]}, urn
         assert "schedulingPolicyArn" not in q.inputs, f"{urn}: a fair-share queue rejects Metaflow's jobs"
 
 
@@ -322,7 +323,7 @@ def test_job_role_per_team_names_only_its_own_prefix(full: Deployment) -> None:
         urn = f"compute-job-{name}"
         role = roles[urn].inputs
         assert role["name"] == naming.job_role(ENV, name), urn
-        assert role["tags"] == {**TAGS, "team": name}, urn
+        assert role["tags"] == {**TAGS, "team": name, "cost-center": COST_CENTERS[name]}, urn
         assert [s["Principal"] for s in json.loads(role["assumeRolePolicy"])["Statement"]] == [
             {"Service": "ecs-tasks.amazonaws.com"}
         ], urn
@@ -346,7 +347,10 @@ def test_job_role_per_team_names_only_its_own_prefix(full: Deployment) -> None:
 def test_every_taggable_resource_is_tagged(full: Deployment) -> None:
     for r in full.resources:
         if r.typ in TAGGABLE:
-            assert r.inputs.get("tags", {}).get("cost-center") == "ml-platform", f"{r.typ}::{r.name} lacks the stack tags"
+            tags = r.inputs.get("tags", {})
+            # A team's job role and queues are billed to the team's cost center; the rest to the stack's.
+            expected = COST_CENTERS[tags["team"]] if "team" in tags else "ml-platform"
+            assert tags.get("cost-center") == expected, f"{r.typ}::{r.name} has tags {tags}, wants cost-center {expected}"
 
 
 def test_duplicate_teams_are_refused() -> None:

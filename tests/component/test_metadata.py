@@ -18,7 +18,7 @@ SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:rds!cluster-1"
 TEAMS = [
     Team(
         name=t,
-        cost_center="cc",
+        cost_center=f"cc-{t}",
         contacts=("a@example.com",),
         priority=1,
         max_vcpus=8,
@@ -80,7 +80,15 @@ def deploy(data: dict, protect: bool = False) -> tuple[list, dict]:
                 tags={"environment": "dev"},
             ),
         )
-        return pulumi.Output.all(url=md.api_url, internal=md.internal_url, keys=md.api_keys).apply(out.update)
+        return pulumi.Output.all(
+            url=md.api_url,
+            internal=md.internal_url,
+            keys=md.api_keys,
+            http_api_id=md.http_api_id,
+            database_cluster_identifier=md.database_cluster_identifier,
+            ecs_cluster_name=md.ecs_cluster_name,
+            service_name=md.service_name,
+        ).apply(out.update)
 
     run()
     return monitor.registrations, out
@@ -192,6 +200,29 @@ def test_each_team_key_is_scoped_to_the_team(dev):
                 f"arn:aws:iam::{ACCOUNT}:role/{naming.job_role('dev', team.name)}",
             ]
         ), policy.urn
+
+
+def test_team_key_secrets_carry_the_teams_tag_and_cost_center(dev):
+    regs, _ = dev
+    secrets = {r.inputs["name"]: r for r in of(regs, "aws:secretsmanager/secret:Secret")}
+    for team in TEAMS:
+        secret = secrets[naming.metadata_api_key_secret("dev", team.name)]
+        assert secret.inputs["tags"] == {"environment": "dev", "team": team.name, "cost-center": team.cost_center}, (
+            f"{secret.urn}: billed to team {team.name}'s cost center"
+        )
+
+
+def test_outputs_name_what_observability_watches(dev):
+    """MetadataSignals / DatabaseSignals take these: the HTTP API's id, the ECS names, the Aurora identifier."""
+    regs, out = dev
+    (api,) = of(regs, "aws:apigatewayv2/api:Api")
+    (cluster,) = of(regs, "aws:rds/cluster:Cluster")
+    (ecs,) = of(regs, "aws:ecs/cluster:Cluster")
+    (service,) = of(regs, "aws:ecs/service:Service")
+    assert out["http_api_id"] == "metadata-api_id", f"{api.urn}: http_api_id is {out['http_api_id']}"
+    assert out["database_cluster_identifier"] == cluster.inputs["clusterIdentifier"] == "strata-dev-metadata", cluster.urn
+    assert out["ecs_cluster_name"] == ecs.inputs["name"] == "strata-dev-metadata", ecs.urn
+    assert out["service_name"] == service.inputs["name"] == "strata-dev-metadata", service.urn
 
 
 def test_network_is_private_and_db_only_from_the_service(dev):

@@ -205,6 +205,20 @@ def full() -> Deployment:
     )
 
 
+@pytest.fixture(scope="module")
+def wired() -> Deployment:
+    """The signals as infra/program.py passes them from the Metadata component's outputs: an HTTP API (no
+    load balancer), the ECS service, an Aurora cluster."""
+    return observability(
+        metadata=MetadataSignals(
+            http_api_id=pulumi.Output.from_input("a1b2c3d4e5"),
+            ecs_cluster=pulumi.Output.from_input("strata-dev-metadata"),
+            ecs_service=pulumi.Output.from_input("strata-dev-metadata"),
+        ),
+        database=DatabaseSignals(kind=DatabaseKind.CLUSTER, identifier=pulumi.Output.from_input("strata-dev-metadata")),
+    )
+
+
 # ---------------------------------------------------------------- the key
 
 
@@ -336,6 +350,74 @@ def test_alarms_on_every_signal_the_other_layers_pass(full):
     assert alarms["strata-dev-db-cpu"].inputs["dimensions"] == {"DBInstanceIdentifier": "strata-dev-md"}
     assert alarms["strata-dev-warehouse-disk"].inputs["dimensions"] == {"ClusterIdentifier": "strata-dev-wh"}
     assert all(a.inputs["tags"]["environment"] == "dev" for a in alarms.values())
+
+
+def test_alarms_on_the_metadata_layer_as_built(wired):
+    """Issue 5: the metadata service's 5xx and health, the database's CPU and connections."""
+    alarms = {a.inputs["name"]: a for a in wired.of_type(ALARM)}
+    topic = wired.one("obs-alarms").arn
+    expected = {
+        "strata-dev-api-5xx": ("AWS/ApiGateway", "5xx", {"ApiId": "a1b2c3d4e5"}, "Sum", "notBreaching"),
+        "strata-dev-metadata-unhealthy": (
+            "AWS/ECS",
+            "CPUUtilization",
+            {"ClusterName": "strata-dev-metadata", "ServiceName": "strata-dev-metadata"},
+            "SampleCount",
+            "breaching",
+        ),
+        "strata-dev-db-cpu": (
+            "AWS/RDS",
+            "CPUUtilization",
+            {"DBClusterIdentifier": "strata-dev-metadata"},
+            "Average",
+            "notBreaching",
+        ),
+        "strata-dev-db-connections": (
+            "AWS/RDS",
+            "DatabaseConnections",
+            {"DBClusterIdentifier": "strata-dev-metadata"},
+            "Maximum",
+            "notBreaching",
+        ),
+    }
+    assert set(alarms) == {"strata-dev-fraud-failed-jobs", "strata-dev-research-failed-jobs", *expected}, sorted(alarms)
+    for name, (namespace, metric, dimensions, statistic, missing) in expected.items():
+        a = alarms[name]
+        got = (a.inputs["namespace"], a.inputs["metricName"], a.inputs["dimensions"], a.inputs["statistic"])
+        assert got == (namespace, metric, dimensions, statistic), f"{a.urn}: {got}"
+        assert a.inputs["treatMissingData"] == missing, a.urn
+        assert a.inputs["alarmActions"] == [topic] == a.inputs["okActions"], a.urn
+        assert a.inputs["tags"] == TAGS, f"{a.urn}: a platform alarm carries the stack's tags"
+    assert alarms["strata-dev-api-5xx"].inputs["threshold"] == 5, alarms["strata-dev-api-5xx"].urn
+    assert alarms["strata-dev-db-cpu"].inputs["threshold"] == 80, alarms["strata-dev-db-cpu"].urn
+    assert alarms["strata-dev-db-connections"].inputs["threshold"] == 80, alarms["strata-dev-db-connections"].urn
+
+
+def test_dashboard_shows_the_metadata_layer_as_built(wired):
+    board = wired.one("obs-dashboard")
+    body = json.loads(board.inputs["dashboardBody"])
+    metrics = {
+        w["properties"]["title"]: [m for m in w["properties"]["metrics"]] for w in body["widgets"] if w["type"] == "metric"
+    }
+    assert metrics.get("API requests and errors") == [
+        ["AWS/ApiGateway", m, "ApiId", "a1b2c3d4e5"] for m in ("Count", "4xx", "5xx")
+    ], f"{board.urn}: {sorted(metrics)}"
+    ecs = ["ClusterName", "strata-dev-metadata", "ServiceName", "strata-dev-metadata"]
+    assert metrics.get("Service CPU and memory (%)") == [
+        ["AWS/ECS", "CPUUtilization", *ecs],
+        ["AWS/ECS", "MemoryUtilization", *ecs],
+    ], board.urn
+    db = ["DBClusterIdentifier", "strata-dev-metadata"]
+    assert metrics.get("CPU (%)") == [["AWS/RDS", "CPUUtilization", *db]], board.urn
+    assert metrics.get("Connections") == [["AWS/RDS", "DatabaseConnections", *db]], board.urn
+    assert metrics.get("Capacity (ACU)") == [["AWS/RDS", "ServerlessDatabaseCapacity", *db]], f"{board.urn}: Aurora capacity"
+    alarm_widget = next(w for w in body["widgets"] if w["type"] == "alarm")
+    assert sorted(alarm_widget["properties"]["alarms"]) == sorted(a.arn for a in wired.of_type(ALARM)), board.urn
+    text = json.dumps(body)
+    assert "is not deployed in this environment" in text and "The warehouse" in text, (
+        f"{board.urn}: only the warehouse is missing"
+    )
+    assert "metadata service is not deployed" not in text and "metadata database is not deployed" not in text, board.urn
 
 
 def test_alarm_thresholds_come_from_the_stack():

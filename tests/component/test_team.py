@@ -149,7 +149,7 @@ def test_role_is_assumable_by_exactly_the_team_principals(two_teams: Deployment)
     for urn, team in (("team-fraud-data-scientist", FRAUD), ("team-research-data-scientist", RESEARCH)):
         role = roles[urn].inputs
         assert role["name"] == naming.data_scientist_role(ENV, team.name), urn
-        assert role["tags"] == {**TAGS, "team": team.name}, urn
+        assert role["tags"] == {**TAGS, "team": team.name, "cost-center": team.cost_center}, f"{urn}: the team's cost center"
         trust = json.loads(role["assumeRolePolicy"])
         assert len(trust["Statement"]) == 1, urn
         (s,) = trust["Statement"]
@@ -166,7 +166,7 @@ def test_profile_parameter_name_type_tier_and_value(two_teams: Deployment) -> No
         assert p["name"] == naming.profile_parameter(ENV, team.name), urn
         assert (p["type"], p["tier"]) == ("String", "Standard"), urn
         assert plain(p["value"]) == profile(team), urn
-        assert p["tags"] == {**TAGS, "team": team.name}, urn
+        assert p["tags"] == {**TAGS, "team": team.name, "cost-center": team.cost_center}, f"{urn}: the team's cost center"
         assert p["description"], urn
 
 

@@ -128,3 +128,11 @@ def test_down_stops_exactly_the_recorded_server(local_cloud):
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert not (local_cloud["state"] / "server.json").exists()
+
+
+def test_outputs_file_holds_no_secret_in_clear(local_cloud):
+    outputs = json.loads((local_cloud["state"] / "outputs.json").read_text())
+    keys = outputs["metadataApiKeys"]
+    redacted = keys == "[secret]" or (isinstance(keys, dict) and keys and set(keys.values()) == {"[secret]"})
+    assert redacted, f"team API keys must be redacted on disk, got {keys!r}"
+    assert outputs["teamProfiles"], "plain outputs are still written"

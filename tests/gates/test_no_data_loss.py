@@ -37,6 +37,7 @@ from infra import guards, naming
 from infra.config import PROJECT, known_environments, load_from_files, pulumi_config_strings
 from localcloud.engine import RecordingMonitor
 from localcloud.plan import PlainMocks
+from localcloud.runner import annotate_secrets
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = sorted(known_environments(REPO))
@@ -50,19 +51,6 @@ class Run:
     stack: str
     registrations: list[Any]
     outputs: Any  # stack outputs, every secret Output wrapped in guards.Secret
-
-
-async def _annotate(value: Any) -> Any:
-    """Resolve ``value`` (Outputs inside dicts/lists) and wrap what Pulumi holds as secret in ``guards.Secret``."""
-    if isinstance(value, pulumi.Output):
-        secret = await value.is_secret()
-        inner = await _annotate(await value.future())
-        return guards.Secret(inner) if secret else inner
-    if isinstance(value, dict):
-        return {k: await _annotate(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [await _annotate(v) for v in value]
-    return value
 
 
 def run_with_secrets(stack: str, program: Callable[[], None] | None = None, project_dir: Path = REPO) -> Run:
@@ -85,7 +73,7 @@ def run_with_secrets(stack: str, program: Callable[[], None] | None = None, proj
         outputs = dict(getattr(pulumi_settings.get_root_resource(), "outputs", {}) or {})
 
         async def collect() -> None:
-            result["outputs"] = await _annotate(outputs)
+            result["outputs"] = await annotate_secrets(outputs)
 
         return collect()
 

@@ -204,6 +204,27 @@ def test_http_api_aurora_and_serverless_variants():
     assert "metadata-unhealthy" not in specs, "no load balancer, no target-health alarm"
 
 
+def test_without_a_load_balancer_the_ecs_service_is_the_health_signal():
+    """The metadata layer as built: HTTP API -> VPC link -> Cloud Map, no load balancer."""
+    http_api = MetadataSignals(http_api_id="a1b2c3", ecs_cluster="strata-dev-metadata", ecs_service="strata-dev-metadata")
+    specs = {s.key: s for s in alarms.alarm_specs(full_signals(metadata=http_api), AlarmThresholds())}
+    health = specs["metadata-unhealthy"]
+    assert (health.namespace, health.metric, health.dimensions) == (
+        "AWS/ECS",
+        "CPUUtilization",
+        {"ClusterName": "strata-dev-metadata", "ServiceName": "strata-dev-metadata"},
+    )
+    # ECS publishes nothing while the service has no RUNNING task: missing data must alarm.
+    assert (health.statistic, health.period, health.evaluation_periods) == ("SampleCount", 60, 5)
+    assert (health.threshold, health.comparison, health.treat_missing_data) == (1, "LessThanThreshold", "breaching")
+    # a load balancer, when there is one, is the better signal (target health, not just a running task)
+    with_lb = {s.key: s for s in alarms.alarm_specs(full_signals(), AlarmThresholds())}
+    assert with_lb["metadata-unhealthy"].namespace == "AWS/NetworkELB"
+    # half the ECS names is no signal
+    half = MetadataSignals(http_api_id="a1b2c3", ecs_cluster="strata-dev-metadata")
+    assert "metadata-unhealthy" not in {s.key for s in alarms.alarm_specs(full_signals(metadata=half), AlarmThresholds())}
+
+
 # ----------------------------------------------------------------------------------- budgets
 
 
