@@ -512,6 +512,12 @@ class _Issues(list):
         self.append(ConfigIssue(str(file), key, problem, fix))
 
 
+def _check_log_retention(days: int, path: str, key: str, issues: _Issues) -> None:
+    """A log group retention must be one CloudWatch accepts (LOG_RETENTION_DAYS)."""
+    if days not in LOG_RETENTION_DAYS:
+        issues.add(path, key, f"{days} is not a CloudWatch retention", f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+
+
 def _loc(prefix: str, loc: tuple[Any, ...]) -> str:
     parts = [prefix] if prefix else []
     for p in loc:
@@ -798,23 +804,12 @@ def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: _Issue
             "set 'strata:protect: true' (buckets, keys and databases then refuse deletion)",
         )
     o: OrchestrationSettings | None = sections.get("orchestration")
-    if o is not None and o.log_retention_days not in LOG_RETENTION_DAYS:
-        issues.add(
-            path,
-            "strata:orchestration.logRetentionDays",
-            f"{o.log_retention_days} is not a CloudWatch retention",
-            f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
-        )
+    if o is not None:
+        _check_log_retention(o.log_retention_days, path, "strata:orchestration.logRetentionDays", issues)
     n: NetworkSettings | None = sections.get("network")
     if n is None:
         return None
-    if n.flow_log_retention_days not in LOG_RETENTION_DAYS:
-        issues.add(
-            path,
-            "strata:network.flowLogRetentionDays",
-            f"{n.flow_log_retention_days} is not a CloudWatch retention",
-            f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
-        )
+    _check_log_retention(n.flow_log_retention_days, path, "strata:network.flowLogRetentionDays", issues)
     if n.mode is NetworkMode.ADOPT:
         if not n.vpc_id:
             issues.add(path, "strata:network.vpcId", "adopting a VPC needs its id", "set vpcId: vpc-... or use mode: create")
@@ -874,13 +869,8 @@ def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: _Issue
 def _check_observability(sections: dict[str, Any], stack: str, path: str, issues: _Issues) -> None:
     """``strata:observability`` retention, and ``aws:defaultTags`` carrying the tags cost allocation needs."""
     o: ObservabilitySettings | None = sections.get("observability")
-    if o is not None and o.log_retention_days not in LOG_RETENTION_DAYS:
-        issues.add(
-            path,
-            "strata:observability.logRetentionDays",
-            f"{o.log_retention_days} is not a CloudWatch retention",
-            f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
-        )
+    if o is not None:
+        _check_log_retention(o.log_retention_days, path, "strata:observability.logRetentionDays", issues)
     d: DefaultTags | None = sections.get("default_tags")
     if d is None:
         return
@@ -983,13 +973,7 @@ def _check_metadata(sections: dict[str, Any], path: str, issues: _Issues) -> Non
         ("service.logRetentionDays", svc.log_retention_days),
         ("api.accessLogRetentionDays", m.api.access_log_retention_days),
     ):
-        if value not in LOG_RETENTION_DAYS:
-            issues.add(
-                path,
-                f"{key}.{field}",
-                f"{value} is not a CloudWatch retention",
-                f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
-            )
+        _check_log_retention(value, path, f"{key}.{field}", issues)
     if m.front_door is FrontDoor.REST_API_NLB:
         issues.add(
             path,
@@ -1242,13 +1226,7 @@ def _check_warehouse(sections: dict[str, Any], teams: list[Team], path: str, iss
     if w is None or not w.enabled:
         return
     key = "strata:warehouse"
-    if w.audit_log_retention_days not in LOG_RETENTION_DAYS:
-        issues.add(
-            path,
-            f"{key}.auditLogRetentionDays",
-            f"{w.audit_log_retention_days} is not a CloudWatch retention",
-            f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
-        )
+    _check_log_retention(w.audit_log_retention_days, path, f"{key}.auditLogRetentionDays", issues)
     if len(teams) > REDSHIFT_MAX_IAM_ROLES:
         issues.add(
             path,

@@ -210,14 +210,7 @@ class Datastore(pulumi.ComponentResource):
         whole_bucket = aws.s3.BucketLifecycleConfigurationRuleFilterArgs()
         rules = [
             # Parts of abandoned multipart uploads are billed as storage until aborted.
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="abort-incomplete-multipart-uploads",
-                status="Enabled",
-                filter=whole_bucket,
-                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                    days_after_initiation=s.abort_incomplete_upload_days
-                ),
-            ),
+            _abort_incomplete_uploads_rule(s, whole_bucket),
             # Versioning keeps every overwritten artifact; bound how long, and drop the delete
             # markers left behind once their versions are gone.
             aws.s3.BucketLifecycleConfigurationRuleArgs(
@@ -262,12 +255,19 @@ class Datastore(pulumi.ComponentResource):
                     noncurrent_days=s.noncurrent_version_expiration_days
                 ),
             ),
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="abort-incomplete-multipart-uploads",
-                status="Enabled",
-                filter=whole_bucket,
-                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                    days_after_initiation=s.abort_incomplete_upload_days
-                ),
-            ),
+            _abort_incomplete_uploads_rule(s, whole_bucket),
         ]
+
+
+def _abort_incomplete_uploads_rule(
+    s: config.DatastoreSettings, whole_bucket: aws.s3.BucketLifecycleConfigurationRuleFilterArgs
+) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    """A lifecycle rule for both buckets: abort multipart uploads left incomplete after the configured days."""
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="abort-incomplete-multipart-uploads",
+        status="Enabled",
+        filter=whole_bucket,
+        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+            days_after_initiation=s.abort_incomplete_upload_days
+        ),
+    )

@@ -83,15 +83,7 @@ class Network(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child(),
         )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-batch-sg-egress",
-            security_group_id=batch_sg.id,
-            ip_protocol="-1",
-            cidr_ipv4=egress.ANY_IPV4,
-            description="Batch instances pull images and reach AWS APIs",
-            tags=self._tags,
-            opts=self._child(),
-        )
+        self._egress_anywhere(f"{name}-batch-sg-egress", batch_sg, "Batch instances pull images and reach AWS APIs")
 
         self._flow_logs(vpc_id, s.flow_log_retention_days, args.log_kms_key_arn)
 
@@ -256,15 +248,7 @@ class Network(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child(),
         )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-nat-sg-egress",
-            security_group_id=sg.id,
-            ip_protocol="-1",
-            cidr_ipv4=egress.ANY_IPV4,
-            description="Translated traffic to the internet",
-            tags=self._tags,
-            opts=self._child(),
-        )
+        self._egress_anywhere(f"{name}-nat-sg-egress", sg, "Translated traffic to the internet")
         ami = aws.ec2.get_ami_output(
             most_recent=True,
             owners=["amazon"],
@@ -376,6 +360,18 @@ class Network(pulumi.ComponentResource):
             tags=self._tags,
             # The role must be able to write before the service first tries.
             opts=self._child(depends_on=[role_policy]),
+        )
+
+    def _egress_anywhere(self, resource_name: str, sg: aws.ec2.SecurityGroup, description: str) -> None:
+        """Allow ``sg`` all outbound traffic (any protocol, any IPv4 destination)."""
+        aws.vpc.SecurityGroupEgressRule(
+            resource_name,
+            security_group_id=sg.id,
+            ip_protocol="-1",
+            cidr_ipv4=egress.ANY_IPV4,
+            description=description,
+            tags=self._tags,
+            opts=self._child(),
         )
 
     # ------------------------------------------------------------------ options

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,20 +31,20 @@ def api_key_secret_name(env: str, team: str) -> str:
 AUTH_KEY = "METAFLOW_SERVICE_AUTH_KEY"
 
 
-def fetch_api_key(env: str, team: str, region: str | None = None) -> str:
-    """The team's metadata API key from Secrets Manager, read with the caller's credentials at configure
-    time. It goes into the local profile file only, never into the SSM parameter."""
-    name = api_key_secret_name(env, team)
+@contextmanager
+def _reading(name: str, team: str, not_found_code: str, not_found: str) -> Iterator[None]:
+    """Turn what boto3 raises while reading ``name`` into a ProfileProblem that says what to do;
+    ``not_found`` is the message for the service's ``not_found_code``."""
     try:
-        return boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=name)["SecretString"]
+        yield
     except NoRegionError:
         raise ProfileProblem("no AWS region configured: pass --region or set AWS_DEFAULT_REGION") from None
     except NoCredentialsError:
         raise ProfileProblem("no AWS credentials found: log in (e.g. `aws sso login`) or set AWS_PROFILE") from None
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        if code == "ResourceNotFoundException":
-            raise ProfileProblem(f"no metadata API key for team {team!r} in {env!r} ({name}): ask the platform team") from None
+        if code == not_found_code:
+            raise ProfileProblem(not_found) from None
         if code in ("AccessDeniedException", "AccessDenied"):
             raise ProfileProblem(
                 f"your credentials may not read {name}: assume the {team} team's data-scientist role first"
@@ -50,6 +52,15 @@ def fetch_api_key(env: str, team: str, region: str | None = None) -> str:
         raise ProfileProblem(f"AWS refused to return {name}: {code or exc}") from None
     except BotoCoreError as exc:
         raise ProfileProblem(f"could not reach AWS: {exc}") from None
+
+
+def fetch_api_key(env: str, team: str, region: str | None = None) -> str:
+    """The team's metadata API key from Secrets Manager, read with the caller's credentials at configure
+    time. It goes into the local profile file only, never into the SSM parameter."""
+    name = api_key_secret_name(env, team)
+    not_found = f"no metadata API key for team {team!r} in {env!r} ({name}): ask the platform team"
+    with _reading(name, team, "ResourceNotFoundException", not_found):
+        return boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=name)["SecretString"]
 
 
 def with_api_key(profile: dict[str, str], env: str, team: str, region: str | None = None) -> dict[str, str]:
@@ -72,27 +83,13 @@ def fetch_profile(env: str, team: str, region: str | None = None) -> dict[str, s
 
     boto3 honours ``AWS_ENDPOINT_URL``, which is how the local cloud is reached."""
     name = parameter_name(env, team)
-    try:
+    not_found = (
+        f"no profile for team {team!r} in environment {env!r} (SSM parameter {name} does not exist): "
+        "check --env and --team, or ask the platform team whether the team is deployed there"
+    )
+    with _reading(name, team, "ParameterNotFound", not_found):
         ssm = boto3.client("ssm", region_name=region)
         value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
-    except NoRegionError:
-        raise ProfileProblem("no AWS region configured: pass --region or set AWS_DEFAULT_REGION") from None
-    except NoCredentialsError:
-        raise ProfileProblem("no AWS credentials found: log in (e.g. `aws sso login`) or set AWS_PROFILE") from None
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "ParameterNotFound":
-            raise ProfileProblem(
-                f"no profile for team {team!r} in environment {env!r} (SSM parameter {name} does not exist): "
-                "check --env and --team, or ask the platform team whether the team is deployed there"
-            ) from None
-        if code in ("AccessDeniedException", "AccessDenied"):
-            raise ProfileProblem(
-                f"your credentials may not read {name}: assume the {team} team's data-scientist role first"
-            ) from None
-        raise ProfileProblem(f"AWS refused to return {name}: {code or exc}") from None
-    except BotoCoreError as exc:
-        raise ProfileProblem(f"could not reach AWS: {exc}") from None
     try:
         profile = json.loads(value)
     except json.JSONDecodeError:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pytest
+from support import Deployment as BaseDeployment
+from support import RecordingMocks
 
 from infra import naming
 from infra.config import ComputeSettings, Team
@@ -56,43 +58,18 @@ MINIMAL = ComputeSettings.model_validate({"cpu": {"maxVcpus": 64}, "spot": {"ena
 
 
 @dataclass
-class Recorded:
-    typ: str
-    name: str
-    inputs: dict[str, Any]
-
-
-@dataclass
-class Deployment:
-    resources: list[Recorded] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
+class Deployment(BaseDeployment):
     component: Any = None
 
-    def of(self, typ: str) -> dict[str, Recorded]:
-        return {r.name: r for r in self.resources if r.typ == typ}
 
+class Mocks(RecordingMocks):
+    """The shared echo mocks; a launch template also reports its latest version."""
 
-class Mocks(pulumi.runtime.Mocks):
-    """Echo inputs back as state, with an ARN made from the logical name; record every resource."""
-
-    def __init__(self, deployment: Deployment) -> None:
-        self.deployment = deployment
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.deployment.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
-        state = {**args.inputs, "arn": f"arn:aws:mock:us-east-1:111111111111:{args.name}"}
+    def state(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+        state = super().state(args)
         if args.typ == LAUNCH_TEMPLATE:
             state["latestVersion"] = LATEST_VERSION
-        return [f"{args.name}_id", state]
-
-    def call(self, args: pulumi.runtime.MockCallArgs):
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"region": "us-east-1", "name": "us-east-1", "id": "us-east-1"}
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": "111111111111", "arn": "arn:aws:iam::111111111111:user/ci", "userId": "ci", "id": "111111111111"}
-        raise NotImplementedError(args.token)
+        return state
 
 
 def start(deployment: Deployment) -> None:

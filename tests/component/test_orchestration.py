@@ -7,11 +7,13 @@ resource options (protect, retainOnDelete, parent). Every assertion names the re
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pytest
+from support import ACCOUNT, REGION, RecordingMocks
+from support import Deployment as BaseDeployment
 
 from infra import naming
 from infra.config import OrchestrationSettings, Team
@@ -20,8 +22,6 @@ from modules.orchestration import Orchestration, OrchestrationArgs
 from modules.team import TeamArgs, TeamComponent
 
 ENV = "dev"
-ACCOUNT = "111111111111"
-REGION = "us-east-1"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TAGS = {"cost-center": "ml-platform", "environment": ENV}
 TEAMS = {"fraud": ("cpu", "gpu"), "forecasting": ("cpu",)}
@@ -62,20 +62,8 @@ def make_args(
 
 
 @dataclass
-class Recorded:
-    typ: str
-    name: str
-    inputs: dict[str, Any]
-
-
-@dataclass
-class Deployment:
-    resources: list[Recorded] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
+class Deployment(BaseDeployment):
     monitor: RecordingMonitor | None = None
-
-    def of(self, typ: str) -> dict[str, Recorded]:
-        return {r.name: r for r in self.resources if r.typ == typ}
 
     def registration(self, name: str) -> Any:
         assert self.monitor is not None
@@ -92,27 +80,14 @@ def _arn(typ: str, name: str, inputs: dict[str, Any]) -> str:
     }.get(typ, f"arn:aws:mock:{REGION}:{ACCOUNT}:{name}")
 
 
-class Mocks(pulumi.runtime.Mocks):
-    """Echo inputs back as state, with an ARN shaped like the service's; record every resource."""
+class Mocks(RecordingMocks):
+    """The shared echo mocks, with an ARN (and a physical name) shaped like the service's."""
 
-    def __init__(self, deployment: Deployment) -> None:
-        self.deployment = deployment
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.deployment.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
+    def state(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         state = {**args.inputs, "arn": _arn(args.typ, args.name, args.inputs)}
         if args.typ in (TABLE, LOG_GROUP, ROLE):
             state["name"] = args.inputs.get("name") or f"{args.name}-1a2b3c4"
-        return [f"{args.name}_id", state]
-
-    def call(self, args: pulumi.runtime.MockCallArgs):
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"region": REGION, "name": REGION, "id": REGION}
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "ci", "id": ACCOUNT}
-        raise NotImplementedError(args.token)
+        return state
 
 
 def deploy(program) -> Deployment:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pytest
+from support import ACCOUNT, Deployment, RecordingMocks
 
 from infra import naming
 from infra.config import Team
 from modules.team import TeamArgs, TeamComponent
 
 ENV = "dev"
-ACCOUNT = "111111111111"
 BUCKET = "arn:aws:s3:::acme-ml-dev-datastore"
 KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 FARGATE_EXEC = f"arn:aws:iam::{ACCOUNT}:role/compute-fargate-execution-1a2b3c4"
@@ -71,45 +70,9 @@ def make_args(team: Team, kinds: tuple[str, ...], fargate: str | None = None, pr
     )
 
 
-@dataclass
-class Recorded:
-    typ: str
-    name: str
-    inputs: dict[str, Any]
-
-
-@dataclass
-class Deployment:
-    resources: list[Recorded] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
-
-    def of(self, typ: str) -> dict[str, Recorded]:
-        return {r.name: r for r in self.resources if r.typ == typ}
-
-
-class Mocks(pulumi.runtime.Mocks):
-    """Echo inputs back as state, with an ARN made from the logical name; record every resource."""
-
-    def __init__(self, deployment: Deployment) -> None:
-        self.deployment = deployment
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.deployment.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
-        return [f"{args.name}_id", {**args.inputs, "arn": f"arn:aws:mock:us-east-1:{ACCOUNT}:{args.name}"}]
-
-    def call(self, args: pulumi.runtime.MockCallArgs):
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"region": "us-east-1", "name": "us-east-1", "id": "us-east-1"}
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "ci", "id": ACCOUNT}
-        raise NotImplementedError(args.token)
-
-
 def start(deployment: Deployment) -> None:
     pulumi.runtime.settings.set_root_resource(None)
-    pulumi.runtime.set_mocks(Mocks(deployment), project="strata", stack=ENV, preview=False)
+    pulumi.runtime.set_mocks(RecordingMocks(deployment), project="strata", stack=ENV, preview=False)
 
 
 def plain(value: Any) -> Any:

@@ -11,14 +11,13 @@ from typing import Any
 import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
+from support import ACCOUNT, REGION, aws_invoke
 
 from infra import naming
 from infra.config import Team, WarehouseMode, WarehouseSettings
 from modules.warehouse import Warehouse, WarehouseArgs
 
 ENV = "dev"
-REGION = "us-east-1"
-ACCOUNT = "111111111111"
 NAME = naming.warehouse_name(ENV)
 BUCKET = "arn:aws:s3:::acme-ml-dev-datastore"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -104,13 +103,7 @@ class Mocks(pulumi.runtime.Mocks):
         return [f"{args.name}_id", state]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"region": REGION, "name": REGION, "id": REGION}
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "ci", "id": ACCOUNT}
-        raise NotImplementedError(args.token)
+        return aws_invoke(args.token)
 
 
 class Monitor(MockMonitor):
