@@ -238,7 +238,8 @@ class FrontDoor(StrEnum):
       checked by a Lambda REQUEST authorizer. No load balancer: $0.50/month (private DNS zone) + $0.10
       per running task + $1.00 per million requests.
     * ``rest-api-nlb``: REST API (usage plans: per-team throttle and quota; PRIVATE endpoints) + VPC link
-      to an internal NLB: $16.43/month + NLCUs + $3.50 per million requests. Not built yet.
+      to an internal NLB: $16.43/month + NLCUs + $3.50 per million requests; PRIVATE adds an execute-api
+      interface endpoint ($7.30/month per AZ).
     """
 
     HTTP_API = "http-api"
@@ -299,6 +300,14 @@ class MetadataApiSettings(Model):
     access_log_retention_days: int = 30
 
 
+class MetadataUsagePlan(Model):
+    """Each team's usage plan (``rest-api-nlb`` only): its own throttle and daily quota, per environment."""
+
+    rate_limit: float = Field(20, gt=0)
+    burst_limit: int = Field(40, gt=0)
+    quota_per_day: int = Field(200_000, gt=0)
+
+
 class MetadataUi(Model):
     enabled: bool = False
     auth: str | None = Field(None, pattern="^(oidc|cognito)$")
@@ -321,6 +330,7 @@ class MetadataSettings(Model):
     database: MetadataDatabase = MetadataDatabase()
     service: MetadataServiceSettings = MetadataServiceSettings()
     api: MetadataApiSettings = MetadataApiSettings()
+    usage_plan: MetadataUsagePlan = MetadataUsagePlan()
     ui: MetadataUi = MetadataUi()
 
     @property
@@ -975,12 +985,20 @@ def _check_metadata(sections: dict[str, Any], path: str, issues: _Issues) -> Non
     ):
         _check_log_retention(value, path, f"{key}.{field}", issues)
     if m.front_door is FrontDoor.REST_API_NLB:
-        issues.add(
-            path,
-            f"{key}.frontDoor",
-            "the rest-api-nlb front door is not built yet",
-            "use http-api (see modules/metadata/README.md)",
-        )
+        plan, api = m.usage_plan, m.api
+        if plan.burst_limit < plan.rate_limit:
+            issues.add(
+                path, f"{key}.usagePlan.burstLimit", f"{plan.burst_limit} is below rateLimit {plan.rate_limit:g}", "raise it"
+            )
+        # The stage throttle caps every team together; a team's plan above it could never be reached.
+        if plan.rate_limit > api.throttle_rate_limit or plan.burst_limit > api.throttle_burst_limit:
+            issues.add(
+                path,
+                f"{key}.usagePlan",
+                f"a team's throttle ({plan.rate_limit:g}/s, burst {plan.burst_limit}) exceeds the stage's "
+                f"({api.throttle_rate_limit:g}/s, burst {api.throttle_burst_limit})",
+                "lower usagePlan or raise api.throttleRateLimit/throttleBurstLimit",
+            )
     if m.endpoint_type is ApiEndpointType.PRIVATE and m.front_door is not FrontDoor.REST_API_NLB:
         issues.add(
             path, f"{key}.endpointType", "HTTP APIs have no PRIVATE endpoint type", "use REGIONAL, or frontDoor: rest-api-nlb"

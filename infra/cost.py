@@ -56,6 +56,7 @@ FREE_AT_IDLE = {
     "aws:budgets/budget:Budget": "standard budgets (no actions) are free",
     "aws:costexplorer/costAllocationTag:CostAllocationTag": "free",
     "aws:apigatewayv2/api:Api": "$1.00 per million requests (HTTP API)",
+    "aws:apigateway/restApi:RestApi": "$3.50 per million requests (REST API); usage plans and API keys are free",
     "aws:lambda/function:Function": "per request and GB-second; the authorizer's answers are cached",
     "aws:rds/cluster:Cluster": "Aurora storage $0.10/GB-month and I/O $0.20/million, usage only",
     "aws:redshiftserverless/workgroup:Workgroup": "$0.375 per RPU-hour only while queries run (60 s minimum)",
@@ -170,7 +171,9 @@ def idle_lines(resources: Iterable[tuple[str, str, Mapping[str, Any]]], *, wareh
             lines.append(Line(f"secret {name}", PRICES["secret_month"]))
         elif typ == "aws:lb/loadBalancer:LoadBalancer":
             azs = len(inputs.get("subnets") or inputs.get("subnetMappings") or [])
-            lines.append(Line(f"load balancer {name}", PRICES["load_balancer_hour"] * HOURS))
+            kind = "NLB" if inputs.get("loadBalancerType") == "network" else "load balancer"
+            # Idle: the hourly charge only; LCUs/NLCUs ($0.006/NLCU-hour) bill with traffic.
+            lines.append(Line(f"{kind} {name}", PRICES["load_balancer_hour"] * HOURS))
             if not inputs.get("internal"):
                 lines.append(Line(f"public IPv4 {name} x {azs}", PRICES["public_ipv4_hour"] * HOURS * azs))
     lines += _cloudwatch_lines(resources)

@@ -19,6 +19,7 @@ from modules.network import Network, NetworkArgs
 from modules.observability import (
     DatabaseKind,
     DatabaseSignals,
+    LoadBalancerKind,
     MetadataSignals,
     Observability,
     ObservabilityArgs,
@@ -203,7 +204,13 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
             kms_key_arn=log_key.key_arn,
             tags=tags,
             metadata=MetadataSignals(
-                http_api_id=metadata.http_api_id, ecs_cluster=metadata.ecs_cluster_name, ecs_service=metadata.service_name
+                http_api_id=metadata.http_api_id,
+                rest_api_name=metadata.rest_api_name,
+                load_balancer=metadata.load_balancer_arn_suffix,
+                target_group=metadata.target_group_arn_suffix,
+                load_balancer_kind=LoadBalancerKind.NETWORK,
+                ecs_cluster=metadata.ecs_cluster_name,
+                ecs_service=metadata.service_name,
             )
             if metadata
             else None,

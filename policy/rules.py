@@ -78,6 +78,14 @@ REQUIRED_TAGS = ("environment", "managed-by")
 # tests/gates/test_policy_pack.py keeps this list complete for every type the program declares.
 TAGGABLE_TYPES = frozenset(
     {
+        "aws:apigateway/apiKey:ApiKey",
+        "aws:apigateway/restApi:RestApi",
+        "aws:apigateway/stage:Stage",
+        "aws:apigateway/usagePlan:UsagePlan",
+        "aws:apigateway/vpcLink:VpcLink",
+        "aws:lb/listener:Listener",
+        "aws:lb/loadBalancer:LoadBalancer",
+        "aws:lb/targetGroup:TargetGroup",
         "aws:apigatewayv2/api:Api",
         "aws:apigatewayv2/stage:Stage",
         "aws:apigatewayv2/vpcLink:VpcLink",

@@ -1,5 +1,7 @@
 """The metadata layer: Aurora PostgreSQL Serverless v2, the Metaflow metadata service on ECS Fargate,
-and its private front door (API Gateway HTTP API + VPC link + Cloud Map) with one API key per team."""
+and its private front door with one API key per team: ``http-api`` (API Gateway HTTP API + VPC link +
+Cloud Map + a key-checking Lambda authorizer) or ``rest-api-nlb`` (REST API + VPC link + internal NLB,
+one API key and usage plan per team)."""
 
 from __future__ import annotations
 
@@ -70,8 +72,14 @@ class Metadata(pulumi.ComponentResource):
     """The Aurora cluster's identifier (``AWS/RDS`` dimension ``DBClusterIdentifier``)."""
     ecs_cluster_name: pulumi.Output[str]
     service_name: pulumi.Output[str]
-    http_api_id: pulumi.Output[str]
-    """The HTTP API's id (``AWS/ApiGateway`` dimension ``ApiId``)."""
+    http_api_id: pulumi.Output[str] | None
+    """The HTTP API's id (``AWS/ApiGateway`` dimension ``ApiId``); None with ``rest-api-nlb``."""
+    rest_api_name: pulumi.Output[str] | None
+    """The REST API's name (``AWS/ApiGateway`` dimension ``ApiName``); None with ``http-api``."""
+    load_balancer_arn_suffix: pulumi.Output[str] | None
+    """The internal NLB (``AWS/NetworkELB`` dimension ``LoadBalancer``); None with ``http-api``."""
+    target_group_arn_suffix: pulumi.Output[str] | None
+    """Its target group (dimension ``TargetGroup``); None with ``http-api``."""
 
     def __init__(self, name: str, args: MetadataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _check(name, args)
@@ -87,26 +95,39 @@ class Metadata(pulumi.ComponentResource):
         self._dns_suffix = partition.dns_suffix
         self._account = aws.get_caller_identity_output(opts=invoke).account_id
 
-        db_sg, service_sg, link_sg = self._security_groups()
+        rest = args.settings.front_door is config.FrontDoor.REST_API_NLB
+        db_sg, service_sg, link_sg = self._security_groups(rest)
         cluster, secret_arn = self._database(db_sg)
         keys = self._team_keys()
-        namespace, registry = self._service_discovery()
-        ecs_cluster, service = self._service(cluster, secret_arn, service_sg, registry)
-        api = self._api(link_sg, registry, keys)
-
-        # The documented shape of an HTTP API's default endpoint (what api_endpoint reports), built from the
-        # id so that it is known wherever the id is. https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop.html
-        self.api_url = pulumi.Output.all(api.id, self._region, self._dns_suffix).apply(
-            lambda v: policies.api_url(v[0], v[1], v[2])
-        )
-        self.internal_url = namespace.name.apply(lambda ns: policies.internal_url(CLOUD_MAP_SERVICE, ns))
+        self.http_api_id = self.rest_api_name = self.load_balancer_arn_suffix = self.target_group_arn_suffix = None
+        if rest:
+            nlb, target_group = self._load_balancer(link_sg)
+            ecs_cluster, service = self._service(cluster, secret_arn, service_sg, None, target_group)
+            rest_api = self._rest_api(nlb, keys)
+            self.api_url = pulumi.Output.all(rest_api.id, self._region, self._dns_suffix).apply(
+                lambda v: policies.rest_api_url(v[0], v[1], v[2])
+            )
+            self.internal_url = self._nlb_dns.apply(policies.nlb_internal_url)
+            self.rest_api_name = rest_api.name
+            self.load_balancer_arn_suffix = nlb.arn.apply(policies.elb_arn_suffix)
+            self.target_group_arn_suffix = target_group.arn.apply(policies.elb_arn_suffix)
+        else:
+            namespace, registry = self._service_discovery()
+            ecs_cluster, service = self._service(cluster, secret_arn, service_sg, registry)
+            api = self._api(link_sg, registry, keys)
+            # The documented shape of an HTTP API's default endpoint (what api_endpoint reports), built from the
+            # id so that it is known wherever the id is. https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop.html
+            self.api_url = pulumi.Output.all(api.id, self._region, self._dns_suffix).apply(
+                lambda v: policies.api_url(v[0], v[1], v[2])
+            )
+            self.internal_url = namespace.name.apply(lambda ns: policies.internal_url(CLOUD_MAP_SERVICE, ns))
+            self.http_api_id = api.id
         self.cluster_arn = cluster.arn
         self.database_endpoint = cluster.endpoint
         self.database_secret_arn = secret_arn
         self.database_cluster_identifier = cluster.cluster_identifier
         self.ecs_cluster_name = ecs_cluster.name
         self.service_name = service.name
-        self.http_api_id = api.id
         self.register_outputs(
             {
                 "api_url": self.api_url,
@@ -120,14 +141,18 @@ class Metadata(pulumi.ComponentResource):
                 "ecs_cluster_name": self.ecs_cluster_name,
                 "service_name": self.service_name,
                 "http_api_id": self.http_api_id,
+                "rest_api_name": self.rest_api_name,
+                "load_balancer_arn_suffix": self.load_balancer_arn_suffix,
+                "target_group_arn_suffix": self.target_group_arn_suffix,
             }
         )
 
     # ------------------------------------------------------------------ network
 
-    def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
-        """Database: 5432 from the service only. Service: 8080 from the VPC link and Batch only.
-        VPC link: out to the service only. No group allows anything from the internet."""
+    def _security_groups(self, rest: bool) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+        """Database: 5432 from the service only. Service: 8080 from the front door and Batch only.
+        Front door (the HTTP API's VPC link, or the internal NLB): out to the service only; the NLB also
+        takes 8080 from Batch. No group allows anything from the internet."""
         n, a = self._name, self._args
 
         def group(suffix: str, what: str) -> aws.ec2.SecurityGroup:
@@ -141,7 +166,10 @@ class Metadata(pulumi.ComponentResource):
 
         db_sg = group("db", "database: Postgres from the service only")
         service_sg = group("service", "service: HTTP from the API's VPC link and Batch")
-        link_sg = group("link", "API VPC link: to the service only")
+        if rest:
+            link_sg = group("nlb", "internal NLB: from the REST API's VPC link and Batch, to the service only")
+        else:
+            link_sg = group("link", "API VPC link: to the service only")
 
         def ingress(suffix: str, sg, port: int, source, what: str) -> None:
             aws.vpc.SecurityGroupIngressRule(
@@ -150,14 +178,18 @@ class Metadata(pulumi.ComponentResource):
             )  # fmt: skip
 
         ingress("db-from-service", db_sg, policies.DB_PORT, service_sg.id, "Postgres from the metadata service tasks")
-        ingress("service-from-link", service_sg, policies.SERVICE_PORT, link_sg.id, "API Gateway VPC link")
+        if rest:
+            ingress("service-from-nlb", service_sg, policies.SERVICE_PORT, link_sg.id, "Internal NLB (REST API VPC link)")
+            ingress("nlb-from-batch", link_sg, policies.SERVICE_PORT, a.client_security_group_id, "Metaflow in Batch jobs")
+        else:
+            ingress("service-from-link", service_sg, policies.SERVICE_PORT, link_sg.id, "API Gateway VPC link")
         ingress("service-from-batch", service_sg, policies.SERVICE_PORT, a.client_security_group_id, "Metaflow in Batch jobs")
         aws.vpc.SecurityGroupEgressRule(
             f"{n}-service-egress", security_group_id=service_sg.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
             description="Image pulls, Secrets Manager, CloudWatch Logs, the database", tags=self._tags, opts=self._child(),
         )  # fmt: skip
         aws.vpc.SecurityGroupEgressRule(
-            f"{n}-link-to-service", security_group_id=link_sg.id, ip_protocol="tcp", from_port=policies.SERVICE_PORT,
+            f"{n}-{'nlb' if rest else 'link'}-to-service", security_group_id=link_sg.id, ip_protocol="tcp", from_port=policies.SERVICE_PORT,
             to_port=policies.SERVICE_PORT, referenced_security_group_id=service_sg.id, description="To the service only",
             tags=self._tags, opts=self._child(),
         )  # fmt: skip
@@ -324,7 +356,8 @@ class Metadata(pulumi.ComponentResource):
         cluster: aws.rds.Cluster,
         secret_arn: pulumi.Output[str],
         service_sg: aws.ec2.SecurityGroup,
-        registry: aws.servicediscovery.Service,
+        registry: aws.servicediscovery.Service | None,
+        target_group: aws.lb.TargetGroup | None = None,
     ) -> tuple[aws.ecs.Cluster, aws.ecs.Service]:
         n, a, s = self._name, self._args, self._args.settings
         svc = s.service
@@ -403,7 +436,21 @@ class Metadata(pulumi.ComponentResource):
                 "registry_arn": registry.arn,
                 "container_name": policies.SERVICE_CONTAINER,
                 "container_port": policies.SERVICE_PORT,
-            },
+            }
+            if registry is not None
+            else None,
+            # rest-api-nlb: tasks register with the NLB's ip target group (awsvpc tasks are ip targets).
+            load_balancers=[
+                {
+                    "target_group_arn": target_group.arn,
+                    "container_name": policies.SERVICE_CONTAINER,
+                    "container_port": policies.SERVICE_PORT,
+                }
+            ]
+            if target_group is not None
+            else None,
+            # Migrations run before the service answers; give new tasks time before NLB health counts.
+            health_check_grace_period_seconds=120 if target_group is not None else None,
             # A deployment whose tasks never get healthy (bad image, failed migration) rolls back.
             deployment_circuit_breaker={"enable": True, "rollback": True},
             deployment_minimum_healthy_percent=100,
@@ -412,7 +459,10 @@ class Metadata(pulumi.ComponentResource):
             propagate_tags="SERVICE",
             tags=self._tags,
             # Autoscaling owns the task count once it exists.
-            opts=self._child(depends_on=[execution_policy], ignore_changes=["desiredCount"] if s.autoscaling else None),
+            opts=self._child(
+                depends_on=[execution_policy, *([self._listener] if target_group is not None else [])],
+                ignore_changes=["desiredCount"] if s.autoscaling else None,
+            ),
         )
         if s.autoscaling:
             target = aws.appautoscaling.Target(
@@ -519,6 +569,234 @@ class Metadata(pulumi.ComponentResource):
         )
         return api
 
+    # ------------------------------------------------------------------ rest-api-nlb front door
+
+    def _load_balancer(self, nlb_sg: aws.ec2.SecurityGroup) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup]:
+        """An internal NLB ($0.0225/hour = $16.43/month + $0.006 per NLCU-hour): the REST API's VPC link
+        (v1) can only target an NLB. Batch jobs reach the service through it too (METAFLOW_SERVICE_INTERNAL_URL)."""
+        n, a = self._name, self._args
+        nlb = aws.lb.LoadBalancer(
+            f"{n}-nlb",
+            name=naming.metadata_name(self._env),
+            load_balancer_type="network",
+            internal=True,
+            subnets=a.subnet_ids,
+            security_groups=[nlb_sg.id],
+            # The VPC link reaches the NLB over PrivateLink, from no security group; its traffic is API
+            # Gateway's, already key-checked. Batch traffic still meets the group's inbound rules.
+            # https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-security-groups.html
+            enforce_security_group_inbound_rules_on_private_link_traffic="off",
+            enable_cross_zone_load_balancing=True,
+            enable_deletion_protection=a.settings.database.deletion_protection,
+            tags=self._tags,
+            opts=self._child(),
+        )
+        target_group = aws.lb.TargetGroup(
+            f"{n}-targets",
+            name=naming.metadata_name(self._env),
+            target_type="ip",  # awsvpc tasks register by IP
+            protocol="TCP",
+            port=policies.SERVICE_PORT,
+            vpc_id=a.vpc_id,
+            deregistration_delay="30",
+            health_check={
+                "protocol": "HTTP",
+                "path": policies.health_check_path(a.settings),
+                "port": "traffic-port",
+                "matcher": "200",
+                "interval": 30,
+                "healthy_threshold": 3,
+                "unhealthy_threshold": 3,
+            },
+            tags=self._tags,
+            opts=self._child(),
+        )
+        self._nlb_dns = pulumi.Output.all(nlb.dns_name, nlb.name, self._region).apply(lambda v: _nlb_dns_name(*v))
+        self._listener = aws.lb.Listener(
+            f"{n}-listener",
+            load_balancer_arn=nlb.arn,
+            port=policies.SERVICE_PORT,
+            protocol="TCP",
+            default_actions=[{"type": "forward", "target_group_arn": target_group.arn}],
+            tags=self._tags,
+            opts=self._child(),
+        )
+        return nlb, target_group
+
+    def _rest_api(self, nlb: aws.lb.LoadBalancer, keys: Mapping[str, pulumi.Output[str]]) -> aws.apigateway.RestApi:
+        """REST API ({proxy+} ANY, API key required) -> VPC link -> NLB; one API key + usage plan per team.
+        $3.50 per million requests. PRIVATE adds an execute-api interface endpoint ($0.01/AZ-hour)."""
+        n, a, s = self._name, self._args, self._args.settings
+        private = s.endpoint_type is config.ApiEndpointType.PRIVATE
+        endpoint = self._execute_api_endpoint() if private else None
+        api = aws.apigateway.RestApi(
+            f"{n}-rest-api",
+            name=naming.metadata_name(self._env),
+            description=f"Strata {self._env}: Metaflow metadata service (x-api-key per team)",
+            endpoint_configuration={
+                "types": s.endpoint_type.value,
+                **({"vpc_endpoint_ids": [endpoint.id]} if endpoint is not None else {}),
+            },
+            # merge: keeps the endpoint association if AWS adds more (provider docs for PRIVATE).
+            put_rest_api_mode="merge" if private else None,
+            tags=self._tags,
+            opts=self._child(),
+        )
+        deploy_after: list[pulumi.Resource] = []
+        if endpoint is not None:
+            deploy_after.append(
+                aws.apigateway.RestApiPolicy(
+                    f"{n}-rest-api-policy",
+                    rest_api_id=api.id,
+                    policy=pulumi.Output.all(api.execution_arn, endpoint.id).apply(
+                        lambda v: json.dumps(policies.private_api_policy(v[0], v[1]))
+                    ),
+                    opts=self._child(),
+                )
+            )
+        link = aws.apigateway.VpcLink(
+            f"{n}-vpc-link", name=naming.metadata_name(self._env), target_arn=nlb.arn,
+            description=f"Strata {self._env}: REST API to the metadata NLB", tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        proxy = aws.apigateway.Resource(
+            f"{n}-proxy", rest_api=api.id, parent_id=api.root_resource_id, path_part=policies.PROXY_PATH, opts=self._child()
+        )
+        method = aws.apigateway.Method(
+            f"{n}-proxy-any",
+            rest_api=api.id,
+            resource_id=proxy.id,
+            http_method="ANY",
+            # API keys identify the team; usage plans meter it. No authorizer in this mode.
+            authorization="NONE",
+            api_key_required=True,
+            request_parameters={"method.request.path.proxy": True},
+            opts=self._child(),
+        )
+        integration = aws.apigateway.Integration(
+            f"{n}-proxy-integration",
+            rest_api=api.id,
+            resource_id=proxy.id,
+            http_method=method.http_method,
+            type="HTTP_PROXY",
+            integration_http_method="ANY",
+            uri=self._nlb_dns.apply(lambda d: f"{policies.nlb_internal_url(d)}/{{proxy}}"),
+            connection_type="VPC_LINK",
+            connection_id=link.id,
+            request_parameters={"integration.request.path.proxy": "method.request.path.proxy"},
+            timeout_milliseconds=29000,
+            opts=self._child(),
+        )
+        deployment = aws.apigateway.Deployment(
+            f"{n}-deployment",
+            rest_api=api.id,
+            description=f"Strata {self._env} metadata API",
+            # A new deployment whenever the route or its integration changes (a stage serves a snapshot).
+            triggers={"redeployment": pulumi.Output.all(proxy.id, method.id, integration.id, integration.uri).apply(
+                lambda v: policies.key_hash("|".join(str(x) for x in v))
+            )},
+            opts=self._child(depends_on=[method, integration, *deploy_after]),
+        )  # fmt: skip
+        access_logs = aws.cloudwatch.LogGroup(
+            f"{n}-api-logs", name=f"/strata/{self._env}/metadata-api", retention_in_days=s.api.access_log_retention_days,
+            kms_key_id=a.log_kms_key_arn, tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        # REST access logs need API Gateway's account-level CloudWatch role (one per account and region;
+        # the last stack to set it wins, so every stack sets a role that writes only its own group).
+        logs_role = aws.iam.Role(
+            f"{n}-apigw-logs",
+            assume_role_policy=json.dumps(policies.service_trust_policy(policies.APIGATEWAY_SERVICE)),
+            description=f"Strata {self._env}: API Gateway writes the metadata API's access logs",
+            tags=self._tags,
+            opts=self._child(),
+        )
+        logs_policy = aws.iam.RolePolicy(
+            f"{n}-apigw-logs", role=logs_role.id, name="access-logs",
+            policy=access_logs.arn.apply(lambda arn: json.dumps(policies.apigateway_logs_policy(arn))), opts=self._child(),
+        )  # fmt: skip
+        account = aws.apigateway.Account(
+            f"{n}-apigw-account", cloudwatch_role_arn=logs_role.arn, opts=self._child(depends_on=[logs_policy])
+        )
+        stage = aws.apigateway.Stage(
+            f"{n}-stage",
+            rest_api=api.id,
+            deployment=deployment.id,
+            stage_name=policies.REST_STAGE,
+            access_log_settings={"destination_arn": access_logs.arn, "format": policies.rest_access_log_format()},
+            xray_tracing_enabled=False,
+            tags=self._tags,
+            opts=self._child(depends_on=[account]),
+        )
+        # Stage-wide throttle (every team together); each team's usage plan throttles below it.
+        aws.apigateway.MethodSettings(
+            f"{n}-stage-throttle",
+            rest_api=api.id,
+            stage_name=stage.stage_name,
+            method_path="*/*",
+            settings={
+                "throttling_rate_limit": s.api.throttle_rate_limit,
+                "throttling_burst_limit": s.api.throttle_burst_limit,
+                "metrics_enabled": True,
+            },
+            opts=self._child(),
+        )
+        plan = s.usage_plan
+        for team in a.teams:
+            tags = {**self._tags, "team": team.name}
+            # The key's value is the team's random key: the Secrets Manager secret and `strata configure`
+            # are the same for either front door.
+            api_key = aws.apigateway.ApiKey(
+                f"{n}-{team.name}-api-key",
+                name=naming.metadata_name(self._env, team.name),
+                description=f"Metaflow metadata API key of team {team.name} in {self._env}",
+                value=keys[team.name],
+                enabled=True,
+                tags=tags,
+                opts=self._child(),
+            )
+            usage_plan = aws.apigateway.UsagePlan(
+                f"{n}-{team.name}-usage-plan",
+                name=naming.metadata_name(self._env, team.name),
+                description=f"Team {team.name}: its own throttle and daily quota",
+                api_stages=[{"api_id": api.id, "stage": stage.stage_name}],
+                throttle_settings={"rate_limit": plan.rate_limit, "burst_limit": plan.burst_limit},
+                quota_settings={"limit": plan.quota_per_day, "period": "DAY"},
+                tags=tags,
+                opts=self._child(),
+            )
+            aws.apigateway.UsagePlanKey(
+                f"{n}-{team.name}-usage-plan-key",
+                key_id=api_key.id,
+                key_type="API_KEY",
+                usage_plan_id=usage_plan.id,
+                opts=self._child(),
+            )
+        return api
+
+    def _execute_api_endpoint(self) -> aws.ec2.VpcEndpoint:
+        """PRIVATE REST API: an execute-api interface endpoint in the private subnets ($0.01/AZ-hour),
+        HTTPS from Batch only; private DNS makes the API's default URL resolve to it inside the VPC."""
+        n, a = self._name, self._args
+        sg = aws.ec2.SecurityGroup(
+            f"{n}-execute-api-sg", vpc_id=a.vpc_id, description=f"Strata {self._env} metadata: execute-api endpoint",
+            tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        aws.vpc.SecurityGroupIngressRule(
+            f"{n}-execute-api-from-batch", security_group_id=sg.id, ip_protocol="tcp", from_port=443, to_port=443,
+            referenced_security_group_id=a.client_security_group_id, description="Metaflow in Batch jobs",
+            tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        return aws.ec2.VpcEndpoint(
+            f"{n}-execute-api",
+            vpc_id=a.vpc_id,
+            service_name=self._region.apply(lambda r: f"com.amazonaws.{r}.execute-api"),
+            vpc_endpoint_type="Interface",
+            subnet_ids=a.subnet_ids,
+            security_group_ids=[sg.id],
+            private_dns_enabled=True,
+            tags=self._tags,
+            opts=self._child(),
+        )
+
     def _authorizer_function(self, keys: Mapping[str, pulumi.Output[str]]) -> aws.lambda_.Function:
         n = self._name
         fn_name = naming.metadata_name(self._env, "authorizer")
@@ -574,13 +852,22 @@ def _master_secret_arn(secrets: list | None) -> str:
     raise ValueError("the cluster reported no managed master user secret (manage_master_user_password is on)")
 
 
+def _nlb_dns_name(dns_name: str | None, lb_name: str | None, region: str) -> str:
+    """The NLB's DNS name; under echo mocks (no cloud to report one) a name of the documented shape."""
+    if dns_name:
+        return dns_name
+    if isinstance(pulumi.runtime.settings.SETTINGS.monitor, MockMonitor):
+        return f"{lb_name or 'metadata'}-mock.elb.{region}.amazonaws.com"
+    raise ValueError("the load balancer reported no DNS name")
+
+
 def _check(name: str, args: MetadataArgs) -> None:
     """Contradictory inputs fail at construction (config validation normally catches them first)."""
     s, problems = args.settings, []
     if not s.enabled:
         problems.append("the metadata layer is disabled (strata:metadata.enabled); do not declare it")
-    if s.front_door is not config.FrontDoor.HTTP_API:
-        problems.append(f"front door {s.front_door.value} is not built")
+    if s.endpoint_type is config.ApiEndpointType.PRIVATE and s.front_door is not config.FrontDoor.REST_API_NLB:
+        problems.append("a PRIVATE endpoint needs the rest-api-nlb front door (HTTP APIs have none)")
     missing = sorted({t.name for t in args.teams} - set(args.job_role_arns))
     if missing:
         problems.append(f"no job role for teams {missing}")

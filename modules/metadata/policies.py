@@ -308,3 +308,93 @@ def api_url(api_id: str, region: str, dns_suffix: str = "amazonaws.com") -> str:
     if not api_id or not region:
         raise ValueError("an API id and a region are needed for the API's URL")
     return f"https://{api_id}.execute-api.{region}.{dns_suffix}"
+
+
+# ---------------------------------------------------------------- rest-api-nlb front door
+
+# The REST API's stage: METAFLOW_SERVICE_URL ends with it.
+REST_STAGE = "api"
+# Every path under the stage goes to the service (Metaflow calls /flows/..., /ping, ...).
+PROXY_PATH = "{proxy+}"
+
+
+def rest_access_log_format() -> str:
+    """JSON access-log line of the REST API stage, with the API key's id (which team called)."""
+    fields = {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "time": "$context.requestTime",
+        "method": "$context.httpMethod",
+        "path": "$context.path",
+        "status": "$context.status",
+        "latencyMs": "$context.responseLatency",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "integrationError": "$context.integrationErrorMessage",
+    }
+    return json.dumps(fields, sort_keys=True)
+
+
+def rest_api_url(api_id: str, region: str, dns_suffix: str = "amazonaws.com", stage: str = REST_STAGE) -> str:
+    """``METAFLOW_SERVICE_URL`` of the REST API: its stage's invoke URL (the documented shape,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-call-api.html)."""
+    return f"{api_url(api_id, region, dns_suffix)}/{stage}"
+
+
+def nlb_internal_url(dns_name: str, port: int = SERVICE_PORT) -> str:
+    """``METAFLOW_SERVICE_INTERNAL_URL`` with the rest-api-nlb front door: the internal NLB's listener."""
+    if not dns_name:
+        raise ValueError("the load balancer's DNS name is needed for the internal URL")
+    return f"http://{dns_name}:{port}"
+
+
+def private_api_policy(execute_api_arn: str, vpc_endpoint_id: str) -> PolicyDocument:
+    """Resource policy of a PRIVATE REST API: invocable only through the platform's execute-api endpoint.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-examples.html"""
+    resource = f"{execute_api_arn}/*"
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "InvokeThroughEndpoint",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": resource,
+            },
+            {
+                "Sid": "DenyOtherPaths",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": resource,
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": vpc_endpoint_id}},
+            },
+        ],
+    }
+
+
+def elb_arn_suffix(arn: str) -> str:
+    """CloudWatch's ``LoadBalancer``/``TargetGroup`` dimension from an ARN: ``net/<name>/<id>`` of
+    ``...:loadbalancer/net/<name>/<id>``, ``targetgroup/<name>/<id>`` of ``...:targetgroup/<name>/<id>``."""
+    resource = arn.split(":", 5)[-1]
+    return resource.removeprefix("loadbalancer/")
+
+
+APIGATEWAY_SERVICE = "apigateway.amazonaws.com"
+
+
+def apigateway_logs_policy(log_group_arn: str) -> PolicyDocument:
+    """API Gateway's account-level CloudWatch role, REST access logs need one: writes the metadata API's
+    access-log group only (no execution logs, so no API-Gateway-Execution-Logs_* groups).
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html"""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "AccessLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+            }
+        ],
+    }

@@ -20,6 +20,9 @@ STACKS = ["local", "dev", "staging", "prod"]
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 HTTP_API = "aws:apigatewayv2/api:Api"
+REST_API = "aws:apigateway/restApi:RestApi"
+NLB = "aws:lb/loadBalancer:LoadBalancer"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 ECS_CLUSTER = "aws:ecs/cluster:Cluster"
 ECS_SERVICE = "aws:ecs/service:Service"
 DB_CLUSTER = "aws:rds/cluster:Cluster"
@@ -48,10 +51,19 @@ def test_alarms_watch_the_metadata_layer_by_its_names(deployed):
     if not load_from_files(REPO, stack).settings.metadata.enabled:
         assert not set(METADATA_ALARMS) & set(by_key), f"{stack}: no metadata layer, no metadata alarms: {sorted(by_key)}"
         return
-    api, ecs, service, db = (one(run, t) for t in (HTTP_API, ECS_CLUSTER, ECS_SERVICE, DB_CLUSTER))
+    rest = [r for r in run.registrations if r.type == REST_API and r.custom]
+    api, ecs, service, db = (one(run, t) for t in (REST_API if rest else HTTP_API, ECS_CLUSTER, ECS_SERVICE, DB_CLUSTER))
     expected = {
-        "api-5xx": ("AWS/ApiGateway", "5xx", {"ApiId": f"{api.name}-id"}),
+        "api-5xx": ("AWS/ApiGateway", "5XXError", {"ApiName": api.inputs["name"]})
+        if rest
+        else ("AWS/ApiGateway", "5xx", {"ApiId": f"{api.name}-id"}),
         "metadata-unhealthy": (
+            "AWS/NetworkELB",
+            "HealthyHostCount",
+            {"LoadBalancer": one(run, NLB).inputs["name"], "TargetGroup": one(run, TARGET_GROUP).inputs["name"]},
+        )
+        if rest
+        else (
             "AWS/ECS",
             "CPUUtilization",
             {"ClusterName": ecs.inputs["name"], "ServiceName": service.inputs["name"]},
@@ -76,9 +88,12 @@ def test_the_dashboard_shows_the_metadata_layer(deployed):
     if not load_from_files(REPO, stack).settings.metadata.enabled:
         assert "The metadata service is not deployed" in text, board.urn
         return
-    api, ecs, db = (one(run, t) for t in (HTTP_API, ECS_CLUSTER, DB_CLUSTER))
+    rest = [r for r in run.registrations if r.type == REST_API and r.custom]
+    api, ecs, db = (one(run, t) for t in (REST_API if rest else HTTP_API, ECS_CLUSTER, DB_CLUSTER))
     for needle in (
-        f'"AWS/ApiGateway", "5xx", "ApiId", "{api.name}-id"',
+        f'"AWS/ApiGateway", "5XXError", "ApiName", "{api.inputs["name"]}"'
+        if rest
+        else f'"AWS/ApiGateway", "5xx", "ApiId", "{api.name}-id"',
         f'"AWS/ECS", "CPUUtilization", "ClusterName", "{ecs.inputs["name"]}"',
         f'"AWS/RDS", "CPUUtilization", "DBClusterIdentifier", "{db.inputs["clusterIdentifier"]}"',
         f'"AWS/RDS", "DatabaseConnections", "DBClusterIdentifier", "{db.inputs["clusterIdentifier"]}"',

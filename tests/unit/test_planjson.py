@@ -54,6 +54,7 @@ def test_the_generic_rule_agrees_with_the_table_except_the_listed_exceptions():
         "aws:rds/subnetGroup:SubnetGroup",
         "aws:rds/parameterGroup:ParameterGroup",
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "aws:lb/loadBalancer:LoadBalancer",  # Terraform's aws_lb
     }, disagree
 
 

@@ -1,0 +1,231 @@
+"""Component tests of the ``rest-api-nlb`` metadata front door under Pulumi mocks: REST API + VPC link +
+internal NLB, one API key and usage plan per team, PRIVATE through an execute-api endpoint."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+from test_metadata import ACCOUNT, PROD, TEAMS, Mocks, of
+
+from infra import naming
+from infra.config import MetadataSettings
+from localcloud import RecordingMonitor
+from modules.metadata import Metadata, MetadataArgs, policies
+
+REST = {"frontDoor": "rest-api-nlb", "usagePlan": {"rateLimit": 10, "burstLimit": 20, "quotaPerDay": 5000}}
+
+
+def deploy(data: dict) -> tuple[list, dict]:
+    pulumi.runtime.settings.set_root_resource(None)
+    mocks = Mocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="strata", stack="dev", preview=False, monitor=monitor)
+    out: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def run():
+        md = Metadata(
+            "metadata",
+            MetadataArgs(
+                environment="dev",
+                settings=MetadataSettings.model_validate(data),
+                teams=TEAMS,
+                vpc_id="vpc-1",
+                subnet_ids=["subnet-a", "subnet-b"],
+                client_security_group_id="sg-batch",
+                kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k",
+                job_role_arns={t.name: f"arn:aws:iam::{ACCOUNT}:role/{naming.job_role('dev', t.name)}" for t in TEAMS},
+                protect=False,
+                tags={"environment": "dev"},
+                log_kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/logs",
+            ),
+        )
+        return pulumi.Output.all(
+            url=md.api_url,
+            internal=md.internal_url,
+            keys=md.api_keys,
+            http_api_id=md.http_api_id,
+            rest_api_name=md.rest_api_name,
+            lb=md.load_balancer_arn_suffix,
+            tg=md.target_group_arn_suffix,
+        ).apply(out.update)
+
+    run()
+    return monitor.registrations, out
+
+
+def one(regs: list, typ: str, name: str | None = None):
+    found = [r for r in of(regs, typ) if name is None or r.name == name]
+    assert len(found) == 1, f"expected one {typ} {name or ''}, got {[r.urn or r.name for r in found]}"
+    return found[0]
+
+
+def urn(r) -> str:
+    return r.urn or f"{r.type}::{r.name}"
+
+
+@pytest.fixture(scope="module")
+def regional():
+    return deploy(REST)
+
+
+@pytest.fixture(scope="module")
+def private():
+    return deploy({**PROD, **REST, "endpointType": "PRIVATE"})
+
+
+def test_no_http_api_authorizer_or_cloud_map(regional):
+    regs, out = regional
+    for typ in (
+        "aws:apigatewayv2/api:Api",
+        "aws:lambda/function:Function",
+        "aws:apigatewayv2/authorizer:Authorizer",
+        "aws:servicediscovery/service:Service",
+    ):
+        assert not of(regs, typ), f"rest-api-nlb declares {[urn(r) for r in of(regs, typ)]}"
+    assert out["http_api_id"] is None, out
+
+
+def test_regional_rest_api_with_proxy_method_requiring_a_key(regional):
+    regs, _ = regional
+    api = one(regs, "aws:apigateway/restApi:RestApi")
+    assert api.inputs["name"] == "strata-dev-metadata", urn(api)
+    assert api.inputs["endpointConfiguration"] == {"types": "REGIONAL"}, urn(api)
+    assert not of(regs, "aws:apigateway/restApiPolicy:RestApiPolicy"), "REGIONAL: no endpoint-only policy"
+    assert not of(regs, "aws:ec2/vpcEndpoint:VpcEndpoint"), "REGIONAL: no execute-api endpoint"
+    proxy = one(regs, "aws:apigateway/resource:Resource")
+    assert proxy.inputs["pathPart"] == "{proxy+}", urn(proxy)
+    method = one(regs, "aws:apigateway/method:Method")
+    assert method.inputs["httpMethod"] == "ANY", urn(method)
+    assert method.inputs["apiKeyRequired"] is True, f"{urn(method)}: the API key is the only check"
+    assert method.inputs["authorization"] == "NONE", urn(method)
+
+
+def test_integration_goes_through_the_vpc_link_to_the_internal_nlb(regional):
+    regs, out = regional
+    nlb = one(regs, "aws:lb/loadBalancer:LoadBalancer")
+    assert nlb.inputs["loadBalancerType"] == "network" and nlb.inputs["internal"] is True, urn(nlb)
+    assert nlb.inputs["subnets"] == ["subnet-a", "subnet-b"], urn(nlb)
+    link = one(regs, "aws:apigateway/vpcLink:VpcLink")
+    assert link.inputs["targetArn"] == f"arn:aws:mock:us-east-1:{ACCOUNT}:metadata-nlb", urn(link)
+    integration = one(regs, "aws:apigateway/integration:Integration")
+    assert integration.inputs["type"] == "HTTP_PROXY", urn(integration)
+    assert integration.inputs["connectionType"] == "VPC_LINK", urn(integration)
+    assert integration.inputs["connectionId"] == "metadata-vpc-link_id", urn(integration)
+    assert integration.inputs["uri"] == f"{out['internal']}/{{proxy}}", urn(integration)
+    listener = one(regs, "aws:lb/listener:Listener")
+    assert (listener.inputs["port"], listener.inputs["protocol"]) == (8080, "TCP"), urn(listener)
+
+
+def test_target_group_is_ip_with_the_service_health_path_and_the_service_registers(regional, private):
+    for (regs, _), path in ((regional, "/ping"), (private, "/healthcheck")):
+        tg = one(regs, "aws:lb/targetGroup:TargetGroup")
+        assert tg.inputs["targetType"] == "ip", urn(tg)
+        assert tg.inputs["healthCheck"]["path"] == path, f"{urn(tg)}: {tg.inputs['healthCheck']}"
+        assert tg.inputs["healthCheck"]["protocol"] == "HTTP", urn(tg)
+        service = one(regs, "aws:ecs/service:Service")
+        assert service.inputs["loadBalancers"] == [
+            {
+                "targetGroupArn": f"arn:aws:mock:us-east-1:{ACCOUNT}:metadata-targets",
+                "containerName": "metadata",
+                "containerPort": 8080,
+            }
+        ], urn(service)
+        assert "serviceRegistries" not in service.inputs, urn(service)
+
+
+def test_stage_access_logs_and_throttle(regional):
+    regs, _ = regional
+    stage = one(regs, "aws:apigateway/stage:Stage")
+    logs = one(regs, "aws:cloudwatch/logGroup:LogGroup", "metadata-api-logs")
+    assert logs.inputs["retentionInDays"] == 30, urn(logs)
+    assert logs.inputs["kmsKeyId"] == f"arn:aws:kms:us-east-1:{ACCOUNT}:key/logs", urn(logs)
+    assert stage.inputs["accessLogSettings"]["destinationArn"] == f"arn:aws:mock:us-east-1:{ACCOUNT}:metadata-api-logs", urn(
+        stage
+    )
+    assert "apiKeyId" in json.loads(stage.inputs["accessLogSettings"]["format"]), urn(stage)
+    settings = one(regs, "aws:apigateway/methodSettings:MethodSettings")
+    assert settings.inputs["methodPath"] == "*/*", urn(settings)
+    assert settings.inputs["settings"]["throttlingRateLimit"] == 50, urn(settings)
+    assert settings.inputs["settings"]["throttlingBurstLimit"] == 100, urn(settings)
+    account = one(regs, "aws:apigateway/account:Account")
+    role_policy = one(regs, "aws:iam/rolePolicy:RolePolicy", "metadata-apigw-logs")
+    resources = json.loads(role_policy.inputs["policy"])["Statement"][0]["Resource"]
+    assert resources[0] == f"arn:aws:mock:us-east-1:{ACCOUNT}:metadata-api-logs", f"{urn(role_policy)} ({urn(account)})"
+
+
+def test_one_api_key_and_usage_plan_per_team_with_the_teams_key(regional):
+    regs, out = regional
+    keys = {r.name: r for r in of(regs, "aws:apigateway/apiKey:ApiKey")}
+    plans = {r.name: r for r in of(regs, "aws:apigateway/usagePlan:UsagePlan")}
+    links = {r.name: r for r in of(regs, "aws:apigateway/usagePlanKey:UsagePlanKey")}
+    assert len(keys) == len(plans) == len(links) == len(TEAMS), (sorted(keys), sorted(plans), sorted(links))
+    for team in TEAMS:
+        key = keys[f"metadata-{team.name}-api-key"]
+        assert key.inputs["value"] == out["keys"][team.name], f"{urn(key)}: the value is the team's secret key"
+        assert "value" in key.secret_inputs, f"{urn(key)}: the key must stay a Pulumi secret"
+        assert key.inputs["tags"]["team"] == team.name, urn(key)
+        plan = plans[f"metadata-{team.name}-usage-plan"]
+        assert plan.inputs["throttleSettings"] == {"rateLimit": 10, "burstLimit": 20}, urn(plan)
+        assert plan.inputs["quotaSettings"] == {"limit": 5000, "period": "DAY"}, urn(plan)
+        assert plan.inputs["apiStages"] == [{"apiId": "metadata-rest-api_id", "stage": "api"}], urn(plan)
+        link = links[f"metadata-{team.name}-usage-plan-key"]
+        assert (link.inputs["keyId"], link.inputs["usagePlanId"], link.inputs["keyType"]) == (
+            f"metadata-{team.name}-api-key_id",
+            f"metadata-{team.name}-usage-plan_id",
+            "API_KEY",
+        ), urn(link)
+
+
+def test_urls_and_observability_names(regional):
+    regs, out = regional
+    api = one(regs, "aws:apigateway/restApi:RestApi")
+    assert out["url"] == "https://metadata-rest-api_id.execute-api.us-east-1.amazonaws.com/api", f"{urn(api)}: {out['url']}"
+    assert out["internal"] == "http://strata-dev-metadata-mock.elb.us-east-1.amazonaws.com:8080", out["internal"]
+    assert out["rest_api_name"] == "strata-dev-metadata", urn(api)
+    assert out["lb"] == "metadata-nlb" and out["tg"] == "metadata-targets", out
+
+
+def test_security_groups_front_door_to_service_only(regional):
+    regs, _ = regional
+    rules = {r.name: r for r in of(regs, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")}
+    assert rules["metadata-service-from-nlb"].inputs["referencedSecurityGroupId"] == "metadata-nlb-sg_id", urn(
+        rules["metadata-service-from-nlb"]
+    )
+    assert rules["metadata-nlb-from-batch"].inputs["referencedSecurityGroupId"] == "sg-batch", urn(
+        rules["metadata-nlb-from-batch"]
+    )
+    assert not any("cidrIpv4" in r.inputs for r in rules.values()), "no ingress from an address range"
+    egress = one(regs, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "metadata-nlb-to-service")
+    assert egress.inputs["referencedSecurityGroupId"] == "metadata-service-sg_id", urn(egress)
+
+
+def test_private_api_only_through_its_execute_api_endpoint(private):
+    regs, _ = private
+    api = one(regs, "aws:apigateway/restApi:RestApi")
+    assert api.inputs["endpointConfiguration"] == {"types": "PRIVATE", "vpcEndpointIds": ["metadata-execute-api_id"]}, urn(api)
+    endpoint = one(regs, "aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert endpoint.inputs["serviceName"] == "com.amazonaws.us-east-1.execute-api", urn(endpoint)
+    assert endpoint.inputs["vpcEndpointType"] == "Interface" and endpoint.inputs["privateDnsEnabled"] is True, urn(endpoint)
+    assert endpoint.inputs["subnetIds"] == ["subnet-a", "subnet-b"], urn(endpoint)
+    policy = one(regs, "aws:apigateway/restApiPolicy:RestApiPolicy")
+    doc = json.loads(policy.inputs["policy"])
+    deny = [s for s in doc["Statement"] if s["Effect"] == "Deny"]
+    assert deny and deny[0]["Condition"] == {"StringNotEquals": {"aws:SourceVpce": "metadata-execute-api_id"}}, urn(policy)
+
+
+def test_private_needs_the_rest_front_door():
+    with pytest.raises(ValueError, match="PRIVATE endpoint needs the rest-api-nlb"):
+        deploy({"endpointType": "PRIVATE"})
+
+
+def test_pure_helpers():
+    assert policies.elb_arn_suffix("arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/a/b") == "net/a/b"
+    assert policies.elb_arn_suffix("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/a/b") == "targetgroup/a/b"
+    assert policies.rest_api_url("abc", "us-east-1") == "https://abc.execute-api.us-east-1.amazonaws.com/api"
+    assert policies.nlb_internal_url("x.elb.amazonaws.com") == "http://x.elb.amazonaws.com:8080"
+    with pytest.raises(ValueError):
+        policies.nlb_internal_url("")
