@@ -56,7 +56,8 @@ class Mocks(pulumi.runtime.Mocks):
         }[args.token]
 
 
-def deploy(data: dict, protect: bool = False) -> tuple[list, dict]:
+def deploy(data: dict, protect: bool = False, log_kms_key_arn: str | None = None) -> tuple[list, dict]:
+    """Declare the Metadata component for ``data`` under recording mocks; returns registrations and outputs."""
     pulumi.runtime.settings.set_root_resource(None)
     mocks = Mocks()
     monitor = RecordingMonitor(mocks)
@@ -78,6 +79,7 @@ def deploy(data: dict, protect: bool = False) -> tuple[list, dict]:
                 job_role_arns={t.name: f"arn:aws:iam::{ACCOUNT}:role/{naming.job_role('dev', t.name)}" for t in TEAMS},
                 protect=protect,
                 tags={"environment": "dev"},
+                log_kms_key_arn=log_kms_key_arn,
             ),
         )
         return pulumi.Output.all(
@@ -88,6 +90,9 @@ def deploy(data: dict, protect: bool = False) -> tuple[list, dict]:
             database_cluster_identifier=md.database_cluster_identifier,
             ecs_cluster_name=md.ecs_cluster_name,
             service_name=md.service_name,
+            rest_api_name=md.rest_api_name,
+            lb=md.load_balancer_arn_suffix,
+            tg=md.target_group_arn_suffix,
         ).apply(out.update)
 
     run()

@@ -4,57 +4,18 @@ internal NLB, one API key and usage plan per team, PRIVATE through an execute-ap
 from __future__ import annotations
 
 import json
-from typing import Any
 
-import pulumi
 import pytest
-from test_metadata import ACCOUNT, PROD, TEAMS, Mocks, of
+from test_metadata import ACCOUNT, PROD, TEAMS, of
+from test_metadata import deploy as deploy_metadata
 
-from infra import naming
-from infra.config import MetadataSettings
-from localcloud import RecordingMonitor
-from modules.metadata import Metadata, MetadataArgs, policies
+from modules.metadata import policies
 
 REST = {"frontDoor": "rest-api-nlb", "usagePlan": {"rateLimit": 10, "burstLimit": 20, "quotaPerDay": 5000}}
 
 
 def deploy(data: dict) -> tuple[list, dict]:
-    pulumi.runtime.settings.set_root_resource(None)
-    mocks = Mocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project="strata", stack="dev", preview=False, monitor=monitor)
-    out: dict[str, Any] = {}
-
-    @pulumi.runtime.test
-    def run():
-        md = Metadata(
-            "metadata",
-            MetadataArgs(
-                environment="dev",
-                settings=MetadataSettings.model_validate(data),
-                teams=TEAMS,
-                vpc_id="vpc-1",
-                subnet_ids=["subnet-a", "subnet-b"],
-                client_security_group_id="sg-batch",
-                kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k",
-                job_role_arns={t.name: f"arn:aws:iam::{ACCOUNT}:role/{naming.job_role('dev', t.name)}" for t in TEAMS},
-                protect=False,
-                tags={"environment": "dev"},
-                log_kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/logs",
-            ),
-        )
-        return pulumi.Output.all(
-            url=md.api_url,
-            internal=md.internal_url,
-            keys=md.api_keys,
-            http_api_id=md.http_api_id,
-            rest_api_name=md.rest_api_name,
-            lb=md.load_balancer_arn_suffix,
-            tg=md.target_group_arn_suffix,
-        ).apply(out.update)
-
-    run()
-    return monitor.registrations, out
+    return deploy_metadata(data, log_kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/logs")
 
 
 def one(regs: list, typ: str, name: str | None = None):
