@@ -298,6 +298,11 @@ class MetadataApiSettings(Model):
     # How long API Gateway caches an authorizer decision per key (fewer Lambda calls).
     authorizer_cache_seconds: int = Field(300, ge=0, le=3600)
     access_log_retention_days: int = 30
+    # rest-api-nlb: API Gateway's CloudWatch role is ONE setting per account and region. Exactly one stack
+    # per account+region should own it (true); the others set false and use it (its role writes every
+    # Strata environment's access-log group). Two owners overwrite each other, and destroying the owner
+    # deletes the role the others log through.
+    manage_account_logging_role: bool = True
 
 
 class MetadataUsagePlan(Model):
@@ -308,16 +313,49 @@ class MetadataUsagePlan(Model):
     quota_per_day: int = Field(200_000, gt=0)
 
 
+class MetadataUiAuth(StrEnum):
+    """Who may open the UI: the internal ALB authenticates every request before it reaches a task.
+
+    * ``oidc``: any OpenID Connect provider (Okta, Entra ID, Google...); the client secret is read from a
+      Secrets Manager secret at deploy time (the ALB needs it in its listener configuration).
+    * ``cognito``: an existing Amazon Cognito user pool, app client and domain (no secret to handle).
+    """
+
+    OIDC = "oidc"
+    COGNITO = "cognito"
+
+
 class MetadataUi(Model):
+    """``strata:metadata.ui``: the Metaflow UI (a backend from the metadata image + the static UI) on
+    Fargate behind an internal Application Load Balancer that logs every user in first (modules/metadata/ui.py)."""
+
     enabled: bool = False
-    auth: str | None = Field(None, pattern="^(oidc|cognito)$")
+    # The name users open (https://<domainName>); the certificate must cover it, and the IdP's allowed
+    # callback must be https://<domainName>/oauth2/idpresponse. Point a DNS record at the ALB's name.
+    domain_name: str | None = None
     certificate_arn: str | None = None
+    auth: MetadataUiAuth | None = None
     oidc_issuer: str | None = None
+    oidc_authorization_endpoint: str | None = None
+    oidc_token_endpoint: str | None = None
+    oidc_user_info_endpoint: str | None = None
     oidc_client_id: str | None = None
+    # A Secrets Manager secret whose SecretString is the client secret (never the secret itself here).
     oidc_client_secret_arn: str | None = None
     cognito_user_pool_arn: str | None = None
     cognito_client_id: str | None = None
     cognito_domain: str | None = None
+    # Who may reach the internal ALB on 443 (VPN, Direct Connect, peered VPCs). Empty: the VPC's CIDR.
+    allowed_cidrs: tuple[str, ...] = ()
+    # How long a login lasts (the ALB's session cookie). ALB's own default is 7 days; 8 hours here.
+    session_timeout_seconds: int = Field(28800, ge=300, le=604800)
+    static_image: str = "public.ecr.aws/outerbounds/metaflow_ui"
+    static_image_tag: str = "v1.2.4"
+    # Fargate sizes. The backend (services.ui_backend_service) caches run data and reads artifacts.
+    backend_cpu: int = 1024
+    backend_memory: int = 2048
+    static_cpu: int = 256
+    static_memory: int = 512
 
 
 class MetadataSettings(Model):
@@ -924,6 +962,95 @@ def _check_observability(sections: dict[str, Any], stack: str, path: str, issues
             )
 
 
+_UI_AUTH_FIELDS = {
+    MetadataUiAuth.OIDC: (
+        "oidc_issuer",
+        "oidc_authorization_endpoint",
+        "oidc_token_endpoint",
+        "oidc_user_info_endpoint",
+        "oidc_client_id",
+        "oidc_client_secret_arn",
+    ),
+    MetadataUiAuth.COGNITO: ("cognito_user_pool_arn", "cognito_client_id", "cognito_domain"),
+}
+_ARN = {
+    "certificate_arn": re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$"),
+    "oidc_client_secret_arn": re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"),
+    "cognito_user_pool_arn": re.compile(r"^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:\d{12}:userpool/[\w-]+_[0-9A-Za-z]+$"),
+}
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _check_metadata_ui(ui: MetadataUi, network: NetworkSettings | None, path: str, key: str, issues: _Issues) -> None:
+    """The UI is never reachable without a login: HTTPS with a certificate, and an identity provider."""
+    if ui.auth is None:
+        issues.add(path, f"{key}.auth", "the UI needs a login", "set auth: oidc or auth: cognito (and its settings)")
+    needed = ("domain_name", "certificate_arn", *(_UI_AUTH_FIELDS.get(ui.auth, ()) if ui.auth else ()))
+    missing = [f for f in needed if not getattr(ui, f)]
+    if missing:
+        issues.add(
+            path,
+            key,
+            f"enabling the UI needs {', '.join(map(to_camel, missing))}",
+            "set them (modules/metadata/README.md, 'Metaflow UI'), or enabled: false",
+        )
+    for field, pattern in _ARN.items():
+        value = getattr(ui, field)
+        if value and not pattern.match(value):
+            issues.add(
+                path,
+                f"{key}.{to_camel(field)}",
+                f"{value!r} is not a {field.split('_arn')[0]} ARN",
+                "copy the ARN from the console or CLI",
+            )
+    if ui.domain_name and not _DOMAIN.match(ui.domain_name):
+        issues.add(
+            path, f"{key}.domainName", f"{ui.domain_name!r} is not a DNS name", "use e.g. metaflow.ml.example.com (lowercase)"
+        )
+    for field in ("oidc_issuer", "oidc_authorization_endpoint", "oidc_token_endpoint", "oidc_user_info_endpoint"):
+        value = getattr(ui, field)
+        if value and not value.startswith("https://"):
+            issues.add(
+                path, f"{key}.{to_camel(field)}", f"{value!r} is not an https:// URL", "the ALB only talks to the IdP over HTTPS"
+            )
+    if ui.cognito_domain and ("." in ui.cognito_domain or "/" in ui.cognito_domain):
+        issues.add(
+            path, f"{key}.cognitoDomain", f"{ui.cognito_domain!r} looks like a URL", "give the domain prefix only (e.g. acme-ml)"
+        )
+    for cidr in ui.allowed_cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError as err:
+            issues.add(path, f"{key}.allowedCidrs", f"{cidr!r}: {err}", "use network addresses such as 10.8.0.0/16")
+    if network is not None and network.mode is NetworkMode.ADOPT and not ui.allowed_cidrs:
+        issues.add(path, f"{key}.allowedCidrs", "an adopted VPC's CIDR is not known here", "list the CIDRs that may reach the UI")
+    # The ALB calls the IdP's token and user-info endpoints from its own subnets (the private ones).
+    # https://repost.aws/knowledge-center/elb-configure-authentication-alb
+    if (
+        network is not None
+        and network.mode is NetworkMode.CREATE
+        and network.egress not in (Egress.NAT_GATEWAY, Egress.NAT_INSTANCE)
+    ):
+        issues.add(
+            path,
+            key,
+            f"the internal ALB must reach the identity provider, but strata:network.egress is {network.egress.value}",
+            "use egress nat-gateway or nat-instance, or keep the UI disabled",
+        )
+    if ui.static_image_tag == "latest" or not IMAGE_TAG.match(ui.static_image_tag):
+        issues.add(
+            path, f"{key}.staticImageTag", f"{ui.static_image_tag!r} is not a pinned version tag", "pin a release, e.g. v1.2.4"
+        )
+    for part, cpu, memory in (("backend", ui.backend_cpu, ui.backend_memory), ("static", ui.static_cpu, ui.static_memory)):
+        if memory not in FARGATE_SIZES.get(cpu, ()):
+            issues.add(
+                path,
+                f"{key}.{part}Cpu",
+                f"cpu {cpu} / memory {memory} is not a Fargate task size",
+                "use cpu 256 with memory 512-2048, 512 with 1024-4096, or 1024 with 2048-8192",
+            )
+
+
 def _check_metadata(sections: dict[str, Any], path: str, issues: _Issues) -> None:
     """``strata:metadata`` rules that span fields (and the production rules)."""
     # Absent from the stack file: the defaults apply (and must pass the production rules too).
@@ -1003,28 +1130,8 @@ def _check_metadata(sections: dict[str, Any], path: str, issues: _Issues) -> Non
         issues.add(
             path, f"{key}.endpointType", "HTTP APIs have no PRIVATE endpoint type", "use REGIONAL, or frontDoor: rest-api-nlb"
         )
-    ui = m.ui
-    if ui.enabled:
-        needed = {
-            None: ("auth",),
-            "oidc": ("oidc_issuer", "oidc_client_id", "oidc_client_secret_arn"),
-            "cognito": ("cognito_user_pool_arn", "cognito_client_id", "cognito_domain"),
-        }[ui.auth]
-        missing = [f for f in ("certificate_arn", *needed) if not getattr(ui, f)]
-        if missing:
-            issues.add(
-                path,
-                f"{key}.ui",
-                f"the UI needs an authenticated HTTPS load balancer; missing {', '.join(map(to_camel, missing))}",
-                "set auth: oidc|cognito, its settings and certificateArn, or enabled: false (the UI is never open without a login)",
-            )
-        else:
-            issues.add(
-                path,
-                f"{key}.ui.enabled",
-                "the UI's load balancer is not built yet",
-                "keep enabled: false (modules/metadata/README.md)",
-            )
+    if m.ui.enabled:
+        _check_metadata_ui(m.ui, sections.get("network"), path, f"{key}.ui", issues)
     if sections.get("production"):
         rules = [
             ("database.instances", db.instances >= 2, "production needs a reader in a second AZ (Multi-AZ)", "set instances: 2"),

@@ -121,6 +121,19 @@ def metadata_name(env: str, part: str = "") -> str:
     return f"strata-{env}-metadata" + (f"-{part}" if part else "")
 
 
+# Load balancer and target group names: at most 32 characters.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html
+ELB_NAME_MAX = 32
+
+
+def metadata_ui_name(env: str, part: str = "") -> str:
+    """The Metaflow UI's ALB (``strata-<env>-ui``) and target groups (``strata-<env>-ui-<part>``)."""
+    name = f"strata-{env}-ui" + (f"-{part}" if part else "")
+    if len(name) > ELB_NAME_MAX:
+        raise ValueError(f"{name!r} is longer than the {ELB_NAME_MAX} characters a load balancer name may have")
+    return name
+
+
 def metadata_namespace(env: str) -> str:
     """The private Cloud Map (Route 53) namespace the metadata service registers in."""
     return f"strata-{env}.internal"

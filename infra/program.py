@@ -15,6 +15,7 @@ from infra.profile import ProfileInputs, render_profile
 from modules.compute import Compute, ComputeArgs
 from modules.datastore import Datastore, DatastoreArgs
 from modules.metadata import Metadata, MetadataArgs
+from modules.metadata.ui_spec import ACCESS_LOG_PREFIX as UI_ACCESS_LOG_PREFIX
 from modules.network import Network, NetworkArgs
 from modules.observability import (
     DatabaseKind,
@@ -59,6 +60,8 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
             teams=[t.name for t in platform.teams],
             protect=s.protect,
             tags=tags,
+            # The Metaflow UI's ALB logs into the access-log bucket.
+            elb_log_prefix=UI_ACCESS_LOG_PREFIX if s.metadata.enabled and s.metadata.ui.enabled else None,
         ),
     )
     compute = Compute(
@@ -111,6 +114,10 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
                 protect=s.protect,
                 tags=tags,
                 log_kms_key_arn=log_key.key_arn,
+                datastore_bucket_arn=datastore.bucket_arn,
+                datastore_bucket_name=datastore.bucket_name,
+                vpc_cidr=s.network.cidr,
+                access_log_bucket=datastore.elb_log_bucket,
             ),
         )
     use_service = metadata is not None and s.metadata.metadata_mode is MetadataMode.SERVICE
@@ -270,6 +277,9 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
             # Pulumi secrets: `pulumi stack output metadataApiKeys --show-secrets` for operators only.
             "metadataApiKeys": pulumi.Output.secret(pulumi.Output.from_input(metadata.api_keys)),
         }
+        if metadata.ui is not None:
+            # Users open the URL; DNS for ui.domainName must point at the internal ALB's name.
+            outputs |= {"metadataUiUrl": metadata.ui.url, "metadataUiLoadBalancerDns": metadata.ui.load_balancer_dns_name}
     return outputs
 
 

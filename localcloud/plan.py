@@ -48,6 +48,15 @@ class PlainMocks(pulumi.runtime.Mocks):
                 "arn": f"arn:aws:ec2:{REGION}::image/ami-0plan",
                 "name": "al2023-ami-plan",
             },
+            # The region's Elastic Load Balancing account (writes ALB access logs); us-east-1's.
+            "aws:elb/getServiceAccount:getServiceAccount": {"id": "127311923021", "arn": "arn:aws:iam::127311923021:root"},
+            # The OIDC client secret of the Metaflow UI: a plan never holds the real value.
+            "aws:secretsmanager/getSecretVersion:getSecretVersion": {
+                "arn": args.args.get("secretId", ""),
+                "id": args.args.get("secretId", ""),
+                "secretString": "[read from Secrets Manager at deploy time]",
+                "versionId": "plan",
+            },
         }
         if args.token not in answers:
             raise NotImplementedError(f"PlainMocks: no answer for invoke {args.token}; add one in localcloud/plan.py")

@@ -84,6 +84,7 @@ TAGGABLE_TYPES = frozenset(
         "aws:apigateway/usagePlan:UsagePlan",
         "aws:apigateway/vpcLink:VpcLink",
         "aws:lb/listener:Listener",
+        "aws:lb/listenerRule:ListenerRule",
         "aws:lb/loadBalancer:LoadBalancer",
         "aws:lb/targetGroup:TargetGroup",
         "aws:apigatewayv2/api:Api",

@@ -93,6 +93,17 @@ def service(ctx: Ctx, name: str, inputs: dict[str, Any]) -> Created:
                 maximumPercent=inputs.get("deploymentMaximumPercent"),
             )
             or None,
+            # Tasks register with these target groups (rest-api-nlb, the UI); moto keeps the mapping.
+            loadBalancers=[
+                compact(
+                    targetGroupArn=lb["targetGroupArn"],
+                    containerName=lb.get("containerName"),
+                    containerPort=lb.get("containerPort"),
+                )
+                for lb in inputs.get("loadBalancers") or []
+            ]
+            or None,
+            healthCheckGracePeriodSeconds=inputs.get("healthCheckGracePeriodSeconds"),
             enableExecuteCommand=inputs.get("enableExecuteCommand"),
             propagateTags=inputs.get("propagateTags"),
             tags=_tags(inputs.get("tags")),

@@ -29,6 +29,9 @@ class DatastoreArgs:
     """``strata:protect``: Pulumi ``protect`` + ``retain_on_delete`` on both buckets and the key."""
     tags: Mapping[str, str]
     """Tags put on every taggable resource."""
+    elb_log_prefix: str | None = None
+    """When set (e.g. ``metadata-ui/``), Elastic Load Balancing may write access logs under it in the
+    access-log bucket (the Metaflow UI's ALB); see :attr:`Datastore.elb_log_bucket`."""
 
 
 class Datastore(pulumi.ComponentResource):
@@ -39,6 +42,8 @@ class Datastore(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str]
     kms_key_id: pulumi.Output[str]
     log_bucket_name: pulumi.Output[str]
+    elb_log_bucket: pulumi.Output[str] | None
+    """The access-log bucket's name, known only once ELB may write to it (an ALB checks at creation)."""
     team_prefixes: dict[str, str]
 
     def __init__(self, name: str, args: DatastoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -91,11 +96,23 @@ class Datastore(pulumi.ComponentResource):
         )
         bucket_pab, bucket_versioning = self._harden(f"{name}-bucket", self._bucket, sse_algorithm="aws:kms")
 
+        elb_writer = (
+            aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn
+            if args.elb_log_prefix
+            else pulumi.Output.from_input("")
+        )
+
+        def log_policy_document(log_arn: str, bucket_arn: str, account: str, elb_arn: str) -> str:
+            extra = (
+                [policies.elb_access_log_statement(log_arn, args.elb_log_prefix, account, elb_arn)] if args.elb_log_prefix else []
+            )
+            return json.dumps(policies.log_bucket_policy(log_arn, bucket_arn, account, policies.DATASTORE_LOG_PREFIX, extra))
+
         log_policy = aws.s3.BucketPolicy(
             f"{name}-logs-policy",
             bucket=self._log_bucket.id,
-            policy=pulumi.Output.all(self._log_bucket.arn, self._bucket.arn, account_id).apply(
-                lambda v: json.dumps(policies.log_bucket_policy(v[0], v[1], v[2], policies.DATASTORE_LOG_PREFIX))
+            policy=pulumi.Output.all(self._log_bucket.arn, self._bucket.arn, account_id, elb_writer).apply(
+                lambda v: log_policy_document(*v)
             ),
             # S3 rejects concurrent policy and public-access-block writes on one bucket.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_pab]),
@@ -124,6 +141,10 @@ class Datastore(pulumi.ComponentResource):
         self.kms_key_arn = self._key.arn
         self.kms_key_id = self._key.key_id
         self.log_bucket_name = self._log_bucket.bucket
+        # Carries the policy as a dependency: whoever uses it is created after ELB may write.
+        self.elb_log_bucket = (
+            pulumi.Output.all(self._log_bucket.bucket, log_policy.id).apply(lambda v: v[0]) if args.elb_log_prefix else None
+        )
         self.team_prefixes = {team: naming.team_prefix(team) for team in args.teams}
 
         self.register_outputs(
@@ -133,6 +154,7 @@ class Datastore(pulumi.ComponentResource):
                 "kms_key_arn": self.kms_key_arn,
                 "kms_key_id": self.kms_key_id,
                 "log_bucket_name": self.log_bucket_name,
+                "elb_log_bucket": self.elb_log_bucket,
                 "team_prefixes": self.team_prefixes,
             }
         )

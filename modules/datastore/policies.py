@@ -6,6 +6,7 @@ the modules that grant a team its slice of the datastore (``team_prefix_statemen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 Statement = dict[str, Any]
@@ -72,11 +73,31 @@ def datastore_bucket_policy(bucket_arn: str) -> PolicyDocument:
     return {"Version": VERSION, "Statement": [tls_only_statement(bucket_arn)]}
 
 
+def elb_access_log_statement(log_bucket_arn: str, prefix: str, account_id: str, elb_account_arn: str) -> Statement:
+    """Elastic Load Balancing may write a load balancer's access logs under ``<prefix>AWSLogs/<account>/``.
+
+    The writer is the region's ELB account (``aws.elb.get_service_account``). ALB access logs need an
+    SSE-S3 bucket, which the access-log bucket is.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html"""
+    _no_wildcards("log_bucket_arn", log_bucket_arn)
+    _no_wildcards("account_id", account_id)
+    _no_wildcards("elb_account_arn", elb_account_arn)
+    _check_prefix(prefix)
+    return {
+        "Sid": "ElbAccessLogs",
+        "Effect": "Allow",
+        "Principal": {"AWS": elb_account_arn},
+        "Action": "s3:PutObject",
+        "Resource": f"{log_bucket_arn}/{prefix}AWSLogs/{account_id}/*",
+    }
+
+
 def log_bucket_policy(
     log_bucket_arn: str,
     source_bucket_arn: str,
     account_id: str | None = None,
     prefix: str = DATASTORE_LOG_PREFIX,
+    extra_statements: Sequence[Statement] = (),
 ) -> PolicyDocument:
     """The log bucket's policy: S3 log delivery may write under ``prefix`` for ``source_bucket_arn`` only.
 
@@ -104,6 +125,7 @@ def log_bucket_policy(
                 "Resource": f"{log_bucket_arn}/{prefix}*",
                 "Condition": condition,
             },
+            *extra_statements,
             tls_only_statement(log_bucket_arn),
         ],
     }

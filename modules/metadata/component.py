@@ -16,6 +16,7 @@ from pulumi.runtime.mocks import MockMonitor
 
 from infra import config, naming
 from modules.metadata import policies
+from modules.metadata.ui import MetadataUi, MetadataUiArgs
 
 # Aurora Serverless v2 instances have this class; capacity comes from the cluster's ACU range.
 SERVERLESS_CLASS = "db.serverless"
@@ -53,6 +54,13 @@ class MetadataArgs:
     tags: Mapping[str, str]
     log_kms_key_arn: pulumi.Input[str] | None = None
     """The observability key (``ObservabilityKey.key_arn``): encrypts the three log groups. None: CloudWatch's own key."""
+    datastore_bucket_arn: pulumi.Input[str] | None = None
+    datastore_bucket_name: pulumi.Input[str] | None = None
+    """The datastore (``Datastore.bucket_arn`` / ``bucket_name``): the UI backend reads team roots. UI only."""
+    vpc_cidr: pulumi.Input[str] | None = None
+    """Who may reach the UI when ``ui.allowedCidrs`` is empty (the VPC's CIDR). UI only."""
+    access_log_bucket: pulumi.Input[str] | None = None
+    """``Datastore.elb_log_bucket``: the UI's ALB writes its access logs there. UI only."""
 
 
 class Metadata(pulumi.ComponentResource):
@@ -80,6 +88,8 @@ class Metadata(pulumi.ComponentResource):
     """The internal NLB (``AWS/NetworkELB`` dimension ``LoadBalancer``); None with ``http-api``."""
     target_group_arn_suffix: pulumi.Output[str] | None
     """Its target group (dimension ``TargetGroup``); None with ``http-api``."""
+    ui: MetadataUi | None
+    """The Metaflow UI (``ui.enabled``): ``url``, ``load_balancer_dns_name``; None when off."""
 
     def __init__(self, name: str, args: MetadataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _check(name, args)
@@ -122,6 +132,7 @@ class Metadata(pulumi.ComponentResource):
             )
             self.internal_url = namespace.name.apply(lambda ns: policies.internal_url(CLOUD_MAP_SERVICE, ns))
             self.http_api_id = api.id
+        self.ui = self._ui(cluster, secret_arn, db_sg, ecs_cluster) if args.settings.ui.enabled else None
         self.cluster_arn = cluster.arn
         self.database_endpoint = cluster.endpoint
         self.database_secret_arn = secret_arn
@@ -144,6 +155,7 @@ class Metadata(pulumi.ComponentResource):
                 "rest_api_name": self.rest_api_name,
                 "load_balancer_arn_suffix": self.load_balancer_arn_suffix,
                 "target_group_arn_suffix": self.target_group_arn_suffix,
+                "ui_url": self.ui.url if self.ui else None,
             }
         )
 
@@ -385,6 +397,7 @@ class Metadata(pulumi.ComponentResource):
             policy_arn=self._partition.apply(lambda p: f"arn:{p}:iam::aws:policy/{policies.ECS_TASK_EXECUTION_POLICY}"),
             opts=self._child(),
         )  # fmt: skip
+        self._execution = execution
         execution_policy = aws.iam.RolePolicy(
             f"{n}-execution-secret",
             role=execution.id,
@@ -697,25 +710,10 @@ class Metadata(pulumi.ComponentResource):
             opts=self._child(depends_on=[method, integration, *deploy_after]),
         )  # fmt: skip
         access_logs = aws.cloudwatch.LogGroup(
-            f"{n}-api-logs", name=f"/strata/{self._env}/metadata-api", retention_in_days=s.api.access_log_retention_days,
+            f"{n}-api-logs", name=policies.access_log_group_name(self._env), retention_in_days=s.api.access_log_retention_days,
             kms_key_id=a.log_kms_key_arn, tags=self._tags, opts=self._child(),
         )  # fmt: skip
-        # REST access logs need API Gateway's account-level CloudWatch role (one per account and region;
-        # the last stack to set it wins, so every stack sets a role that writes only its own group).
-        logs_role = aws.iam.Role(
-            f"{n}-apigw-logs",
-            assume_role_policy=json.dumps(policies.service_trust_policy(policies.APIGATEWAY_SERVICE)),
-            description=f"Strata {self._env}: API Gateway writes the metadata API's access logs",
-            tags=self._tags,
-            opts=self._child(),
-        )
-        logs_policy = aws.iam.RolePolicy(
-            f"{n}-apigw-logs", role=logs_role.id, name="access-logs",
-            policy=access_logs.arn.apply(lambda arn: json.dumps(policies.apigateway_logs_policy(arn))), opts=self._child(),
-        )  # fmt: skip
-        account = aws.apigateway.Account(
-            f"{n}-apigw-account", cloudwatch_role_arn=logs_role.arn, opts=self._child(depends_on=[logs_policy])
-        )
+        account = self._account_logging_role() if s.api.manage_account_logging_role else None
         stage = aws.apigateway.Stage(
             f"{n}-stage",
             rest_api=api.id,
@@ -724,7 +722,7 @@ class Metadata(pulumi.ComponentResource):
             access_log_settings={"destination_arn": access_logs.arn, "format": policies.rest_access_log_format()},
             xray_tracing_enabled=False,
             tags=self._tags,
-            opts=self._child(depends_on=[account]),
+            opts=self._child(depends_on=[account] if account is not None else None),
         )
         # Stage-wide throttle (every team together); each team's usage plan throttles below it.
         aws.apigateway.MethodSettings(
@@ -771,6 +769,29 @@ class Metadata(pulumi.ComponentResource):
                 opts=self._child(),
             )
         return api
+
+    def _account_logging_role(self) -> aws.apigateway.Account:
+        """API Gateway's account-level CloudWatch role (REST access logs need it). One per account and region:
+        the stack with ``api.manageAccountLoggingRole`` owns it; its role writes every Strata environment's
+        access-log group, so the other stacks in the account log through it."""
+        n = self._name
+        logs_role = aws.iam.Role(
+            f"{n}-apigw-logs",
+            assume_role_policy=json.dumps(policies.service_trust_policy(policies.APIGATEWAY_SERVICE)),
+            description="Strata: API Gateway writes the metadata APIs' access logs (account-wide setting)",
+            tags=self._tags,
+            opts=self._child(),
+        )
+        logs_policy = aws.iam.RolePolicy(
+            f"{n}-apigw-logs", role=logs_role.id, name="access-logs",
+            policy=pulumi.Output.all(self._partition, self._region, self._account).apply(
+                lambda v: json.dumps(policies.apigateway_logs_policy(*v))
+            ),
+            opts=self._child(),
+        )  # fmt: skip
+        return aws.apigateway.Account(
+            f"{n}-apigw-account", cloudwatch_role_arn=logs_role.arn, opts=self._child(depends_on=[logs_policy])
+        )
 
     def _execute_api_endpoint(self) -> aws.ec2.VpcEndpoint:
         """PRIVATE REST API: an execute-api interface endpoint in the private subnets ($0.01/AZ-hour),
@@ -836,6 +857,38 @@ class Metadata(pulumi.ComponentResource):
             opts=self._child(depends_on=[logs_policy, logs]),
         )
 
+    # ------------------------------------------------------------------ UI
+
+    def _ui(
+        self, cluster: aws.rds.Cluster, secret_arn: pulumi.Output[str], db_sg: aws.ec2.SecurityGroup, ecs_cluster: aws.ecs.Cluster
+    ) -> MetadataUi:
+        a, s = self._args, self._args.settings
+        assert a.datastore_bucket_arn is not None and a.datastore_bucket_name is not None  # _check
+        cidrs = list(s.ui.allowed_cidrs) or [a.vpc_cidr]
+        return MetadataUi(
+            f"{self._name}-ui",
+            MetadataUiArgs(
+                environment=self._env,
+                settings=s,
+                vpc_id=a.vpc_id,
+                subnet_ids=a.subnet_ids,
+                allowed_cidrs=pulumi.Output.all(*cidrs),
+                ecs_cluster_arn=ecs_cluster.arn,
+                execution_role_arn=self._execution.arn,
+                db_host=cluster.endpoint,
+                db_secret_arn=secret_arn,
+                db_security_group_id=db_sg.id,
+                datastore_bucket_arn=a.datastore_bucket_arn,
+                datastore_bucket_name=a.datastore_bucket_name,
+                kms_key_arn=a.kms_key_arn,
+                deletion_protection=a.protect,
+                tags=self._tags,
+                log_kms_key_arn=a.log_kms_key_arn,
+                access_log_bucket=a.access_log_bucket,
+            ),
+            opts=self._child(),
+        )
+
     def _child(self, **kwargs) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, **kwargs)
 
@@ -872,6 +925,9 @@ def _check(name: str, args: MetadataArgs) -> None:
     if missing:
         problems.append(f"no job role for teams {missing}")
     if s.ui.enabled:
-        problems.append("the UI is not built yet")
+        if args.datastore_bucket_arn is None or args.datastore_bucket_name is None:
+            problems.append("the UI needs datastore_bucket_arn and datastore_bucket_name")
+        if not s.ui.allowed_cidrs and args.vpc_cidr is None:
+            problems.append("the UI needs ui.allowedCidrs or vpc_cidr (who may reach it)")
     if problems:
         raise ValueError(f"Metadata {name!r}: " + "; ".join(problems))

@@ -383,10 +383,22 @@ def elb_arn_suffix(arn: str) -> str:
 APIGATEWAY_SERVICE = "apigateway.amazonaws.com"
 
 
-def apigateway_logs_policy(log_group_arn: str) -> PolicyDocument:
-    """API Gateway's account-level CloudWatch role, REST access logs need one: writes the metadata API's
-    access-log group only (no execution logs, so no API-Gateway-Execution-Logs_* groups).
-    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html"""
+ACCESS_LOG_GROUP = "/strata/{env}/metadata-api"
+
+
+def access_log_group_name(env: str) -> str:
+    return ACCESS_LOG_GROUP.format(env=env)
+
+
+def apigateway_logs_policy(partition: str, region: str, account_id: str) -> PolicyDocument:
+    """API Gateway's account-level CloudWatch role, REST access logs need one. The setting is one per
+    account and region, shared by every Strata stack there, so the role writes the metadata API access-log
+    group of every Strata environment (``/strata/*/metadata-api``) and nothing else (no execution logs, so
+    no API-Gateway-Execution-Logs_* groups). https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html"""
+    for label, value in (("partition", partition), ("region", region), ("account_id", account_id)):
+        if not value or "*" in value:
+            raise ValueError(f"{label} must be concrete, got {value!r}")
+    log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{access_log_group_name('*')}"
     return {
         "Version": VERSION,
         "Statement": [

@@ -74,6 +74,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/test", "userId": "AIDTEST", "id": ACCOUNT}
+        if args.token == "aws:elb/getServiceAccount:getServiceAccount":
+            return {"id": "127311923021", "arn": "arn:aws:iam::127311923021:root"}
         raise AssertionError(f"unexpected invoke {args.token}")
 
 
@@ -112,7 +114,7 @@ class Deployment:
         return sorted((r for r in self.resources.values() if r.typ == typ), key=lambda r: r.name)
 
 
-def deploy(*, protect: bool, settings: DatastoreSettings | None = None) -> Deployment:
+def deploy(*, protect: bool, settings: DatastoreSettings | None = None, elb_log_prefix: str | None = None) -> Deployment:
     mocks = RecordingMocks()
     pulumi.runtime.settings.set_root_resource(None)
     pulumi.runtime.set_mocks(mocks, project="strata", stack=ENV, preview=False, monitor=RecordingMonitor(mocks))
@@ -130,6 +132,7 @@ def deploy(*, protect: bool, settings: DatastoreSettings | None = None) -> Deplo
                 teams=TEAMS,
                 protect=protect,
                 tags=TAGS,
+                elb_log_prefix=elb_log_prefix,
             ),
         )
         prefixes.update(ds.team_prefixes)
@@ -139,6 +142,7 @@ def deploy(*, protect: bool, settings: DatastoreSettings | None = None) -> Deplo
             kms_key_arn=ds.kms_key_arn,
             kms_key_id=ds.kms_key_id,
             log_bucket_name=ds.log_bucket_name,
+            elb_log_bucket=ds.elb_log_bucket,
         ).apply(outputs.update)
 
     run()  # returns once every registration has completed
@@ -326,6 +330,7 @@ def test_outputs(protected):
         "kms_key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/data-key-uuid",
         "kms_key_id": "data-key-uuid",
         "log_bucket_name": LOG_BUCKET_NAME,
+        "elb_log_bucket": None,
     }
     assert protected.team_prefixes == {"fraud": "teams/fraud/", "research": "teams/research/"}
 
@@ -339,3 +344,22 @@ def test_every_child_is_parented_named_and_tagged(protected):
         assert r.name.startswith("data-"), r.urn
         if r.typ in (KEY, BUCKET):
             assert r.inputs.get("tags") == TAGS, f"{r.urn} lacks the stack tags"
+
+
+def test_elb_may_write_the_ui_access_logs_under_its_prefix_only():
+    d = deploy(protect=False, elb_log_prefix="metadata-ui/")
+    policy = d.one("data-logs-policy", "aws:s3/bucketPolicy:BucketPolicy")
+    statements = {st.get("Sid"): st for st in json.loads(policy.inputs["policy"])["Statement"]}
+    elb = statements["ElbAccessLogs"]
+    assert elb["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}, policy.urn
+    assert elb["Action"] == "s3:PutObject", policy.urn
+    assert elb["Resource"] == f"arn:aws:s3:::{LOG_BUCKET_NAME}/metadata-ui/AWSLogs/{ACCOUNT}/*", policy.urn
+    assert "S3ServerAccessLogsPolicy" in statements, policy.urn
+    assert d.outputs["elb_log_bucket"] == LOG_BUCKET_NAME
+
+
+def test_no_elb_statement_without_a_ui(protected):
+    policy = protected.one("data-logs-policy", "aws:s3/bucketPolicy:BucketPolicy")
+    sids = [st.get("Sid") for st in json.loads(policy.inputs["policy"])["Statement"]]
+    assert "ElbAccessLogs" not in sids, f"{policy.urn}: {sids}"
+    assert protected.outputs["elb_log_bucket"] is None

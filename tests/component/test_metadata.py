@@ -15,6 +15,8 @@ from modules.metadata import Metadata, MetadataArgs
 
 ACCOUNT = "111111111111"
 SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:rds!cluster-1"
+# What the mocked Secrets Manager answers for an OIDC client secret (tests check it stays a Pulumi secret).
+OIDC_CLIENT_SECRET = "oidc-client-secret-value-123"
 TEAMS = [
     Team(
         name=t,
@@ -53,11 +55,20 @@ class Mocks(pulumi.runtime.Mocks):
             "aws:index/getRegion:getRegion": {"region": "us-east-1", "name": "us-east-1", "id": "us-east-1"},
             "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
             "aws:index/getCallerIdentity:getCallerIdentity": {"accountId": ACCOUNT, "arn": "x", "userId": "x", "id": ACCOUNT},
+            "aws:secretsmanager/getSecretVersion:getSecretVersion": {
+                "arn": args.args.get("secretId"),
+                "id": args.args.get("secretId"),
+                "secretString": OIDC_CLIENT_SECRET,
+                "versionId": "v1",
+            },
         }[args.token]
 
 
-def deploy(data: dict, protect: bool = False, log_kms_key_arn: str | None = None) -> tuple[list, dict]:
-    """Declare the Metadata component for ``data`` under recording mocks; returns registrations and outputs."""
+def deploy(
+    data: dict, protect: bool = False, log_kms_key_arn: str | None = None, extra: dict[str, Any] | None = None
+) -> tuple[list, dict]:
+    """Declare the Metadata component for ``data`` under recording mocks; returns registrations and outputs.
+    ``extra``: more MetadataArgs fields (the UI's datastore and VPC CIDR)."""
     pulumi.runtime.settings.set_root_resource(None)
     mocks = Mocks()
     monitor = RecordingMonitor(mocks)
@@ -80,6 +91,7 @@ def deploy(data: dict, protect: bool = False, log_kms_key_arn: str | None = None
                 protect=protect,
                 tags={"environment": "dev"},
                 log_kms_key_arn=log_kms_key_arn,
+                **(extra or {}),
             ),
         )
         return pulumi.Output.all(
@@ -93,6 +105,8 @@ def deploy(data: dict, protect: bool = False, log_kms_key_arn: str | None = None
             rest_api_name=md.rest_api_name,
             lb=md.load_balancer_arn_suffix,
             tg=md.target_group_arn_suffix,
+            ui_url=md.ui.url if md.ui else None,
+            ui_dns=md.ui.load_balancer_dns_name if md.ui else None,
         ).apply(out.update)
 
     run()

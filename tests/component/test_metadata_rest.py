@@ -115,7 +115,17 @@ def test_stage_access_logs_and_throttle(regional):
     account = one(regs, "aws:apigateway/account:Account")
     role_policy = one(regs, "aws:iam/rolePolicy:RolePolicy", "metadata-apigw-logs")
     resources = json.loads(role_policy.inputs["policy"])["Statement"][0]["Resource"]
-    assert resources[0] == f"arn:aws:mock:us-east-1:{ACCOUNT}:metadata-api-logs", f"{urn(role_policy)} ({urn(account)})"
+    group = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/strata/*/metadata-api"
+    assert resources == [group, f"{group}:log-stream:*"], f"{urn(role_policy)} ({urn(account)}): every env's access-log group"
+    assert logs.inputs["name"] == "/strata/dev/metadata-api", urn(logs)
+
+
+def test_a_stack_that_does_not_own_the_account_logging_role_declares_none():
+    regs, _ = deploy({**REST, "api": {"manageAccountLoggingRole": False}})
+    assert not of(regs, "aws:apigateway/account:Account"), [urn(r) for r in of(regs, "aws:apigateway/account:Account")]
+    assert not [r for r in of(regs, "aws:iam/role:Role") if r.name == "metadata-apigw-logs"], "logging role declared"
+    stage = one(regs, "aws:apigateway/stage:Stage")
+    assert stage.inputs["accessLogSettings"]["destinationArn"].endswith(":metadata-api-logs"), urn(stage)
 
 
 def test_one_api_key_and_usage_plan_per_team_with_the_teams_key(regional):

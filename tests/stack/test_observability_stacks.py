@@ -35,7 +35,8 @@ def deployed(request) -> tuple[str, ProgramRun]:
 
 
 def one(run: ProgramRun, typ: str):
-    found = [r for r in run.registrations if r.type == typ and r.custom]
+    """The metadata layer's own resource of ``typ`` (not the optional UI's ALB, target groups or services)."""
+    found = [r for r in run.registrations if r.type == typ and r.custom and "strata:metadata:Ui$" not in r.urn]
     assert len(found) == 1, f"{run.stack}: expected one {typ}, got {[r.urn for r in found]}"
     return found[0]
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from infra.config import ConfigError, MetadataSettings, _check_metadata, _Issues
+from infra.config import ConfigError, MetadataSettings, NetworkSettings, _check_metadata, _Issues
 from modules.metadata import policies as mp
 
 SECRET = "arn:aws:secretsmanager:us-east-1:111111111111:secret:rds!cluster-abc"
@@ -87,10 +87,33 @@ def test_authorizer_holds_hashes_and_accepts_exactly_the_team_keys():
     assert namespace["handler"]({"headers": {}}, None)["isAuthorized"] is False
 
 
-def check(data: dict, production: bool = False) -> list[str]:
+def check(data: dict, production: bool = False, network: dict | None = None) -> list[str]:
     issues = _Issues()
-    _check_metadata({"metadata": MetadataSettings.model_validate(data), "production": production}, "stacks/Pulumi.x.yaml", issues)
+    sections = {"metadata": MetadataSettings.model_validate(data), "production": production}
+    if network is not None:
+        sections["network"] = NetworkSettings.model_validate(network)
+    _check_metadata(sections, "stacks/Pulumi.x.yaml", issues)
     return [f"{i.key}: {i.problem}" for i in issues]
+
+
+# A complete, valid Cognito-authenticated UI.
+UI = {
+    "enabled": True,
+    "domainName": "metaflow.ml.example.com",
+    "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-1111-2222-3333-444455556666",
+    "auth": "cognito",
+    "cognitoUserPoolArn": "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEf123",
+    "cognitoClientId": "client123",
+    "cognitoDomain": "acme-ml",
+}
+
+
+def test_a_complete_ui_is_valid_with_a_nat_and_refused_without_one():
+    assert check({"ui": UI}, network={"cidr": "10.20.0.0/16", "egress": "nat-gateway"}) == []
+    problems = check({"ui": UI}, network={"cidr": "10.20.0.0/16", "egress": "endpoints"})
+    assert any(p.startswith("strata:metadata.ui:") and "identity provider" in p for p in problems), problems
+    problems = check({"ui": UI}, network={"mode": "adopt", "vpcId": "vpc-1"})
+    assert any(p.startswith("strata:metadata.ui.allowedCidrs:") for p in problems), problems
 
 
 @pytest.mark.parametrize(
@@ -102,8 +125,14 @@ def check(data: dict, production: bool = False) -> list[str]:
         ({"service": {"imageTag": "latest"}}, "strata:metadata.service.imageTag"),
         ({"service": {"image": "netflixoss/metaflow_metadata_service:v2.5.0"}}, "strata:metadata.service.image"),
         ({"service": {"cpu": 256, "memory": 4096}}, "strata:metadata.service"),
-        ({"ui": {"enabled": True}}, "strata:metadata.ui"),
+        ({"ui": {"enabled": True}}, "strata:metadata.ui.auth"),
         ({"ui": {"enabled": True, "auth": "oidc"}}, "strata:metadata.ui"),
+        ({"ui": {**UI, "certificateArn": "arn:aws:iam::123456789012:server-certificate/x"}}, "strata:metadata.ui.certificateArn"),
+        ({"ui": {**UI, "domainName": "https://metaflow.example.com"}}, "strata:metadata.ui.domainName"),
+        ({"ui": {**UI, "cognitoDomain": "acme-ml.auth.us-east-1.amazoncognito.com"}}, "strata:metadata.ui.cognitoDomain"),
+        ({"ui": {**UI, "allowedCidrs": ["10.0.0.1/16"]}}, "strata:metadata.ui.allowedCidrs"),
+        ({"ui": {**UI, "staticImageTag": "latest"}}, "strata:metadata.ui.staticImageTag"),
+        ({"ui": {**UI, "backendCpu": 256, "backendMemory": 8192}}, "strata:metadata.ui.backendCpu"),
         ({"endpointType": "PRIVATE"}, "strata:metadata.endpointType"),
         ({"enabled": False}, "strata:metadata.metadataMode"),
     ],
