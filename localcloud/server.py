@@ -1,6 +1,7 @@
 """Start, configure and stop the moto server that plays AWS for the local cloud.
 
-The server runs as a separate process (``python -m moto.server``) so that the CLI can record its
+The server runs as a separate process (``python -m localcloud.motoserver``: moto plus the local-cloud
+hooks, Batch jobs as local processes and runnable Step Functions executions) so that the CLI can record its
 PID, leave it running between commands, and let other processes (Metaflow, boto3 scripts) talk to
 the same emulated account.
 """
@@ -70,7 +71,7 @@ def is_up(endpoint: str, timeout: float = 1.0) -> bool:
 
 
 def start_moto(port: int | None = None, host: str = "127.0.0.1", log_path: str | None = None) -> MotoServer:
-    """Start ``python -m moto.server`` on ``host:port`` (a free port when None) and wait until it answers.
+    """Start ``python -m localcloud.motoserver`` on ``host:port`` (a free port when None) and wait until it answers.
 
     ``MOTO_IAM_LOAD_MANAGED_POLICIES`` makes the AWS-managed policy ARNs (e.g.
     ``arn:aws:iam::aws:policy/service-role/AWSBatchServiceRole``) exist, so attaching them works as on
@@ -83,7 +84,8 @@ def start_moto(port: int | None = None, host: str = "127.0.0.1", log_path: str |
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", MOTO_PORT=str(port))
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+            # moto's server plus the local-cloud hooks (Batch jobs run as local processes: localcloud/jobs.py).
+            [sys.executable, "-m", "localcloud.motoserver", "-H", host, "-p", str(port)],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -105,8 +107,9 @@ def start_moto(port: int | None = None, host: str = "127.0.0.1", log_path: str |
 
 
 def configure_moto(endpoint: str) -> None:
-    """Make Batch jobs succeed without Docker (by default moto marks them FAILED when Docker is absent)."""
-    body = json.dumps({"batch": {"use_docker": False}}).encode()
+    """Batch without Docker (jobs then run as local processes, localcloud/jobs.py) and Step Functions
+    executions that actually run (localcloud/sfn.py). Set before any state machine is created."""
+    body = json.dumps({"batch": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}).encode()
     req = urllib.request.Request(
         f"{endpoint}/moto-api/config",
         data=body,

@@ -1,9 +1,11 @@
 """`strata local up` / `strata local down`: a whole platform in a moto server on this machine.
 
 up: start moto -> deploy the `local` stack with the local engine (rich progress) -> write every
-team's Metaflow profile and a shell env file under .strata/local/ -> run the sample flow as one team
-on the S3 datastore in moto -> print where its artifacts landed. The server is left running; its PID
-is recorded so that `down` stops exactly that process.
+team's Metaflow profile and a shell env file under .strata/local/ -> run the sample flow as one team on
+its Batch queue (jobs run as local processes) and the S3 datastore in moto -> print where its artifacts
+landed and which Batch jobs ran -> deploy the same flow to Step Functions, trigger it and wait for the
+execution (localcloud/walk.py). The server is left running; its PID is recorded so that `down` stops
+exactly that process.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from infra.config import load_from_files
 from localcloud.engine import LocalEngine
 from localcloud.runner import ProgramRun, run_program
 from localcloud.server import configure_moto, start_moto
+from localcloud.walk import WalkError, batch_jobs, client, flow_env, step_functions_run
 
 STACK = "local"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -138,24 +141,32 @@ def deploy(project_dir: Path, endpoint: str, region: str, console: Console) -> t
     return run, engine
 
 
-def run_sample_flow(project_dir: Path, paths: Paths, env: dict[str, str], team: str, console: Console) -> str:
-    """Run the sample flow as ``team`` on the S3 datastore in moto; returns the run id."""
+def run_sample_flow(
+    project_dir: Path, paths: Paths, env: dict[str, str], team: str, console: Console, on_batch: bool = True
+) -> str:
+    """Run the sample flow as ``team`` (on its Batch queue unless ``on_batch`` is false) on the S3 datastore
+    in moto; returns the run id."""
     paths.work.mkdir(parents=True, exist_ok=True)
     run_id_file = paths.work / "last-run-id"
     run_id_file.unlink(missing_ok=True)
     flow = (project_dir / SAMPLE_FLOW).resolve()
-    child_env = {
-        **os.environ,
-        **env,
-        "METAFLOW_PROFILE": naming.profile_name(STACK, team),
-        "METAFLOW_USER": os.environ.get("METAFLOW_USER") or os.environ.get("USER") or "strata-local",
-    }
+    child_env = flow_env(env, naming.profile_name(STACK, team))
+    where = "its Batch queue (each task a local process)" if on_batch else "local compute"
     console.print(
-        f"[bold]running[/bold] {SAMPLE_FLOW} as team [cyan]{team}[/cyan] (METAFLOW_PROFILE={child_env['METAFLOW_PROFILE']})"
+        f"[bold]running[/bold] {SAMPLE_FLOW} as team [cyan]{team}[/cyan] on {where} "
+        f"(METAFLOW_PROFILE={child_env['METAFLOW_PROFILE']}{' ... run --with batch' if on_batch else ''})"
     )
     with console.status("Metaflow: start -> fit (foreach) -> join -> end ..."):
         proc = subprocess.run(
-            [sys.executable, str(flow), "--no-pylint", "run", "--run-id-file", str(run_id_file)],
+            [
+                sys.executable,
+                str(flow),
+                "--no-pylint",
+                "run",
+                *(["--with", "batch"] if on_batch else []),
+                "--run-id-file",
+                str(run_id_file),
+            ],
             cwd=paths.work,
             env=child_env,
             text=True,
@@ -197,7 +208,57 @@ def print_emulation_gaps(engine: LocalEngine, console: Console) -> None:
         console.print(f"  - {note}")
 
 
-def up(project_dir: Path, port: int | None, team: str | None, state_dir: Path | None, console: Console) -> Paths:
+def print_batch_jobs(env: dict[str, str], queue: str, console: Console) -> list[dict]:
+    """The team queue's jobs as moto reports them (each ran as a local process)."""
+    jobs = batch_jobs(client(env, "batch"), queue)
+    table = Table(title=f"AWS Batch jobs on {queue.rsplit('/', 1)[-1]} (in moto; each ran as a local process)")
+    for column in ("job", "status", "exit code", "job id"):
+        table.add_column(column)
+    for job in jobs:
+        table.add_row(job["jobName"], job["status"], str(job.get("container", {}).get("exitCode", "")), job["jobId"])
+    console.print(table)
+    return jobs
+
+
+def print_step_functions_run(
+    project_dir: Path, paths: Paths, env: dict[str, str], team: str, profile: dict[str, str], console: Console
+) -> None:
+    """Deploy the sample flow to Step Functions as ``team``, trigger it, wait, show what ran."""
+    flow = (project_dir / SAMPLE_FLOW).resolve()
+    name = naming.profile_name(STACK, team)
+    console.print(f"[bold]deploying[/bold] {SAMPLE_FLOW} to Step Functions and triggering it (METAFLOW_PROFILE={name})")
+    with console.status("Step Functions: create -> trigger -> execution running (Batch jobs as local processes) ..."):
+        try:
+            run = step_functions_run(flow, paths.work, flow_env(env, name), profile, paths.work)
+        except WalkError as exc:
+            raise LocalCloudError(str(exc)) from None
+    jobs = {j["jobId"]: j for j in batch_jobs(client(env, "batch"), profile["METAFLOW_BATCH_JOB_QUEUE"])}
+    table = Table(
+        title=f"{run.execution_arn.rsplit(':', 2)[-2]}: execution {run.status} in {run.seconds:.0f} s (run {run.run_id})"
+    )
+    for column in ("step", "task = Batch job id", "job status", "exit code"):
+        table.add_column(column)
+    for step in ("start", "fit", "join", "end"):
+        for task in run.tasks.get(step, []):
+            job = jobs.get(task, {})
+            table.add_row(step, task, job.get("status", "?"), str(job.get("container", {}).get("exitCode", "")))
+    console.print(table)
+    if run.status != "SUCCEEDED":
+        raise LocalCloudError(
+            f"the Step Functions execution ended {run.status}; see `aws stepfunctions get-execution-history "
+            f"--execution-arn {run.execution_arn}` (source {paths.env_file} first)"
+        )
+
+
+def up(
+    project_dir: Path,
+    port: int | None,
+    team: str | None,
+    state_dir: Path | None,
+    console: Console,
+    on_batch: bool = True,
+    step_functions: bool = True,
+) -> Paths:
     project_dir = project_dir.resolve()
     paths = paths_for(project_dir, state_dir)
     if running := recorded_server(paths):
@@ -235,7 +296,7 @@ def up(project_dir: Path, port: int | None, team: str | None, state_dir: Path | 
     console.print(f"deployed {len(engine.resources)} resources; profiles for {', '.join(teams)} in {paths.root}")
     print_emulation_gaps(engine, console)
 
-    run_id = run_sample_flow(project_dir, paths, env, team, console)
+    run_id = run_sample_flow(project_dir, paths, env, team, console, on_batch=on_batch)
     artifacts = artifact_locations(paths, env, team, run_id)
     root = f"{run.outputs['teamProfiles'][team]['METAFLOW_DATASTORE_SYSROOT_S3']}/RegionForecastFlow/data/"
     table = Table(title=f"RegionForecastFlow/{run_id}: {len(artifacts)} artifacts, all under {root}")
@@ -244,6 +305,11 @@ def up(project_dir: Path, port: int | None, team: str | None, state_dir: Path | 
     for a in artifacts:
         table.add_row(a["step"], a["name"], str(a["bytes"]), a["location"].removeprefix(root))
     console.print(table)
+    profile = run.outputs["teamProfiles"][team]
+    if on_batch:
+        print_batch_jobs(env, profile["METAFLOW_BATCH_JOB_QUEUE"], console)
+    if step_functions:
+        print_step_functions_run(project_dir, paths, env, team, profile, console)
     profile_name = naming.profile_name(STACK, team)
     console.print(
         f"\nThe local cloud keeps running. In any shell: [bold]source {paths.env_file}[/bold]\n"

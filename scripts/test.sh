@@ -11,7 +11,8 @@ echo "==> ruff"
 .venv/bin/ruff format --check infra modules localcloud sdk tests benchmarks scripts security policy
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)
-MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_PORT=$port .venv/bin/python -m moto.server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+# moto plus the local-cloud hooks (Batch jobs as local processes, Step Functions fixes): localcloud/motoserver.py
+MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_PORT=$port .venv/bin/python -m localcloud.motoserver -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 50); do

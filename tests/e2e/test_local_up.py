@@ -107,6 +107,50 @@ def test_the_sample_flow_ran_on_the_s3_datastore(local_cloud):
     assert f"s3://{bucket}/teams/fraud/metaflow/RegionForecastFlow/data/" in out, "artifact locations not printed"
 
 
+def team_profile(local_cloud, team: str = "fraud") -> dict:
+    return json.loads((local_cloud["state"] / f"config_local-{team}.json").read_text())
+
+
+def test_the_sample_flow_ran_on_the_teams_batch_queue_as_local_processes(local_cloud):
+    """`run --with batch`: one Batch job per task on fraud's queue, each run as a process, all SUCCEEDED."""
+    batch = client(local_cloud, "batch")
+    queue = team_profile(local_cloud)["METAFLOW_BATCH_JOB_QUEUE"]
+    jobs = batch.list_jobs(jobQueue=queue, jobStatus="SUCCEEDED")["jobSummaryList"]
+    failed = batch.list_jobs(jobQueue=queue, jobStatus="FAILED")["jobSummaryList"]
+    assert not failed, [j["jobName"] for j in failed]
+    interactive = [j for j in jobs if not j["jobName"].startswith("SFN-")]
+    # start, three fit tasks (foreach over emea/apac/amer), join, end
+    assert len(interactive) == 6, [j["jobName"] for j in interactive]
+    assert all(j["container"]["exitCode"] == 0 for j in interactive), interactive
+    described = batch.describe_jobs(jobs=[j["jobId"] for j in interactive])["jobs"]
+    roles = {d["container"].get("jobRoleArn") for d in described}
+    assert roles <= {None, team_profile(local_cloud)["METAFLOW_ECS_S3_ACCESS_IAM_ROLE"]}, roles
+    assert "each ran as a local process" in local_cloud["up"].stdout
+
+
+def test_the_sample_flow_ran_on_step_functions_to_the_end(local_cloud):
+    """`step-functions create` + `trigger`: the execution SUCCEEDED in moto and every step's tasks (Batch
+    jobs of fraud's queue) finished, their outputs in fraud's datastore root."""
+    out = local_cloud["up"].stdout
+    profile = team_profile(local_cloud)
+    sfn = client(local_cloud, "stepfunctions")
+    name = f"{profile['METAFLOW_SFN_STATE_MACHINE_PREFIX']}_RegionForecastFlow"
+    (machine,) = [m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == name]
+    (execution,) = sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
+    assert execution["status"] == "SUCCEEDED", execution
+    assert "execution SUCCEEDED" in out and f"sfn-{execution['name']}" in out, out[-3000:]
+    bucket, prefix = profile["METAFLOW_DATASTORE_SYSROOT_S3"][5:].split("/", 1)
+    run = f"{prefix}/RegionForecastFlow/sfn-{execution['name']}/"
+    keys = [o["Key"] for o in client(local_cloud, "s3").list_objects_v2(Bucket=bucket, Prefix=run)["Contents"]]
+    ends = {k[len(run) :].split("/")[0] for k in keys if k.endswith("/0.task_end")}
+    assert ends == {"start", "fit", "join", "end"}, ends
+    fit_tasks = {k[len(run) :].split("/")[1] for k in keys if k.startswith(f"{run}fit/") and k.endswith("/0.task_end")}
+    assert len(fit_tasks) == 3, fit_tasks
+    batch = client(local_cloud, "batch")
+    for job in batch.describe_jobs(jobs=sorted(fit_tasks))["jobs"]:
+        assert job["status"] == "SUCCEEDED" and job["jobName"].startswith("SFN-RegionForecastFlow"), job["jobName"]
+
+
 def test_configure_reads_the_profile_with_aws_credentials(local_cloud, tmp_path):
     env = {**local_cloud["env"], "METAFLOW_HOME": str(tmp_path)}
     strata("configure", "--env", "local", "--team", "forecasting", env=env)
