@@ -15,6 +15,7 @@ import boto3
 import pulumi
 import pytest
 
+from infra.config import MetadataSettings, Team
 from localcloud import LocalEngine, configure_moto, start_moto
 from localcloud.server import MotoServer
 
@@ -82,3 +83,65 @@ def _deploy(
 def deploy() -> Callable[..., dict[str, Any]]:
     """``deploy(engine, program, preview=False, monitor=None)`` -> the program's resolved outputs."""
     return _deploy
+
+
+# ---------------------------------------------------------------- the Metadata component in moto
+
+METADATA_TEAMS = [
+    Team(
+        name=t,
+        cost_center="cc",
+        contacts=("a@example.com",),
+        priority=1,
+        max_vcpus=8,
+        gpu_max_vcpus=0,
+        principals=("arn:aws:iam::123456789012:root",),
+    )
+    for t in ("alpha", "beta")
+]
+
+
+def declare_metadata(name: str, env: str, cidr: int, settings: MetadataSettings, *, datastore: bool = False):
+    """Inside a program: the Metadata component on its own VPC (2 AZs), Batch group, KMS key, team job roles
+    and (``datastore``, for the UI) a bucket. Logical names start with ``name`` (the server is shared).
+    Returns ``(metadata, vpc)``."""
+    import json
+
+    import pulumi_aws as aws
+
+    from infra import naming
+    from modules.metadata import Metadata, MetadataArgs
+    from modules.metadata import policies as mp
+
+    vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=f"10.{cidr}.0.0/16")
+    subnets = [
+        aws.ec2.Subnet(f"{name}-subnet-{i}", vpc_id=vpc.id, cidr_block=f"10.{cidr}.{i}.0/24", availability_zone=f"us-east-1{z}")
+        for i, z in enumerate("ab")
+    ]
+    batch_sg = aws.ec2.SecurityGroup(f"{name}-batch-sg", vpc_id=vpc.id, description="batch")
+    key = aws.kms.Key(f"{name}-key", description="platform")
+    trust = json.dumps(mp.service_trust_policy(mp.ECS_TASKS_SERVICE))
+    job_roles = {
+        t.name: aws.iam.Role(f"{name}-job-{t.name}", name=naming.job_role(env, t.name), assume_role_policy=trust)
+        for t in METADATA_TEAMS
+    }
+    bucket = aws.s3.Bucket(f"{name}-datastore", bucket=f"{name}-{env}-datastore") if datastore else None
+    md = Metadata(
+        name,
+        MetadataArgs(
+            environment=env,
+            settings=settings,
+            teams=METADATA_TEAMS,
+            vpc_id=vpc.id,
+            subnet_ids=pulumi.Output.all(*[s.id for s in subnets]),
+            client_security_group_id=batch_sg.id,
+            kms_key_arn=key.arn,
+            job_role_arns={t: r.arn for t, r in job_roles.items()},
+            protect=False,
+            tags={"environment": env},
+            datastore_bucket_arn=bucket.arn if bucket else None,
+            datastore_bucket_name=bucket.bucket if bucket else None,
+            vpc_cidr=vpc.cidr_block,
+        ),
+    )
+    return md, vpc

@@ -5,30 +5,17 @@ from __future__ import annotations
 
 import json
 
-import pulumi
-import pulumi_aws as aws
 import pytest
 
 from infra import naming
-from infra.config import MetadataSettings, Team
+from infra.config import MetadataSettings
 from localcloud import RecordingMonitor
 from localcloud.handlers import RESOURCE_HANDLERS
-from modules.metadata import Metadata, MetadataArgs
 from modules.metadata import policies as mp
+from tests.localcloud.conftest import METADATA_TEAMS, declare_metadata
 
 ENV = "mdtest"
-TEAMS = [
-    Team(
-        name=t,
-        cost_center="cc",
-        contacts=("a@example.com",),
-        priority=1,
-        max_vcpus=8,
-        gpu_max_vcpus=0,
-        principals=("arn:aws:iam::123456789012:root",),
-    )
-    for t in ("alpha", "beta")
-]
+TEAMS = METADATA_TEAMS
 METADATA_TYPES = [
     "aws:rds/subnetGroup:SubnetGroup",
     "aws:rds/clusterParameterGroup:ClusterParameterGroup",
@@ -70,32 +57,7 @@ def deployed(moto_server):
     settings = MetadataSettings.model_validate({"service": {"desiredCount": 1, "maxCount": 3}, "database": {"minCapacity": 0}})
 
     def program():
-        vpc = aws.ec2.Vpc("md-vpc", cidr_block="10.77.0.0/16")
-        subnets = [
-            aws.ec2.Subnet(f"md-subnet-{i}", vpc_id=vpc.id, cidr_block=f"10.77.{i}.0/24", availability_zone=f"us-east-1{z}")
-            for i, z in enumerate("ab")
-        ]
-        batch_sg = aws.ec2.SecurityGroup("md-batch-sg", vpc_id=vpc.id, description="batch")
-        key = aws.kms.Key("md-key", description="platform")
-        trust = json.dumps(mp.service_trust_policy(mp.ECS_TASKS_SERVICE))
-        job_roles = {
-            t.name: aws.iam.Role(f"md-job-{t.name}", name=naming.job_role(ENV, t.name), assume_role_policy=trust) for t in TEAMS
-        }
-        md = Metadata(
-            "md",
-            MetadataArgs(
-                environment=ENV,
-                settings=settings,
-                teams=TEAMS,
-                vpc_id=vpc.id,
-                subnet_ids=pulumi.Output.all(*[s.id for s in subnets]),
-                client_security_group_id=batch_sg.id,
-                kms_key_arn=key.arn,
-                job_role_arns={t: r.arn for t, r in job_roles.items()},
-                protect=False,
-                tags={"environment": ENV},
-            ),
-        )
+        md, _ = declare_metadata("md", ENV, 77, settings)
         return {
             "api_url": md.api_url,
             "internal_url": md.internal_url,

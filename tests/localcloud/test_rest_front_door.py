@@ -13,25 +13,13 @@ import pulumi_aws as aws
 import pytest
 
 from infra import naming
-from infra.config import MetadataSettings, Team
+from infra.config import MetadataSettings
 from localcloud import LocalEngine, LocalEngineError, RecordingMonitor
 from localcloud.handlers import INVOKE_HANDLERS, RESOURCE_HANDLERS
-from modules.metadata import Metadata, MetadataArgs
 from modules.metadata import policies as mp
-from tests.localcloud.conftest import _deploy
+from tests.localcloud.conftest import METADATA_TEAMS, _deploy, declare_metadata
 
-TEAMS = [
-    Team(
-        name=t,
-        cost_center="cc",
-        contacts=("a@example.com",),
-        priority=1,
-        max_vcpus=8,
-        gpu_max_vcpus=0,
-        principals=("arn:aws:iam::123456789012:root",),
-    )
-    for t in ("alpha", "beta")
-]
+TEAMS = METADATA_TEAMS
 USAGE_PLAN = {"rateLimit": 10, "burstLimit": 20, "quotaPerDay": 5000}
 REST_TYPES = [
     "aws:apigateway/restApi:RestApi",
@@ -76,39 +64,7 @@ def _deploy_metadata(moto_server, *, name: str, env: str, cidr: int, endpoint_ty
     )
 
     def program():
-        vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=f"10.{cidr}.0.0/16")
-        subnets = [
-            aws.ec2.Subnet(
-                f"{name}-subnet-{i}", vpc_id=vpc.id, cidr_block=f"10.{cidr}.{i}.0/24", availability_zone=f"us-east-1{z}"
-            )
-            for i, z in enumerate("ab")
-        ]
-        batch_sg = aws.ec2.SecurityGroup(f"{name}-batch-sg", vpc_id=vpc.id, description="batch")
-        key = aws.kms.Key(f"{name}-key", description="platform")
-        trust = json.dumps(mp.service_trust_policy(mp.ECS_TASKS_SERVICE))
-        job_roles = {
-            t.name: aws.iam.Role(f"{name}-job-{t.name}", name=naming.job_role(env, t.name), assume_role_policy=trust)
-            for t in TEAMS
-        }
-        bucket = aws.s3.Bucket(f"{name}-datastore", bucket=f"{name}-{env}-datastore") if ui else None
-        md = Metadata(
-            name,
-            MetadataArgs(
-                environment=env,
-                settings=settings,
-                teams=TEAMS,
-                vpc_id=vpc.id,
-                subnet_ids=pulumi.Output.all(*[s.id for s in subnets]),
-                client_security_group_id=batch_sg.id,
-                kms_key_arn=key.arn,
-                job_role_arns={t: r.arn for t, r in job_roles.items()},
-                protect=False,
-                tags={"environment": env},
-                datastore_bucket_arn=bucket.arn if bucket else None,
-                datastore_bucket_name=bucket.bucket if bucket else None,
-                vpc_cidr=vpc.cidr_block,
-            ),
-        )
+        md, vpc = declare_metadata(name, env, cidr, settings, datastore=bool(ui))
         return {
             "ui_url": md.ui.url if md.ui else None,
             "ui_dns": md.ui.load_balancer_dns_name if md.ui else None,
