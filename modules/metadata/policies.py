@@ -106,7 +106,6 @@ def container_definitions(
             "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": prefix},
         }
 
-    probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{SERVICE_PORT}{health_check_path(settings)}', timeout=4)"
     return [
         {
             "name": MIGRATE_CONTAINER,
@@ -126,17 +125,17 @@ def container_definitions(
             "portMappings": [{"containerPort": SERVICE_PORT, "protocol": "tcp", "name": "http"}],
             "environment": env,
             "secrets": secrets,
-            # Python is in the image (curl may not be): the probe needs nothing else.
-            "healthCheck": {
-                "command": ["CMD", PYTHON, "-c", probe],
-                "interval": 30,
-                "timeout": 5,
-                "retries": 3,
-                "startPeriod": 60,
-            },
+            "healthCheck": container_health_check(SERVICE_PORT, health_check_path(settings)),
             "logConfiguration": logs(SERVICE_CONTAINER),
         },
     ]
+
+
+def container_health_check(port: int, path: str) -> dict[str, Any]:
+    """An ECS container health check: GET http://127.0.0.1:<port><path> with the image's own Python (the
+    metadata image has it; curl may not be there), every 30 s, unhealthy after 3 failures."""
+    probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=4)"
+    return {"command": ["CMD", PYTHON, "-c", probe], "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 60}
 
 
 # ---------------------------------------------------------------- IAM

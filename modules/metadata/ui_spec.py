@@ -16,6 +16,7 @@ from modules.metadata.policies import (
     PYTHON,
     VERSION,
     PolicyDocument,
+    container_health_check,
     db_secrets,
     service_environment,
 )
@@ -82,7 +83,6 @@ def backend_container_definitions(
 ) -> list[dict[str, Any]]:
     svc = settings.service
     env = backend_environment(settings, db_host, bucket_name)
-    probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{BACKEND_PORT}{BACKEND_HEALTH_PATH}', timeout=4)"
     return [
         {
             "name": BACKEND_CONTAINER,
@@ -93,13 +93,7 @@ def backend_container_definitions(
             "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
             # The DB login comes from the RDS-managed secret at task start, never from the environment.
             "secrets": db_secrets(master_secret_arn),
-            "healthCheck": {
-                "command": ["CMD", PYTHON, "-c", probe],
-                "interval": 30,
-                "timeout": 5,
-                "retries": 3,
-                "startPeriod": 60,
-            },
+            "healthCheck": container_health_check(BACKEND_PORT, BACKEND_HEALTH_PATH),
             "readonlyRootFilesystem": False,
             "logConfiguration": _logs(log_group, region, BACKEND_CONTAINER),
         }

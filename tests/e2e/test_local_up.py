@@ -11,11 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 
 from infra import naming
 from infra.config import load_from_files
+from localcloud import walk
 
 REPO = Path(__file__).resolve().parents[2]
 STRATA = [sys.executable, "-m", "strata.cli"]
@@ -46,14 +46,7 @@ def local_cloud(tmp_path_factory):
 
 
 def client(local_cloud, service):
-    e = local_cloud["env"]
-    return boto3.client(
-        service,
-        endpoint_url=e["AWS_ENDPOINT_URL"],
-        region_name=e["AWS_DEFAULT_REGION"],
-        aws_access_key_id=e["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=e["AWS_SECRET_ACCESS_KEY"],
-    )
+    return walk.client(local_cloud["env"], service)
 
 
 def test_env_file_points_everything_at_the_local_cloud(local_cloud):

@@ -14,13 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from pulumi.runtime import config as pulumi_config
 from rich.console import Console
 
 from infra import naming
-from localcloud import session
+from localcloud import session, walk
 from localcloud.server import configure_moto, start_moto
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,14 +54,7 @@ def cloud(tmp_path_factory) -> Any:
 
 
 def client(cloud, service: str) -> Any:
-    e = cloud["env"]
-    return boto3.client(
-        service,
-        endpoint_url=e["AWS_ENDPOINT_URL"],
-        region_name=e["AWS_DEFAULT_REGION"],
-        aws_access_key_id=e["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=e["AWS_SECRET_ACCESS_KEY"],
-    )
+    return walk.client(cloud["env"], service)
 
 
 def profile(cloud, team: str) -> dict[str, str]:
