@@ -218,6 +218,9 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
                 load_balancer_kind=LoadBalancerKind.NETWORK,
                 ecs_cluster=metadata.ecs_cluster_name,
                 ecs_service=metadata.service_name,
+                ui_load_balancer=metadata.ui.load_balancer_arn_suffix if metadata.ui else None,
+                ui_backend_target_group=metadata.ui.backend_target_group_arn_suffix if metadata.ui else None,
+                ui_static_target_group=metadata.ui.static_target_group_arn_suffix if metadata.ui else None,
             )
             if metadata
             else None,

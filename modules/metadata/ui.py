@@ -55,6 +55,9 @@ class MetadataUi(pulumi.ComponentResource):
     load_balancer_dns_name: pulumi.Output[str]
     """Point the UI's DNS name (``ui.domainName``) at this (CNAME, or a Route 53 alias)."""
     load_balancer_arn_suffix: pulumi.Output[str]
+    backend_target_group_arn_suffix: pulumi.Output[str]
+    static_target_group_arn_suffix: pulumi.Output[str]
+    """``AWS/ApplicationELB`` dimensions for the observability layer's alarms and dashboard."""
 
     def __init__(self, name: str, args: MetadataUiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         ui = args.settings.ui
@@ -75,11 +78,15 @@ class MetadataUi(pulumi.ComponentResource):
         self.url = pulumi.Output.from_input(ui_spec.ui_url(ui.domain_name))
         self.load_balancer_dns_name = alb.dns_name
         self.load_balancer_arn_suffix = alb.arn.apply(policies.elb_arn_suffix)
+        self.backend_target_group_arn_suffix = backend_tg.arn.apply(policies.elb_arn_suffix)
+        self.static_target_group_arn_suffix = static_tg.arn.apply(policies.elb_arn_suffix)
         self.register_outputs(
             {
                 "url": self.url,
                 "load_balancer_dns_name": self.load_balancer_dns_name,
                 "load_balancer_arn_suffix": self.load_balancer_arn_suffix,
+                "backend_target_group_arn_suffix": self.backend_target_group_arn_suffix,
+                "static_target_group_arn_suffix": self.static_target_group_arn_suffix,
             }
         )
 

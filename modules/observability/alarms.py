@@ -10,6 +10,8 @@ Every alarm watches a metric AWS publishes by itself (no custom metrics, no agen
   the service has a RUNNING task — no data means no task. (ECS stops and replaces a service task whose
   essential container fails its health check, so a task that stays RUNNING passes it.)
   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/available-metrics.html
+* the Metaflow UI (when on): ``AWS/ApplicationELB`` ``HealthyHostCount`` of its backend and static-app
+  target groups, and ``HTTPCode_Target_5XX_Count`` of its ALB.
 * the database: ``AWS/RDS`` ``CPUUtilization``, ``DatabaseConnections``, ``FreeStorageSpace`` (instances;
   Aurora storage grows by itself, so clusters get no storage alarm).
 * a provisioned warehouse: ``AWS/Redshift`` ``PercentageDiskSpaceUsed`` and ``HealthStatus``. Redshift
@@ -141,6 +143,35 @@ def alarm_specs(signals: Signals, t: Thresholds) -> list[AlarmSpec]:
                 comparison="LessThanThreshold",
                 # ECS publishes nothing for a service without RUNNING tasks: missing data is the signal.
                 treat_missing_data="breaching",
+            )
+
+        if m.ui_load_balancer:
+            for part, group in (("backend", m.ui_backend_target_group), ("static", m.ui_static_target_group)):
+                if group:
+                    add(
+                        f"ui-{part}-unhealthy",
+                        f"the Metaflow UI {part} has no healthy task behind its load balancer for 5 minutes",
+                        namespace="AWS/ApplicationELB",
+                        metric="HealthyHostCount",
+                        dimensions={"LoadBalancer": m.ui_load_balancer, "TargetGroup": group},
+                        statistic="Minimum",
+                        period=60,
+                        evaluation_periods=5,
+                        threshold=1,
+                        comparison="LessThanThreshold",
+                        treat_missing_data="breaching",
+                    )
+            add(
+                "ui-5xx",
+                f"the Metaflow UI's tasks answered {t.api_errors}+ 5xx responses within 5 minutes",
+                namespace="AWS/ApplicationELB",
+                metric="HTTPCode_Target_5XX_Count",
+                dimensions={"LoadBalancer": m.ui_load_balancer},
+                statistic="Sum",
+                period=300,
+                evaluation_periods=1,
+                threshold=t.api_errors,
+                comparison="GreaterThanOrEqualToThreshold",
             )
 
     d = signals.database

@@ -169,6 +169,22 @@ def dashboard_body(signals: Signals, alarm_arns: Sequence[str] = ()) -> dict[str
                 width=8,
                 height=6,
             )
+        if m.ui_load_balancer:
+            lb = ["LoadBalancer", m.ui_load_balancer]
+            groups = [g for g in (m.ui_backend_target_group, m.ui_static_target_group) if g]
+            layout.add(
+                _metrics(
+                    "Metaflow UI: requests, 5xx, healthy tasks",
+                    region,
+                    [
+                        ["AWS/ApplicationELB", "RequestCount", *lb],
+                        ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *lb],
+                        *(["AWS/ApplicationELB", "HealthyHostCount", *lb, "TargetGroup", g] for g in groups),
+                    ],
+                ),
+                width=8,
+                height=6,
+            )
         if m.ecs_cluster and m.ecs_service:
             dims = ["ClusterName", m.ecs_cluster, "ServiceName", m.ecs_service]
             layout.add(

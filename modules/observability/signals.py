@@ -44,6 +44,11 @@ class MetadataSignals:
     load_balancer_kind: LoadBalancerKind = LoadBalancerKind.APPLICATION
     ecs_cluster: str | None = None
     ecs_service: str | None = None
+    ui_load_balancer: str | None = None
+    """The Metaflow UI's ALB ARN suffix (``app/<name>/<id>``), when the UI is on."""
+    ui_backend_target_group: str | None = None
+    ui_static_target_group: str | None = None
+    """The UI's target-group ARN suffixes (backend under /api, static app)."""
 
 
 class DatabaseKind(StrEnum):

@@ -55,3 +55,17 @@ def test_other_stacks_have_no_ui_and_no_elb_log_grant(stack):
     assert not albs, albs
     policy = one(run, BUCKET_POLICY, "datastore-logs-policy")
     assert "ElbAccessLogs" not in policy.inputs["policy"], f"{policy.urn}: ELB admitted without a UI"
+
+
+def test_prod_alarms_watch_the_ui_by_its_load_balancer_and_target_groups(prod):
+    alarms = {r.inputs["name"]: r for r in prod.registrations if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"}
+    alb = one(prod, ALB, "metadata-ui-alb")
+    for part in ("backend", "static"):
+        alarm = alarms[f"strata-prod-ui-{part}-unhealthy"]
+        group = one(prod, "aws:lb/targetGroup:TargetGroup", f"metadata-ui-{part}")
+        dims = alarm.inputs["dimensions"]
+        assert alarm.inputs["namespace"] == "AWS/ApplicationELB" and alarm.inputs["metricName"] == "HealthyHostCount", alarm.urn
+        # The ARN suffix (app/<name>/<id>, targetgroup/<name>/<id>) carries the name.
+        assert group.inputs["name"] == f"strata-prod-ui-{part}" and group.inputs["name"] in dims["TargetGroup"], (alarm.urn, dims)
+        assert alb.inputs["name"] == "strata-prod-ui" and alb.inputs["name"] in dims["LoadBalancer"], (alarm.urn, dims)
+    assert "strata-prod-ui-5xx" in alarms, sorted(alarms)

@@ -171,6 +171,34 @@ def test_alarms_for_every_signal():
     assert all(s.name.startswith(names.alarm_prefix("dev")) for s in specs.values())
 
 
+def test_the_metaflow_ui_gets_health_and_5xx_alarms_and_a_dashboard_widget():
+    ui = MetadataSignals(
+        rest_api_name="strata-prod-metadata",
+        ui_load_balancer="app/strata-prod-ui/111",
+        ui_backend_target_group="targetgroup/strata-prod-ui-backend/222",
+        ui_static_target_group="targetgroup/strata-prod-ui-static/333",
+    )
+    specs = {s.key: s for s in alarms.alarm_specs(full_signals(metadata=ui), AlarmThresholds())}
+    for part, group in (
+        ("backend", "targetgroup/strata-prod-ui-backend/222"),
+        ("static", "targetgroup/strata-prod-ui-static/333"),
+    ):
+        spec = specs[f"ui-{part}-unhealthy"]
+        assert (spec.namespace, spec.metric, spec.statistic) == ("AWS/ApplicationELB", "HealthyHostCount", "Minimum"), spec
+        assert spec.dimensions == {"LoadBalancer": "app/strata-prod-ui/111", "TargetGroup": group}, spec
+        assert spec.treat_missing_data == "breaching" and spec.comparison == "LessThanThreshold", spec
+    errors = specs["ui-5xx"]
+    assert (errors.metric, errors.dimensions, errors.threshold) == (
+        "HTTPCode_Target_5XX_Count",
+        {"LoadBalancer": "app/strata-prod-ui/111"},
+        5,
+    )
+    body = json.dumps(dashboard.dashboard_body(full_signals(metadata=ui)))
+    assert "Metaflow UI" in body and "targetgroup/strata-prod-ui-backend/222" in body
+    without = {s.key for s in alarms.alarm_specs(full_signals(), AlarmThresholds())}
+    assert not {k for k in without if k.startswith("ui-")}, without
+
+
 def test_thresholds_come_from_the_stack():
     t = AlarmThresholds(failed_jobs=10, api_errors=1, db_cpu_percent=90, db_connections=400, db_free_storage_gb=20)
     specs = {s.key: s for s in alarms.alarm_specs(full_signals(), t)}
