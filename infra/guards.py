@@ -610,15 +610,19 @@ _NEGATED = {
 
 def conditions_hold(condition: Mapping[str, Mapping[str, Any]] | None, context: Mapping[str, str]) -> bool:
     """IAM Condition semantics: every operator and key must hold (AND); any listed value may match (OR).
-    A key missing from ``context`` fails a positive operator. Unknown operators raise ValueError, so a
-    check built on this cannot pass by ignoring a condition."""
-    for operator, tests in (condition or {}).items():
+    A key missing from ``context`` fails a positive operator, except with ``...IfExists`` (then it holds).
+    Unknown operators raise ValueError, so a check built on this cannot pass by ignoring a condition."""
+    for full_operator, tests in (condition or {}).items():
+        if_exists = full_operator.endswith("IfExists")
+        operator = full_operator.removesuffix("IfExists")
         negated = operator in _NEGATED
         op = _CONDITION_OPERATORS.get(_NEGATED.get(operator, operator))
         if op is None:
-            raise ValueError(f"condition operator {operator!r} is not supported by this evaluator")
+            raise ValueError(f"condition operator {full_operator!r} is not supported by this evaluator")
         for key, wanted in tests.items():
             got = context.get(key)
+            if got is None and if_exists:
+                continue
             matched = got is not None and any(op(str(w), got) for w in as_list(wanted))
             if matched == negated:
                 return False

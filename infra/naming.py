@@ -55,6 +55,19 @@ def log_bucket(name_prefix: str, env: str) -> str:
     return f"{name_prefix}-{env}-access-logs"
 
 
+# The tag that names a team's resources, and the one Metaflow puts on each Batch job a team submits
+# (METAFLOW_BATCH_DEFAULT_TAGS): a team's role may stop only jobs that carry its own name here.
+TEAM_TAG = "team"
+
+
+def team_from_prefix(prefix: str) -> str:
+    """The team of a datastore prefix made by :func:`team_prefix` (``teams/<team>/``)."""
+    parts = prefix.strip("/").split("/")
+    if len(parts) != 2 or parts[0] != "teams" or not TEAM_NAME.match(parts[1]):
+        raise ValueError(f"not a team prefix: {prefix!r}")
+    return parts[1]
+
+
 def team_prefix(team: str) -> str:
     """The S3 key prefix a team owns inside the datastore bucket (no leading slash)."""
     return f"teams/{team}/"

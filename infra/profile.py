@@ -8,9 +8,12 @@ It holds names and ARNs only, never a secret.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from infra import naming
 
 # Anything that looks like an unfilled template value is a bug in the program, not a valid profile.
 _PLACEHOLDER = re.compile(r"<[^>]*>|\bTODO\b|\bCHANGEME\b|\bREPLACE|\$\{|^\s*$|^None$|^null$", re.IGNORECASE)
@@ -51,6 +54,9 @@ def render_profile(p: ProfileInputs) -> dict[str, str]:
     check_profile({k: v for k, v in vars(p).items() if v is not None and k != "warehouse"})
     root = f"s3://{p.bucket_name}/{p.team_prefix.strip('/')}"
     profile = {
+        # Every Batch job carries the team's tag: the team's role may stop only its own jobs (modules/team).
+        "METAFLOW_BATCH_EMIT_TAGS": "true",
+        "METAFLOW_BATCH_DEFAULT_TAGS": json.dumps({naming.TEAM_TAG: naming.team_from_prefix(p.team_prefix)}),
         "METAFLOW_DEFAULT_DATASTORE": "s3",
         "METAFLOW_DATASTORE_SYSROOT_S3": f"{root}/metaflow",
         "METAFLOW_DATATOOLS_S3ROOT": f"{root}/data",

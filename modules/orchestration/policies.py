@@ -242,6 +242,14 @@ def step_functions_role_policy(
                 "Resource": "*",
             },
             {
+                # Metaflow's state machines submit jobs with the team's tag (METAFLOW_BATCH_DEFAULT_TAGS): SubmitJob
+                # with tags needs TagResource on the new job. The role serves every team of the environment.
+                "Sid": "TagJobsAtSubmit",
+                "Effect": "Allow",
+                "Action": "batch:TagResource",
+                "Resource": jobs_arn(partition, region, account_id),
+            },
+            {
                 "Sid": "TerminateJobs",
                 "Effect": "Allow",
                 "Action": "batch:TerminateJob",

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from infra.naming import TEAM_TAG, team_from_prefix
 from modules.compute.policies import ECS_TASKS_SERVICE, team_data_statements
 from modules.metadata.policies import api_key_read_statement
 from modules.orchestration.policies import data_scientist_statements as step_functions_statements
+from modules.orchestration.policies import jobs_arn
 
 Statement = dict[str, Any]
 PolicyDocument = dict[str, Any]
@@ -111,6 +113,7 @@ def data_scientist_policy(
 
     * the team's datastore prefix and the key, exactly as its Batch job role has them;
     * submit jobs to the team's own queues; register job definitions;
+    * tag its jobs with its own team at submission, and stop (terminate, cancel) only jobs tagged with it;
     * read-only Batch calls (not resource-scoped in AWS);
     * pass only the team's job role (and the Fargate execution role), only to Batch/ECS tasks;
     * read only the team's profile parameter;
@@ -128,6 +131,7 @@ def data_scientist_policy(
     ]:
         if not arn.startswith("arn:") or "*" in arn or "?" in arn:
             raise ValueError(f"{what} must be a concrete ARN: {arn!r}")
+    team = team_from_prefix(team_prefix)
     job_definitions = job_definitions_arn(partition, region, account_id)
     passable = [job_role_arn] + ([fargate_execution_role_arn] if fargate_execution_role_arn else [])
     statements: list[Statement] = [
@@ -139,6 +143,28 @@ def data_scientist_policy(
             "Effect": "Allow",
             "Action": "batch:SubmitJob",
             "Resource": [*sorted(job_queue_arns), job_definitions],
+        },
+        {
+            # Metaflow tags each job at submission (METAFLOW_BATCH_DEFAULT_TAGS {"team": <team>}); SubmitJob
+            # with tags needs TagResource on the new job. Only the team's own name, never over another
+            # team's tag (an existing job tagged for another team is refused).
+            # https://docs.aws.amazon.com/batch/latest/userguide/supported-iam-actions-resources.html
+            "Sid": "TagOwnJobs",
+            "Effect": "Allow",
+            "Action": "batch:TagResource",
+            "Resource": jobs_arn(partition, region, account_id),
+            "Condition": {
+                "StringEquals": {f"aws:RequestTag/{TEAM_TAG}": team},
+                "StringEqualsIfExists": {f"aws:ResourceTag/{TEAM_TAG}": team},
+            },
+        },
+        {
+            # Ctrl-C on `run --with batch` terminates the run's jobs; only jobs tagged with the team.
+            "Sid": "StopOwnJobs",
+            "Effect": "Allow",
+            "Action": ["batch:TerminateJob", "batch:CancelJob"],
+            "Resource": jobs_arn(partition, region, account_id),
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{TEAM_TAG}": team}},
         },
         {
             "Sid": "RegisterJobDefinitions",

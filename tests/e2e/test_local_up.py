@@ -116,6 +116,8 @@ def test_the_sample_flow_ran_on_the_teams_batch_queue_as_local_processes(local_c
     assert len(interactive) == 6, [j["jobName"] for j in interactive]
     assert all(j["container"]["exitCode"] == 0 for j in interactive), interactive
     described = batch.describe_jobs(jobs=[j["jobId"] for j in interactive])["jobs"]
+    # METAFLOW_BATCH_DEFAULT_TAGS: every job carries its team (the team's role may stop only those)
+    assert {d["jobName"]: d.get("tags", {}).get("team") for d in described} == {d["jobName"]: "fraud" for d in described}
     roles = {d["container"].get("jobRoleArn") for d in described}
     assert roles <= {None, team_profile(local_cloud)["METAFLOW_ECS_S3_ACCESS_IAM_ROLE"]}, roles
     assert "each ran as a local process" in local_cloud["up"].stdout
@@ -142,6 +144,7 @@ def test_the_sample_flow_ran_on_step_functions_to_the_end(local_cloud):
     batch = client(local_cloud, "batch")
     for job in batch.describe_jobs(jobs=sorted(fit_tasks))["jobs"]:
         assert job["status"] == "SUCCEEDED" and job["jobName"].startswith("SFN-RegionForecastFlow"), job["jobName"]
+        assert job.get("tags", {}).get("team") == "fraud", (job["jobName"], job.get("tags"))
 
 
 def test_configure_reads_the_profile_with_aws_credentials(local_cloud, tmp_path):

@@ -397,3 +397,15 @@ def test_foreign_team_references():
     assert guards.foreign_team_references(own, "fraud", ["fraud-x"]) != []
     condition = {"Statement": [{"Sid": "L", "Effect": "Allow", "Condition": {"StringLike": {"s3:prefix": ["teams/research/*"]}}}]}
     assert guards.foreign_team_references(condition, "fraud", ["research"])
+
+
+def test_if_exists_operators_hold_when_the_key_is_absent():
+    from infra.guards import conditions_hold
+
+    condition = {"StringEqualsIfExists": {"aws:ResourceTag/team": "fraud"}}
+    assert conditions_hold(condition, {}) is True
+    assert conditions_hold(condition, {"aws:ResourceTag/team": "fraud"}) is True
+    assert conditions_hold(condition, {"aws:ResourceTag/team": "research"}) is False
+    assert conditions_hold({"StringEquals": {"aws:ResourceTag/team": "fraud"}}, {}) is False
+    with pytest.raises(ValueError, match="not supported"):
+        conditions_hold({"NumericLessThanIfExists": {"k": "1"}}, {})

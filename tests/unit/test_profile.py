@@ -15,6 +15,9 @@ BASE = ProfileInputs(
 def test_profile_keys_and_values():
     p = render_profile(BASE)
     assert p == {
+        # each Batch job is tagged with the team (its role may stop only jobs with its own tag)
+        "METAFLOW_BATCH_EMIT_TAGS": "true",
+        "METAFLOW_BATCH_DEFAULT_TAGS": '{"team": "fraud"}',
         "METAFLOW_DEFAULT_DATASTORE": "s3",
         "METAFLOW_DATASTORE_SYSROOT_S3": "s3://acme-ml-dev-datastore/teams/fraud/metaflow",
         "METAFLOW_DATATOOLS_S3ROOT": "s3://acme-ml-dev-datastore/teams/fraud/data",

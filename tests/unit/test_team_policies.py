@@ -189,3 +189,33 @@ def test_profile_size_limit_of_a_standard_parameter() -> None:
     assert "4097 bytes" in (policies.profile_size_problem("x" * 4097) or "")
     # Bytes, not characters: 1,366 three-byte characters are 4,098 bytes.
     assert policies.profile_size_problem("€" * 1366) is not None
+
+
+# ---------------------------------------------------------------- stopping jobs (job-tag ABAC)
+
+JOB = f"arn:aws:batch:{REGION}:{ACCOUNT}:job/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab"
+
+
+@pytest.mark.parametrize("action", ["batch:TerminateJob", "batch:CancelJob"])
+def test_a_team_stops_only_jobs_tagged_with_its_name(action):
+    from infra.guards import policy_decision
+
+    doc = policy_for("fraud")
+    assert policy_decision([doc], action, JOB, {"aws:ResourceTag/team": "fraud"}) == "allow"
+    assert policy_decision([doc], action, JOB, {"aws:ResourceTag/team": "research"}) == "implicit-deny"
+    assert policy_decision([doc], action, JOB, {"aws:ResourceTag/team": "fraud-x"}) == "implicit-deny"
+    assert policy_decision([doc], action, JOB, {}) == "implicit-deny", "an untagged job is nobody's to stop"
+
+
+def test_a_team_tags_its_new_jobs_with_its_own_name_only():
+    from infra.guards import policy_decision
+
+    doc = policy_for("fraud")
+    at_submit = {"aws:RequestTag/team": "fraud"}
+    assert policy_decision([doc], "batch:TagResource", JOB, at_submit) == "allow", "Metaflow's tag at submission"
+    assert policy_decision([doc], "batch:TagResource", JOB, {"aws:RequestTag/team": "research"}) == "implicit-deny"
+    # re-tagging another team's job as its own would let it stop that job
+    other = {"aws:RequestTag/team": "fraud", "aws:ResourceTag/team": "research"}
+    assert policy_decision([doc], "batch:TagResource", JOB, other) == "implicit-deny"
+    queue = queue_arn("fraud", "cpu")
+    assert policy_decision([doc], "batch:TagResource", queue, at_submit) == "implicit-deny", "jobs only, not queues"
