@@ -1132,6 +1132,15 @@ def _check_metadata(sections: dict[str, Any], path: str, issues: _Issues) -> Non
         )
     if m.ui.enabled:
         _check_metadata_ui(m.ui, sections.get("network"), path, f"{key}.ui", issues)
+        if m.auto_pause:
+            # The UI backend LISTENs on the database for live updates (services/ui_backend_service/api/notify.py):
+            # one connection always open, so a cluster with minCapacity 0 would never pause and bill 0.5 ACU anyway.
+            issues.add(
+                path,
+                f"{key}.database.minCapacity",
+                "the Metaflow UI keeps a database connection open, so a database that pauses (minCapacity 0) never would",
+                "set database.minCapacity: 0.5 ($43.80/month, what it would cost anyway) or keep the UI disabled",
+            )
     if sections.get("production"):
         rules = [
             ("database.instances", db.instances >= 2, "production needs a reader in a second AZ (Multi-AZ)", "set instances: 2"),

@@ -109,11 +109,20 @@ UI = {
 
 
 def test_a_complete_ui_is_valid_with_a_nat_and_refused_without_one():
-    assert check({"ui": UI}, network={"cidr": "10.20.0.0/16", "egress": "nat-gateway"}) == []
-    problems = check({"ui": UI}, network={"cidr": "10.20.0.0/16", "egress": "endpoints"})
+    db = {"minCapacity": 0.5}
+    assert check({"ui": UI, "database": db}, network={"cidr": "10.20.0.0/16", "egress": "nat-gateway"}) == []
+    problems = check({"ui": UI, "database": db}, network={"cidr": "10.20.0.0/16", "egress": "endpoints"})
     assert any(p.startswith("strata:metadata.ui:") and "identity provider" in p for p in problems), problems
-    problems = check({"ui": UI}, network={"mode": "adopt", "vpcId": "vpc-1"})
+    problems = check({"ui": UI, "database": db}, network={"mode": "adopt", "vpcId": "vpc-1"})
     assert any(p.startswith("strata:metadata.ui.allowedCidrs:") for p in problems), problems
+
+
+def test_the_ui_is_refused_on_a_database_that_pauses():
+    problems = check({"ui": UI}, network={"cidr": "10.20.0.0/16", "egress": "nat-gateway"})
+    assert problems == [
+        "strata:metadata.database.minCapacity: the Metaflow UI keeps a database connection open, "
+        "so a database that pauses (minCapacity 0) never would"
+    ], problems
 
 
 @pytest.mark.parametrize(
