@@ -42,6 +42,18 @@ DEFAULT_TIMEOUT_S = 1800
 MAX_LOG_LINES = 5000
 
 
+def max_parallel_jobs(environ: Mapping[str, str] = os.environ) -> int:
+    """How many jobs run at once (``STRATA_LOCAL_BATCH_MAX_PARALLEL``, default the CPU count, at least 2):
+    a wide foreach waits in RUNNABLE, as on a full compute environment, instead of forking the machine to death."""
+    raw = environ.get("STRATA_LOCAL_BATCH_MAX_PARALLEL")
+    if raw is None:
+        return max(2, os.cpu_count() or 2)
+    value = int(raw)
+    if value < 1:
+        raise ValueError(f"STRATA_LOCAL_BATCH_MAX_PARALLEL must be >= 1, got {raw!r}")
+    return value
+
+
 def job_command(command: Sequence[str] | str, parameters: Mapping[str, str]) -> list[str]:
     """The container command with ``Ref::<name>`` replaced by the job's parameters (as Batch does)."""
     parts = [command] if isinstance(command, str) else list(command)
@@ -130,8 +142,17 @@ class DeadProxy:
             log.info("dead proxy: closed connection %d (a job's non-loopback HTTP call; nothing left the machine)", self.refused)
 
 
-def _run(job: Any, endpoint: str, region: str, dead_proxy: str, work_root: Path) -> None:
-    """Run one job to completion in this thread and record its outcome on the moto job."""
+def _run(job: Any, endpoint: str, region: str, dead_proxy: str, work_root: Path, slots: threading.Semaphore) -> None:
+    """Wait for a free slot (the job is RUNNABLE meanwhile), run the job to completion in this thread and
+    record its outcome on the moto job."""
+    from moto.batch.utils import JobStatus
+
+    job.status = JobStatus.RUNNABLE.value
+    with slots:
+        _run_now(job, endpoint, region, dead_proxy, work_root)
+
+
+def _run_now(job: Any, endpoint: str, region: str, dead_proxy: str, work_root: Path) -> None:
     from moto.batch.utils import JobStatus
 
     job.status = JobStatus.RUNNING.value
@@ -195,6 +216,7 @@ def install(endpoint: str, work_root: Path | None = None) -> DeadProxy:
     from moto.batch_simple.models import BatchSimpleBackend
 
     proxy = DeadProxy()
+    slots = threading.Semaphore(max_parallel_jobs())
     root = Path(work_root or tempfile.mkdtemp(prefix="strata-batch-jobs-"))
     root.mkdir(parents=True, exist_ok=True)
 
@@ -208,7 +230,7 @@ def install(endpoint: str, work_root: Path | None = None) -> DeadProxy:
             return  # the parent of an array job: its children run, it reports their summary
         region = job.job_queue.arn.split(":")[3]
         threading.Thread(
-            target=_run, args=(job, endpoint, region, proxy.url, root), name=f"strata-batch-{job.job_id[:8]}", daemon=True
+            target=_run, args=(job, endpoint, region, proxy.url, root, slots), name=f"strata-batch-{job.job_id[:8]}", daemon=True
         ).start()
 
     BatchSimpleBackend._mark_job_as_finished = _mark_job_as_finished  # type: ignore[method-assign]

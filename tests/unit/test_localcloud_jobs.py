@@ -114,3 +114,10 @@ def test_datastore_tasks_lists_finished_tasks_per_step():
         ]
     )
     assert walk.datastore_tasks(s3, "s3://bucket/teams/fraud/metaflow", "F", "sfn-1") == {"start": ["a"], "fit": ["b", "c"]}
+
+
+def test_parallel_jobs_are_bounded():
+    assert jobs.max_parallel_jobs({"STRATA_LOCAL_BATCH_MAX_PARALLEL": "3"}) == 3
+    assert jobs.max_parallel_jobs({}) >= 2
+    with pytest.raises(ValueError, match=">= 1"):
+        jobs.max_parallel_jobs({"STRATA_LOCAL_BATCH_MAX_PARALLEL": "0"})
