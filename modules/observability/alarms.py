@@ -84,49 +84,45 @@ def alarm_specs(signals: Signals, t: Thresholds) -> list[AlarmSpec]:
             team=team.team,
         )
 
+    def errors_5xx(key: str, what: str, namespace: str, metric: str, dimensions: dict[str, str]) -> None:
+        add(
+            key,
+            f"{what} answered {t.api_errors}+ 5xx responses within 5 minutes",
+            namespace=namespace,
+            metric=metric,
+            dimensions=dimensions,
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=t.api_errors,
+            comparison="GreaterThanOrEqualToThreshold",
+        )
+
+    def no_healthy_target(key: str, what: str, namespace: str, load_balancer: str, target_group: str) -> None:
+        add(
+            key,
+            f"{what} has no healthy task behind its load balancer for 5 minutes",
+            namespace=namespace,
+            metric="HealthyHostCount",
+            dimensions={"LoadBalancer": load_balancer, "TargetGroup": target_group},
+            statistic="Minimum",
+            period=60,
+            evaluation_periods=5,
+            threshold=1,
+            comparison="LessThanThreshold",
+            # No data from a load balancer that exists means no healthy target reported.
+            treat_missing_data="breaching",
+        )
+
     m = signals.metadata
     if m is not None:
         if m.rest_api_name:
-            add(
-                "api-5xx",
-                f"the metadata API answered {t.api_errors}+ 5xx responses within 5 minutes",
-                namespace="AWS/ApiGateway",
-                metric="5XXError",
-                dimensions={"ApiName": m.rest_api_name},
-                statistic="Sum",
-                period=300,
-                evaluation_periods=1,
-                threshold=t.api_errors,
-                comparison="GreaterThanOrEqualToThreshold",
-            )
+            errors_5xx("api-5xx", "the metadata API", "AWS/ApiGateway", "5XXError", {"ApiName": m.rest_api_name})
         elif m.http_api_id:
-            add(
-                "api-5xx",
-                f"the metadata API answered {t.api_errors}+ 5xx responses within 5 minutes",
-                namespace="AWS/ApiGateway",
-                metric="5xx",
-                dimensions={"ApiId": m.http_api_id},
-                statistic="Sum",
-                period=300,
-                evaluation_periods=1,
-                threshold=t.api_errors,
-                comparison="GreaterThanOrEqualToThreshold",
-            )
+            errors_5xx("api-5xx", "the metadata API", "AWS/ApiGateway", "5xx", {"ApiId": m.http_api_id})
         if m.load_balancer and m.target_group:
-            namespace = LB_NAMESPACES[m.load_balancer_kind]
-            add(
-                "metadata-unhealthy",
-                "the metadata service has no healthy task behind its load balancer for 5 minutes",
-                namespace=namespace,
-                metric="HealthyHostCount",
-                dimensions={"LoadBalancer": m.load_balancer, "TargetGroup": m.target_group},
-                statistic="Minimum",
-                period=60,
-                evaluation_periods=5,
-                threshold=1,
-                comparison="LessThanThreshold",
-                # No data from a load balancer that exists means no healthy target reported.
-                treat_missing_data="breaching",
+            no_healthy_target(
+                "metadata-unhealthy", "the metadata service", LB_NAMESPACES[m.load_balancer_kind], m.load_balancer, m.target_group
             )
         elif m.ecs_cluster and m.ecs_service:
             add(
@@ -148,30 +144,15 @@ def alarm_specs(signals: Signals, t: Thresholds) -> list[AlarmSpec]:
         if m.ui_load_balancer:
             for part, group in (("backend", m.ui_backend_target_group), ("static", m.ui_static_target_group)):
                 if group:
-                    add(
-                        f"ui-{part}-unhealthy",
-                        f"the Metaflow UI {part} has no healthy task behind its load balancer for 5 minutes",
-                        namespace="AWS/ApplicationELB",
-                        metric="HealthyHostCount",
-                        dimensions={"LoadBalancer": m.ui_load_balancer, "TargetGroup": group},
-                        statistic="Minimum",
-                        period=60,
-                        evaluation_periods=5,
-                        threshold=1,
-                        comparison="LessThanThreshold",
-                        treat_missing_data="breaching",
+                    no_healthy_target(
+                        f"ui-{part}-unhealthy", f"the Metaflow UI {part}", "AWS/ApplicationELB", m.ui_load_balancer, group
                     )
-            add(
+            errors_5xx(
                 "ui-5xx",
-                f"the Metaflow UI's tasks answered {t.api_errors}+ 5xx responses within 5 minutes",
-                namespace="AWS/ApplicationELB",
-                metric="HTTPCode_Target_5XX_Count",
-                dimensions={"LoadBalancer": m.ui_load_balancer},
-                statistic="Sum",
-                period=300,
-                evaluation_periods=1,
-                threshold=t.api_errors,
-                comparison="GreaterThanOrEqualToThreshold",
+                "the Metaflow UI's tasks",
+                "AWS/ApplicationELB",
+                "HTTPCode_Target_5XX_Count",
+                {"LoadBalancer": m.ui_load_balancer},
             )
 
     d = signals.database
