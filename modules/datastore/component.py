@@ -96,24 +96,19 @@ class Datastore(pulumi.ComponentResource):
         )
         bucket_pab, bucket_versioning = self._harden(f"{name}-bucket", self._bucket, sse_algorithm="aws:kms")
 
-        elb_writer = (
-            aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn
-            if args.elb_log_prefix
-            else pulumi.Output.from_input("")
-        )
+        policy_inputs = [self._log_bucket.arn, self._bucket.arn, account_id]
+        if args.elb_log_prefix:
+            # The region's Elastic Load Balancing account writes ALB access logs (the UI's).
+            policy_inputs.append(aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn)
 
-        def log_policy_document(log_arn: str, bucket_arn: str, account: str, elb_arn: str) -> str:
-            extra = (
-                [policies.elb_access_log_statement(log_arn, args.elb_log_prefix, account, elb_arn)] if args.elb_log_prefix else []
-            )
+        def log_policy_document(log_arn: str, bucket_arn: str, account: str, elb_arn: str | None = None) -> str:
+            extra = [policies.elb_access_log_statement(log_arn, args.elb_log_prefix, account, elb_arn)] if elb_arn else []
             return json.dumps(policies.log_bucket_policy(log_arn, bucket_arn, account, policies.DATASTORE_LOG_PREFIX, extra))
 
         log_policy = aws.s3.BucketPolicy(
             f"{name}-logs-policy",
             bucket=self._log_bucket.id,
-            policy=pulumi.Output.all(self._log_bucket.arn, self._bucket.arn, account_id, elb_writer).apply(
-                lambda v: log_policy_document(*v)
-            ),
+            policy=pulumi.Output.all(*policy_inputs).apply(lambda v: log_policy_document(*v)),
             # S3 rejects concurrent policy and public-access-block writes on one bucket.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_pab]),
         )

@@ -112,7 +112,7 @@ class Metadata(pulumi.ComponentResource):
         self.http_api_id = self.rest_api_name = self.load_balancer_arn_suffix = self.target_group_arn_suffix = None
         if rest:
             nlb, target_group = self._load_balancer(link_sg)
-            ecs_cluster, service = self._service(cluster, secret_arn, service_sg, None, target_group)
+            ecs_cluster, service, execution = self._service(cluster, secret_arn, service_sg, None, target_group)
             rest_api = self._rest_api(nlb, keys)
             self.api_url = pulumi.Output.all(rest_api.id, self._region, self._dns_suffix).apply(
                 lambda v: policies.rest_api_url(v[0], v[1], v[2])
@@ -123,7 +123,7 @@ class Metadata(pulumi.ComponentResource):
             self.target_group_arn_suffix = target_group.arn.apply(policies.elb_arn_suffix)
         else:
             namespace, registry = self._service_discovery()
-            ecs_cluster, service = self._service(cluster, secret_arn, service_sg, registry)
+            ecs_cluster, service, execution = self._service(cluster, secret_arn, service_sg, registry)
             api = self._api(link_sg, registry, keys)
             # The documented shape of an HTTP API's default endpoint (what api_endpoint reports), built from the
             # id so that it is known wherever the id is. https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop.html
@@ -132,7 +132,7 @@ class Metadata(pulumi.ComponentResource):
             )
             self.internal_url = namespace.name.apply(lambda ns: policies.internal_url(CLOUD_MAP_SERVICE, ns))
             self.http_api_id = api.id
-        self.ui = self._ui(cluster, secret_arn, db_sg, ecs_cluster) if args.settings.ui.enabled else None
+        self.ui = self._ui(cluster, secret_arn, db_sg, ecs_cluster, execution) if args.settings.ui.enabled else None
         self.cluster_arn = cluster.arn
         self.database_endpoint = cluster.endpoint
         self.database_secret_arn = secret_arn
@@ -370,7 +370,8 @@ class Metadata(pulumi.ComponentResource):
         service_sg: aws.ec2.SecurityGroup,
         registry: aws.servicediscovery.Service | None,
         target_group: aws.lb.TargetGroup | None = None,
-    ) -> tuple[aws.ecs.Cluster, aws.ecs.Service]:
+    ) -> tuple[aws.ecs.Cluster, aws.ecs.Service, aws.iam.Role]:
+        """The ECS cluster, the service, and the execution role (the UI's tasks use it too)."""
         n, a, s = self._name, self._args, self._args.settings
         svc = s.service
         ecs_cluster = aws.ecs.Cluster(
@@ -397,7 +398,6 @@ class Metadata(pulumi.ComponentResource):
             policy_arn=self._partition.apply(lambda p: f"arn:{p}:iam::aws:policy/{policies.ECS_TASK_EXECUTION_POLICY}"),
             opts=self._child(),
         )  # fmt: skip
-        self._execution = execution
         execution_policy = aws.iam.RolePolicy(
             f"{n}-execution-secret",
             role=execution.id,
@@ -503,7 +503,7 @@ class Metadata(pulumi.ComponentResource):
                 },
                 opts=self._child(),
             )
-        return ecs_cluster, service
+        return ecs_cluster, service, execution
 
     # ------------------------------------------------------------------ API
 
@@ -860,7 +860,12 @@ class Metadata(pulumi.ComponentResource):
     # ------------------------------------------------------------------ UI
 
     def _ui(
-        self, cluster: aws.rds.Cluster, secret_arn: pulumi.Output[str], db_sg: aws.ec2.SecurityGroup, ecs_cluster: aws.ecs.Cluster
+        self,
+        cluster: aws.rds.Cluster,
+        secret_arn: pulumi.Output[str],
+        db_sg: aws.ec2.SecurityGroup,
+        ecs_cluster: aws.ecs.Cluster,
+        execution: aws.iam.Role,
     ) -> MetadataUi:
         a, s = self._args, self._args.settings
         assert a.datastore_bucket_arn is not None and a.datastore_bucket_name is not None  # _check
@@ -874,7 +879,7 @@ class Metadata(pulumi.ComponentResource):
                 subnet_ids=a.subnet_ids,
                 allowed_cidrs=pulumi.Output.all(*cidrs),
                 ecs_cluster_arn=ecs_cluster.arn,
-                execution_role_arn=self._execution.arn,
+                execution_role_arn=execution.arn,
                 db_host=cluster.endpoint,
                 db_secret_arn=secret_arn,
                 db_security_group_id=db_sg.id,

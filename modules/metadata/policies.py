@@ -101,10 +101,7 @@ def container_definitions(
     secrets = db_secrets(master_secret_arn)
 
     def logs(prefix: str) -> dict[str, Any]:
-        return {
-            "logDriver": "awslogs",
-            "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": prefix},
-        }
+        return awslogs(log_group, region, prefix)
 
     return [
         {
@@ -129,6 +126,14 @@ def container_definitions(
             "logConfiguration": logs(SERVICE_CONTAINER),
         },
     ]
+
+
+def awslogs(log_group: str, region: str, prefix: str) -> dict[str, Any]:
+    """A container's ``logConfiguration``: the ``awslogs`` driver into ``log_group``, streams ``<prefix>/...``."""
+    return {
+        "logDriver": "awslogs",
+        "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": prefix},
+    }
 
 
 def container_health_check(port: int, path: str) -> dict[str, Any]:

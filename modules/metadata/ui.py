@@ -109,9 +109,9 @@ class MetadataUi(pulumi.ComponentResource):
         alb_sg = group("alb", "load balancer: HTTPS from the allowed networks")
         task_sg = group("tasks", "tasks: from the UI load balancer only")
 
-        def rule(kind, suffix: str, sg, port: int, what: str, **source) -> None:
+        def rule(kind, suffix: str, sg_id: pulumi.Input[str], port: int, what: str, **source) -> None:
             kind(
-                f"{n}-{suffix}", security_group_id=sg.id, ip_protocol="tcp", from_port=port, to_port=port,
+                f"{n}-{suffix}", security_group_id=sg_id, ip_protocol="tcp", from_port=port, to_port=port,
                 description=what, tags=self._tags, opts=self._child(), **source,
             )  # fmt: skip
 
@@ -124,7 +124,7 @@ class MetadataUi(pulumi.ComponentResource):
                 rule(
                     aws.vpc.SecurityGroupIngressRule,
                     f"alb-{port}-from-{i}",
-                    alb_sg,
+                    alb_sg.id,
                     port,
                     f"{what} from allowed network {i}",
                     cidr_ipv4=cidr,
@@ -133,7 +133,7 @@ class MetadataUi(pulumi.ComponentResource):
             rule(
                 aws.vpc.SecurityGroupEgressRule,
                 f"alb-to-tasks-{port}",
-                alb_sg,
+                alb_sg.id,
                 port,
                 what,
                 referenced_security_group_id=task_sg.id,
@@ -141,7 +141,7 @@ class MetadataUi(pulumi.ComponentResource):
             rule(
                 aws.vpc.SecurityGroupIngressRule,
                 f"tasks-{port}-from-alb",
-                task_sg,
+                task_sg.id,
                 port,
                 "From the UI load balancer",
                 referenced_security_group_id=alb_sg.id,
@@ -150,7 +150,7 @@ class MetadataUi(pulumi.ComponentResource):
         rule(
             aws.vpc.SecurityGroupEgressRule,
             "alb-to-idp",
-            alb_sg,
+            alb_sg.id,
             ui_spec.HTTPS_PORT,
             "Identity provider (token, user info)",
             cidr_ipv4="0.0.0.0/0",
@@ -160,7 +160,7 @@ class MetadataUi(pulumi.ComponentResource):
             description="Image pulls, S3 (artifacts), Secrets Manager, CloudWatch Logs, the database", tags=self._tags, opts=self._child(),
         )  # fmt: skip
         rule(
-            aws.vpc.SecurityGroupIngressRule, "db-from-ui-backend", _Ref(a.db_security_group_id), policies.DB_PORT,
+            aws.vpc.SecurityGroupIngressRule, "db-from-ui-backend", a.db_security_group_id, policies.DB_PORT,
             "Postgres from the Metaflow UI backend", referenced_security_group_id=task_sg.id,
         )  # fmt: skip
         return alb_sg, task_sg
@@ -339,10 +339,3 @@ class MetadataUi(pulumi.ComponentResource):
                 tags=self._tags,
                 opts=self._child(depends_on=[listener]),
             )
-
-
-class _Ref:
-    """A security group given by id (the database's, owned by the parent component)."""
-
-    def __init__(self, sg_id: pulumi.Input[str]) -> None:
-        self.id = sg_id

@@ -16,6 +16,7 @@ from modules.metadata.policies import (
     PYTHON,
     VERSION,
     PolicyDocument,
+    awslogs,
     container_health_check,
     db_secrets,
     service_environment,
@@ -71,13 +72,6 @@ def backend_environment(settings: MetadataSettings, db_host: str, bucket_name: s
     return env
 
 
-def _logs(log_group: str, region: str, prefix: str) -> dict[str, Any]:
-    return {
-        "logDriver": "awslogs",
-        "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": prefix},
-    }
-
-
 def backend_container_definitions(
     *, settings: MetadataSettings, db_host: str, master_secret_arn: str, bucket_name: str, log_group: str, region: str
 ) -> list[dict[str, Any]]:
@@ -95,7 +89,7 @@ def backend_container_definitions(
             "secrets": db_secrets(master_secret_arn),
             "healthCheck": container_health_check(BACKEND_PORT, BACKEND_HEALTH_PATH),
             "readonlyRootFilesystem": False,
-            "logConfiguration": _logs(log_group, region, BACKEND_CONTAINER),
+            "logConfiguration": awslogs(log_group, region, BACKEND_CONTAINER),
         }
     ]
 
@@ -109,7 +103,7 @@ def static_container_definitions(*, ui: MetadataUi, log_group: str, region: str)
             "essential": True,
             "portMappings": [{"containerPort": STATIC_PORT, "protocol": "tcp", "name": "http"}],
             "environment": [],
-            "logConfiguration": _logs(log_group, region, STATIC_CONTAINER),
+            "logConfiguration": awslogs(log_group, region, STATIC_CONTAINER),
         }
     ]
 
