@@ -28,6 +28,7 @@ from pulumi.runtime.proto import resource_pb2
 
 from . import default_tags
 from .handlers import INVOKE_HANDLERS, RESOURCE_HANDLERS, Ctx
+from .server import FAKE_CREDENTIALS
 
 # Types moto cannot emulate, with the reason. The engine returns a synthetic id and the inputs for
 # them and lists them in not_emulated_used(), so the CLI can say loudly what was not really created.
@@ -46,7 +47,7 @@ NOT_EMULATED: dict[str, str] = {
 
 # Services whose resources are global (no region in their ARNs, no region input).
 _GLOBAL_MODULES = ("aws:iam/",)
-_FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_FAKE_CREDENTIALS = {name.lower(): value for name, value in FAKE_CREDENTIALS.items()}  # boto3's keyword names
 # moto never throttles: a retried error is a real error reported late (botocore retries 500s).
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 1})
 # Pulumi's wire format: a struct whose signature key holds this value is a resource reference.

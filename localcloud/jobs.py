@@ -32,9 +32,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from localcloud.server import FAKE_CREDENTIALS
+
 log = logging.getLogger("strata.localcloud.jobs")
 
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # A job that runs longer than this without its own timeout is stopped (Batch has no default; a stuck
 # local process would otherwise hold the server).
 DEFAULT_TIMEOUT_S = 1800
@@ -88,7 +89,6 @@ def job_environment(
         "PYTHONUNBUFFERED": "1",
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
-        **FAKE_CREDENTIALS,
         # Batch sets these in every container.
         "AWS_BATCH_JOB_ID": job_id,
         "AWS_BATCH_JOB_ATTEMPT": "1",

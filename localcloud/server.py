@@ -20,6 +20,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
+# moto's fake credentials: what every client of the local cloud (the CLI, Metaflow, Batch jobs) uses.
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
 # How long a fresh server may take before we give up. It normally answers in under a second;
 # loading the AWS-managed IAM policies adds a little.
 _START_TIMEOUT_S = 30.0

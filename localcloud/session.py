@@ -27,11 +27,10 @@ from infra import naming
 from infra.config import load_from_files
 from localcloud.engine import LocalEngine
 from localcloud.runner import ProgramRun, run_program
-from localcloud.server import configure_moto, start_moto
-from localcloud.walk import WalkError, batch_jobs, client, flow_env, step_functions_run
+from localcloud.server import FAKE_CREDENTIALS, configure_moto, start_moto
+from localcloud.walk import WalkError, batch_jobs, client, flow_env, metaflow, step_functions_run
 
 STACK = "local"
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 SAMPLE_FLOW = Path("examples/flows/foreach_flow.py")
 SCHEDULED_FLOW = Path("examples/flows/scheduled_flow.py")
 
@@ -156,32 +155,18 @@ def run_sample_flow(
         f"[bold]running[/bold] {SAMPLE_FLOW} as team [cyan]{team}[/cyan] on {where} "
         f"(METAFLOW_PROFILE={child_env['METAFLOW_PROFILE']}{' ... run --with batch' if on_batch else ''})"
     )
+    args = ["run", *(["--with", "batch"] if on_batch else []), "--run-id-file", str(run_id_file)]
     with console.status("Metaflow: start -> fit (foreach) -> join -> end ..."):
-        proc = subprocess.run(
-            [
-                sys.executable,
-                str(flow),
-                "--no-pylint",
-                "run",
-                *(["--with", "batch"] if on_batch else []),
-                "--run-id-file",
-                str(run_id_file),
-            ],
-            cwd=paths.work,
-            env=child_env,
-            text=True,
-            capture_output=True,
-        )
-    (paths.work / "last-run.log").write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-25:])
-        raise LocalCloudError(f"the sample flow failed (full log: {paths.work / 'last-run.log'}):\n{tail}")
+        try:
+            metaflow(flow, args, paths.work, child_env, paths.work / "last-run.log")
+        except WalkError as exc:
+            raise LocalCloudError(f"the sample flow failed: {exc}") from None
     return run_id_file.read_text().strip()
 
 
 def artifact_locations(paths: Paths, env: dict[str, str], team: str, run_id: str) -> list[dict]:
     """Ask Metaflow's client (in the flow's environment) where each artifact of the run is stored."""
-    child_env = {**os.environ, **env, "METAFLOW_PROFILE": naming.profile_name(STACK, team)}
+    child_env = flow_env(env, naming.profile_name(STACK, team))
     proc = subprocess.run(
         [sys.executable, "-m", "localcloud.inspect_run", "RegionForecastFlow", run_id],
         cwd=paths.work,
