@@ -1,46 +1,68 @@
 #!/usr/bin/env bash
-# Create .venv (if needed) and install the platform, the SDK and the dev tools into it.
-# With --gates, also the scanners' own venvs: .venv-gates (checkov) and .venv-iam (parliament,
-# cloudsplaining) — each pins libraries that conflict with .venv (see security/requirements-*.txt).
-# Idempotent: a second run only re-checks the pins. Used by local-up.sh, test.sh (--gates) and .ci/run.
+# Create the project's venvs and install each from its lock alone (hash-checked, nothing resolved here):
+#   .venv-tools  uv, the installer            requirements/tools.lock   (pip --require-hashes)
+#   .venv        platform + SDK + dev tools   requirements/dev.lock     (uv pip sync --require-hashes)
+#   .venv-gates  checkov (with --gates)       requirements/checkov.lock
+#   .venv-iam    parliament, cloudsplaining   requirements/iam.lock
+# `uv pip sync` removes whatever the lock does not list, so every installed version equals the lock.
+# A venv whose lock changed (its sha256 is kept in the venv) is made anew, so nothing outlives a relock. Used by
+# local-up.sh, test.sh (--gates), update-deps.sh (--tools-only) and .ci/run. Relock: scripts/update-deps.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 gates=0
+tools_only=0
 for arg in "$@"; do
   case "$arg" in
     --gates) gates=1 ;;
-    *) echo "usage: bash scripts/bootstrap.sh [--gates]" >&2; exit 2 ;;
+    --tools-only) tools_only=1 ;;
+    *) echo "usage: bash scripts/bootstrap.sh [--gates | --tools-only]" >&2; exit 2 ;;
   esac
 done
-if [ ! -x .venv/bin/python ]; then
-  echo "==> creating .venv with $($PY --version)"
-  "$PY" -m venv .venv
-fi
-stamp=.venv/.strata-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ sdk/pyproject.toml -nt "$stamp" ]; then
-  echo "==> installing Strata (platform + SDK + dev tools) into .venv"
-  .venv/bin/python -m pip install --quiet --upgrade "pip>=24,<27"
-  .venv/bin/python -m pip install --quiet -e ./sdk -e '.[dev]'
-  touch "$stamp"
-fi
 
-# tool_venv DIR REQUIREMENTS: a venv holding only the pinned tool, re-installed when the pins change.
-tool_venv() {
-  local dir=$1 requirements=$2
-  if [ ! -x "$dir/bin/python" ]; then
-    echo "==> creating $dir with $($PY --version)"
-    "$PY" -m venv "$dir"
-  fi
-  local tool_stamp=$dir/.strata-installed
-  if [ ! -f "$tool_stamp" ] || [ "$requirements" -nt "$tool_stamp" ]; then
-    echo "==> installing $requirements into $dir"
-    "$dir/bin/python" -m pip install --quiet --upgrade "pip>=24,<27"
-    "$dir/bin/python" -m pip install --quiet -r "$requirements"
-    touch "$tool_stamp"
+# fresh DIR LOCK: true when DIR's venv was not yet installed from this exact LOCK.
+fresh() { [ "$(cat "$1/.strata-lock" 2>/dev/null)" = "$(sha256sum "$2" | cut -d' ' -f1)" ]; }
+stamp() { sha256sum "$2" | cut -d' ' -f1 >"$1/.strata-lock"; }
+make_venv() {
+  if [ ! -x "$1/bin/python" ]; then
+    echo "==> creating $1 with $($PY --version)"
+    "$PY" -m venv "$1"
   fi
 }
+
+# uv from its own lock, with the pip that ships with Python. PIP_CONSTRAINT is cleared: a machine-wide
+# constraints file (pip.conf) has no hashes and would stop hash-checking mode.
+make_venv .venv-tools
+if ! fresh .venv-tools requirements/tools.lock; then
+  echo "==> installing uv into .venv-tools (requirements/tools.lock)"
+  PIP_CONSTRAINT= .venv-tools/bin/python -m pip install --quiet --disable-pip-version-check \
+    --require-hashes --no-deps -r requirements/tools.lock
+  stamp .venv-tools requirements/tools.lock
+fi
+[ "$tools_only" = 1 ] && exit 0
+uv=.venv-tools/bin/uv
+
+# sync DIR LOCK: DIR holds exactly the lock's packages. A new or outdated venv is made anew by uv,
+# which seeds no pip or setuptools of its own (the dev lock carries both).
+sync() {
+  local dir=$1 lockfile=$2
+  if ! fresh "$dir" "$lockfile"; then
+    echo "==> installing $lockfile into a new $dir"
+    rm -rf "$dir"
+    UV_PYTHON_DOWNLOADS=never "$uv" venv --quiet --python "$PY" "$dir"
+    "$uv" pip sync --quiet --python "$dir/bin/python" --require-hashes "$lockfile"
+    return 1  # changed
+  fi
+}
+
+if ! sync .venv requirements/dev.lock || [ ! -f .venv/.strata-editable ]; then
+  # Our own two packages, editable and without their dependencies (the lock has them all).
+  echo "==> installing Strata (platform + SDK) into .venv"
+  "$uv" pip install --quiet --python .venv/bin/python --no-deps --no-build-isolation -e ./sdk -e .
+  touch .venv/.strata-editable
+  stamp .venv requirements/dev.lock
+fi
 if [ "$gates" = 1 ]; then
-  tool_venv .venv-gates security/requirements-checkov.txt
-  tool_venv .venv-iam security/requirements-iam.txt
+  sync .venv-gates requirements/checkov.lock || stamp .venv-gates requirements/checkov.lock
+  sync .venv-iam requirements/iam.lock || stamp .venv-iam requirements/iam.lock
 fi
