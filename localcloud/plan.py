@@ -6,6 +6,8 @@ benchmark, resource counts); the moto-backed LocalEngine is for questions about 
 
 from __future__ import annotations
 
+import hashlib
+
 import pulumi
 
 ACCOUNT = "123456789012"
@@ -24,10 +26,8 @@ class PlainMocks(pulumi.runtime.Mocks):
             return [None, args.inputs]
         service = args.typ.split(":")[1].split("/")[0]
         physical = args.inputs.get("name") or args.inputs.get("bucket") or args.name
-        return [
-            f"{args.name}-id",
-            {**args.inputs, "id": f"{args.name}-id", "arn": f"arn:aws:{service}:{REGION}:{ACCOUNT}:{physical}"},
-        ]
+        state = {**args.inputs, "id": f"{args.name}-id", "arn": f"arn:aws:{service}:{REGION}:{ACCOUNT}:{physical}"}
+        return [f"{args.name}-id", state | computed_outputs(args.typ, args.name, args.inputs)]
 
     def call(self, args):
         answers = {
@@ -61,3 +61,25 @@ class PlainMocks(pulumi.runtime.Mocks):
         if args.token not in answers:
             raise NotImplementedError(f"PlainMocks: no answer for invoke {args.token}; add one in localcloud/plan.py")
         return answers[args.token]
+
+
+def computed_outputs(typ: str, name: str, inputs: dict) -> dict:
+    """Outputs that AWS computes and the program reads, in the shape AWS reports them.
+
+    The program raises when AWS does not report one of these, so an echo of the inputs is not enough.
+    """
+    suffix = hashlib.sha256(name.encode()).hexdigest()[:16]
+    if typ == "aws:rds/cluster:Cluster" and inputs.get("manageMasterUserPassword"):
+        # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-secrets-manager.html
+        secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!cluster-{suffix[:8]}-{suffix[8:14]}"
+        return {
+            "masterUserSecrets": [
+                {"secretArn": secret, "secretStatus": "active", "kmsKeyId": inputs.get("masterUserSecretKmsKeyId")}
+            ]
+        }
+    if typ == "aws:lb/loadBalancer:LoadBalancer":
+        lb = (inputs.get("name") or name)[:32]
+        # NLBs answer <name>-<id>.elb.<region>.amazonaws.com, ALBs <name>-<id>.<region>.elb.amazonaws.com.
+        host = f"{lb}-{suffix}.elb.{REGION}" if inputs.get("loadBalancerType") == "network" else f"{lb}-{suffix}.{REGION}.elb"
+        return {"dnsName": f"{host}.amazonaws.com", "zoneId": "Z26RNL4JYFTOTI"}
+    return {}

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
-from pulumi.runtime.mocks import MockMonitor
 
 from infra import config, naming
 from modules.metadata import policies
@@ -25,9 +24,6 @@ PERFORMANCE_INSIGHTS_DAYS = 7
 # Keys of 48 letters and digits: ~285 bits, and no character a shell or an HTTP header would mangle.
 API_KEY_LENGTH = 48
 CLOUD_MAP_SERVICE = "metadata"
-# Shown instead of the RDS-managed secret's ARN only where the provider did not report one, i.e. under
-# echo mocks that have no cloud behind them; AWS always reports it with manage_master_user_password.
-_UNREPORTED_SECRET = "arn:aws:secretsmanager:us-east-1:000000000000:secret:not-reported-by-mocks"
 
 
 @dataclass
@@ -624,7 +620,7 @@ class Metadata(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child(),
         )
-        self._nlb_dns = pulumi.Output.all(nlb.dns_name, nlb.name, self._region).apply(lambda v: _nlb_dns_name(*v))
+        self._nlb_dns = nlb.dns_name.apply(_nlb_dns_name)
         self._listener = aws.lb.Listener(
             f"{n}-listener",
             load_balancer_arn=nlb.arn,
@@ -905,17 +901,13 @@ def _master_secret_arn(secrets: list | None) -> str:
         arn = first.get("secret_arn") if isinstance(first, dict) else getattr(first, "secret_arn", None)
         if arn:
             return arn
-    if isinstance(pulumi.runtime.settings.SETTINGS.monitor, MockMonitor):
-        return _UNREPORTED_SECRET
     raise ValueError("the cluster reported no managed master user secret (manage_master_user_password is on)")
 
 
-def _nlb_dns_name(dns_name: str | None, lb_name: str | None, region: str) -> str:
-    """The NLB's DNS name; under echo mocks (no cloud to report one) a name of the documented shape."""
+def _nlb_dns_name(dns_name: str | None) -> str:
+    """The NLB's DNS name, which AWS always reports once the load balancer exists."""
     if dns_name:
         return dns_name
-    if isinstance(pulumi.runtime.settings.SETTINGS.monitor, MockMonitor):
-        return f"{lb_name or 'metadata'}-mock.elb.{region}.amazonaws.com"
     raise ValueError("the load balancer reported no DNS name")
 
 

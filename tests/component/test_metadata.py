@@ -11,6 +11,7 @@ import pytest
 from infra import naming
 from infra.config import MetadataSettings, Team
 from localcloud import RecordingMonitor
+from localcloud.plan import computed_outputs
 from modules.metadata import Metadata, MetadataArgs
 
 ACCOUNT = "111111111111"
@@ -46,6 +47,8 @@ class Mocks(pulumi.runtime.Mocks):
         state = {**args.inputs, "arn": f"arn:aws:mock:us-east-1:{ACCOUNT}:{args.name}"}
         if args.typ == "aws:rds/cluster:Cluster":
             state |= {"masterUserSecrets": [{"secretArn": SECRET}], "endpoint": "db.cluster.example"}
+        if args.typ == "aws:lb/loadBalancer:LoadBalancer":
+            state |= computed_outputs(args.typ, args.name, args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             state |= {"result": f"{args.name}-".ljust(48, "x")}
         return [f"{args.name}_id", state]

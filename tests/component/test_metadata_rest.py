@@ -9,6 +9,7 @@ import pytest
 from test_metadata import ACCOUNT, PROD, TEAMS, of
 from test_metadata import deploy as deploy_metadata
 
+from localcloud.plan import computed_outputs
 from modules.metadata import policies
 
 REST = {"frontDoor": "rest-api-nlb", "usagePlan": {"rateLimit": 10, "burstLimit": 20, "quotaPerDay": 5000}}
@@ -155,7 +156,10 @@ def test_urls_and_observability_names(regional):
     regs, out = regional
     api = one(regs, "aws:apigateway/restApi:RestApi")
     assert out["url"] == "https://metadata-rest-api_id.execute-api.us-east-1.amazonaws.com/api", f"{urn(api)}: {out['url']}"
-    assert out["internal"] == "http://strata-dev-metadata-mock.elb.us-east-1.amazonaws.com:8080", out["internal"]
+    nlb = one(regs, "aws:lb/loadBalancer:LoadBalancer")
+    dns = computed_outputs(nlb.type, nlb.name, nlb.inputs)["dnsName"]
+    assert dns.startswith("strata-dev-metadata-") and ".elb.us-east-1." in dns, dns
+    assert out["internal"] == f"http://{dns}:8080", out["internal"]
     assert out["rest_api_name"] == "strata-dev-metadata", urn(api)
     assert out["lb"] == "metadata-nlb" and out["tg"] == "metadata-targets", out
 
