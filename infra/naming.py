@@ -200,3 +200,77 @@ def team_name_problems(env: str, team: str) -> list[str]:
         if why := batch_name_problem(queue):
             problems.append(f"job queue name {queue!r}: {why}")
     return problems
+
+
+# ---------------------------------------------------------------- keys and log groups
+# Log-group names: 512 characters of [.-_/#A-Za-z0-9].
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
+
+
+def datastore_key_alias(env: str) -> str:
+    """The KMS alias of the datastore (platform) key."""
+    return f"alias/strata-{env}-datastore"
+
+
+def observability_key_alias(env: str) -> str:
+    """The KMS alias of the key that encrypts every layer's log groups."""
+    return f"alias/strata-{env}-observability"
+
+
+def metadata_log_group(env: str, part: str) -> str:
+    """``part``: ``metadata-service``, ``metadata-api`` or ``metadata-ui``."""
+    return f"/strata/{env}/{part}"
+
+
+def lambda_log_group(function_name: str) -> str:
+    """Where Lambda writes a function's logs; created ahead so that retention and the key apply."""
+    return f"/aws/lambda/{function_name}"
+
+
+# ---------------------------------------------------------------- observability
+# EventBridge rule names: 64 characters, [.-_A-Za-z0-9]+
+# (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html); SNS topic names: 256
+# characters, letters, digits, - and _; budget names: 100 characters, no : or \
+# (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_Budget.html);
+# CloudWatch dashboard names: 255 characters, letters, digits, - and _. Checked in the unit tests for the
+# longest environment and team names the validator allows (12 and 24 characters).
+
+# Where AWS Batch writes job output when a job definition names no log group; Metaflow names none
+# (a step can pass @batch(log_driver=..., log_options=[...]), but no profile key selects a group).
+BATCH_LOG_GROUP = "/aws/batch/job"
+
+
+def dashboard(env: str) -> str:
+    return f"strata-{env}"
+
+
+def alarm_topic(env: str) -> str:
+    """The platform engineers' topic: every CloudWatch alarm of the environment."""
+    return f"strata-{env}-alarms"
+
+
+def team_topic(env: str, team: str) -> str:
+    """A team's topic: its failed Batch jobs (subscribers: the team file's contacts)."""
+    return f"strata-{env}-{team}-alerts"
+
+
+def failed_jobs_rule(env: str, team: str) -> str:
+    return f"strata-{env}-{team}-batch-failed"
+
+
+def alarm(env: str, signal: str) -> str:
+    """``signal`` is e.g. ``fraud-failed-jobs``, ``api-5xx``, ``db-cpu``."""
+    return f"{alarm_prefix(env)}{signal}"
+
+
+def alarm_prefix(env: str) -> str:
+    """Every alarm of the environment starts with this (the alarm topic's policy relies on it)."""
+    return f"strata-{env}-"
+
+
+def team_budget(env: str, team: str) -> str:
+    return f"strata-{env}-team-{team}"
+
+
+def environment_budget(env: str) -> str:
+    return f"strata-{env}-environment"

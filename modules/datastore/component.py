@@ -69,7 +69,7 @@ class Datastore(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             f"{name}-key-alias",
-            name=policies.datastore_key_alias(args.environment),
+            name=naming.datastore_key_alias(args.environment),
             target_key_id=self._key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )

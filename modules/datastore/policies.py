@@ -34,14 +34,6 @@ TEAM_KMS_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
 _WILDCARDS = ("*", "?")
 
 
-def datastore_key_alias(environment: str) -> str:
-    """The KMS alias of the datastore key.
-
-    (Not in ``infra/naming.py`` yet, which another change owns; move it there.)
-    """
-    return f"alias/strata-{environment}-datastore"
-
-
 def _no_wildcards(what: str, value: str) -> None:
     if not value or any(w in value for w in _WILDCARDS):
         raise ValueError(f"{what} must be a concrete, non-empty value without '*' or '?': {value!r}")

@@ -379,7 +379,7 @@ class Metadata(pulumi.ComponentResource):
             opts=self._child(),
         )
         logs = aws.cloudwatch.LogGroup(
-            f"{n}-service-logs", name=f"/strata/{self._env}/metadata-service", retention_in_days=svc.log_retention_days,
+            f"{n}-service-logs", name=naming.metadata_log_group(self._env, "metadata-service"), retention_in_days=svc.log_retention_days,
             kms_key_id=self._args.log_kms_key_arn, tags=self._tags, opts=self._child(),
         )  # fmt: skip
         execution = aws.iam.Role(
@@ -560,7 +560,7 @@ class Metadata(pulumi.ComponentResource):
             opts=self._child(),
         )
         access_logs = aws.cloudwatch.LogGroup(
-            f"{n}-api-logs", name=f"/strata/{self._env}/metadata-api", retention_in_days=s.api.access_log_retention_days,
+            f"{n}-api-logs", name=naming.metadata_log_group(self._env, "metadata-api"), retention_in_days=s.api.access_log_retention_days,
             kms_key_id=self._args.log_kms_key_arn, tags=self._tags, opts=self._child(),
         )  # fmt: skip
         aws.apigatewayv2.Stage(
@@ -818,7 +818,7 @@ class Metadata(pulumi.ComponentResource):
         n = self._name
         fn_name = naming.metadata_name(self._env, "authorizer")
         logs = aws.cloudwatch.LogGroup(
-            f"{n}-authorizer-logs", name=f"/aws/lambda/{fn_name}", retention_in_days=self._args.settings.api.access_log_retention_days,
+            f"{n}-authorizer-logs", name=naming.lambda_log_group(fn_name), retention_in_days=self._args.settings.api.access_log_retention_days,
             kms_key_id=self._args.log_kms_key_arn, tags=self._tags, opts=self._child(),
         )  # fmt: skip
         role = aws.iam.Role(

@@ -274,7 +274,7 @@ class MetadataUi(pulumi.ComponentResource):
         n, a, s = self._name, self._args, self._args.settings
         ui = s.ui
         logs = aws.cloudwatch.LogGroup(
-            f"{n}-logs", name=f"/strata/{self._env}/metadata-ui", retention_in_days=s.service.log_retention_days,
+            f"{n}-logs", name=naming.metadata_log_group(self._env, "metadata-ui"), retention_in_days=s.service.log_retention_days,
             kms_key_id=a.log_kms_key_arn, tags=self._tags, opts=self._child(),
         )  # fmt: skip
         trust = json.dumps(policies.service_trust_policy(policies.ECS_TASKS_SERVICE))

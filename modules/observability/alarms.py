@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from modules.observability import names
+from infra import naming
 from modules.observability.signals import LB_NAMESPACES, DatabaseKind, Signals, WarehouseKind
 
 GIB = 1024**3
@@ -66,7 +66,7 @@ def alarm_specs(signals: Signals, t: Thresholds) -> list[AlarmSpec]:
     specs: list[AlarmSpec] = []
 
     def add(key: str, description: str, **kwargs) -> None:
-        specs.append(AlarmSpec(key=key, name=names.alarm(env, key), description=f"Strata {env}: {description}", **kwargs))
+        specs.append(AlarmSpec(key=key, name=naming.alarm(env, key), description=f"Strata {env}: {description}", **kwargs))
 
     for team in signals.teams:
         add(

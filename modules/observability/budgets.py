@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from modules.observability import names
+from infra import naming
 
 # Alert at 80% and 100% of the actual spend, and when the forecast for the month passes 100%.
 THRESHOLDS: tuple[tuple[str, float], ...] = (("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0))
@@ -59,7 +59,7 @@ def budget_specs(
     specs = [
         BudgetSpec(
             key="environment",
-            name=names.environment_budget(environment),
+            name=naming.environment_budget(environment),
             amount_usd=environment_budget_usd,
             tag_key="environment",
             tag_value=environment,
@@ -70,7 +70,7 @@ def budget_specs(
         specs.append(
             BudgetSpec(
                 key=team,
-                name=names.team_budget(environment, team),
+                name=naming.team_budget(environment, team),
                 amount_usd=amount,
                 tag_key="team",
                 tag_value=team,

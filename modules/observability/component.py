@@ -21,8 +21,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra import config
-from modules.observability import alarms, budgets, dashboard, names, policies
+from infra import config, naming
+from modules.observability import alarms, budgets, dashboard, policies
 from modules.observability.signals import DatabaseSignals, MetadataSignals, Signals, TeamSignals, WarehouseSignals
 
 # ------------------------------------------------------------------------------------------ the key
@@ -70,7 +70,7 @@ class ObservabilityKey(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             f"{name}-key-alias",
-            name=names.key_alias(args.environment),
+            name=naming.observability_key_alias(args.environment),
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -137,7 +137,7 @@ class Observability(pulumi.ComponentResource):
         if s.manage_batch_log_group:
             group = aws.cloudwatch.LogGroup(
                 f"{name}-batch-logs",
-                name=names.BATCH_LOG_GROUP,
+                name=naming.BATCH_LOG_GROUP,
                 retention_in_days=s.log_retention_days,
                 kms_key_id=args.kms_key_arn,
                 tags=tags,
@@ -148,7 +148,7 @@ class Observability(pulumi.ComponentResource):
         # ---- the platform's alarm topic
         alarm_topic = aws.sns.Topic(
             f"{name}-alarms",
-            name=names.alarm_topic(env),
+            name=naming.alarm_topic(env),
             display_name=f"Strata {env} alarms",
             kms_master_key_id=args.kms_key_arn,
             tags=tags,
@@ -160,7 +160,7 @@ class Observability(pulumi.ComponentResource):
             policy=pulumi.Output.all(alarm_topic.arn, partition, account_id, region).apply(
                 lambda v: json.dumps(
                     policies.alarm_topic_policy(
-                        topic_arn=v[0], partition=v[1], account_id=v[2], region=v[3], alarm_prefix=names.alarm_prefix(env)
+                        topic_arn=v[0], partition=v[1], account_id=v[2], region=v[3], alarm_prefix=naming.alarm_prefix(env)
                     ),
                     sort_keys=True,
                 )
@@ -180,7 +180,7 @@ class Observability(pulumi.ComponentResource):
             queue_arns = list(args.job_queue_arns[team.name].values())
             topic = aws.sns.Topic(
                 f"{name}-{team.name}-alerts",
-                name=names.team_topic(env, team.name),
+                name=naming.team_topic(env, team.name),
                 display_name=f"Strata {env} {team.name}",
                 kms_master_key_id=args.kms_key_arn,
                 tags=team_tags,
@@ -190,7 +190,7 @@ class Observability(pulumi.ComponentResource):
                 self._email(f"{name}-{team.name}-alerts-{email}", topic, email)
             rule = aws.cloudwatch.EventRule(
                 f"{name}-{team.name}-batch-failed",
-                name=names.failed_jobs_rule(env, team.name),
+                name=naming.failed_jobs_rule(env, team.name),
                 description=f"Strata {env}: FAILED Batch jobs of team {team.name}, to its topic",
                 event_pattern=pulumi.Output.all(*queue_arns).apply(
                     lambda arns: json.dumps(policies.failed_jobs_pattern(arns), sort_keys=True)
@@ -227,7 +227,7 @@ class Observability(pulumi.ComponentResource):
                 environment=env,
                 region="",  # alarms are regional resources: the provider's region
                 teams=tuple(
-                    TeamSignals(team=t.name, queues=(), failed_jobs_rule=names.failed_jobs_rule(env, t.name)) for t in args.teams
+                    TeamSignals(team=t.name, queues=(), failed_jobs_rule=naming.failed_jobs_rule(env, t.name)) for t in args.teams
                 ),
                 metadata=args.metadata,
                 database=args.database,
@@ -272,7 +272,7 @@ class Observability(pulumi.ComponentResource):
             )
             board = aws.cloudwatch.Dashboard(
                 f"{name}-dashboard",
-                dashboard_name=names.dashboard(env),
+                dashboard_name=naming.dashboard(env),
                 dashboard_body=resolved.apply(lambda v: json.dumps(_dashboard(env, args.teams, v), sort_keys=True)),
                 opts=self._child(),
             )
@@ -360,7 +360,7 @@ def _dashboard(env: str, teams: Sequence[config.Team], v: dict[str, Any]) -> dic
             TeamSignals(
                 team=t.name,
                 queues=tuple(sorted(_queue_name(a) for a in v["queues"][t.name])),
-                failed_jobs_rule=names.failed_jobs_rule(env, t.name),
+                failed_jobs_rule=naming.failed_jobs_rule(env, t.name),
             )
             for t in teams
         ),

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from modules.observability import names
+from infra import naming
 from modules.observability.signals import LB_NAMESPACES, DatabaseKind, Signals, WarehouseKind
 
 GRID = 24  # the dashboard grid is 24 units wide
@@ -94,8 +94,8 @@ def dashboard_body(signals: Signals, alarm_arns: Sequence[str] = ()) -> dict[str
     layout.full(
         _text(
             f"# Strata `{env}`\n"
-            f"Alarms publish to the SNS topic `{names.alarm_topic(env)}` (the stack's `alertEmails`); each "
-            f"team's failed Batch jobs go to `{names.team_topic(env, '<team>')}` (the team file's `contacts`). "
+            f"Alarms publish to the SNS topic `{naming.alarm_topic(env)}` (the stack's `alertEmails`); each "
+            f"team's failed Batch jobs go to `{naming.team_topic(env, '<team>')}` (the team file's `contacts`). "
             "See docs/observability.md."
         ),
         height=2,

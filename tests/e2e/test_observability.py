@@ -26,7 +26,6 @@ from localcloud.default_tags import is_taggable
 from localcloud.engine import ResourceRecord
 from localcloud.server import configure_moto, start_moto
 from localcloud.session import STACK, deploy
-from modules.observability import names
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -67,15 +66,15 @@ def teams(local) -> list:
 
 
 def test_the_dashboard_watches_every_team_queue(local):
-    body = json.loads(local["client"]("cloudwatch").get_dashboard(DashboardName=names.dashboard(STACK))["DashboardBody"])
+    body = json.loads(local["client"]("cloudwatch").get_dashboard(DashboardName=naming.dashboard(STACK))["DashboardBody"])
     text = json.dumps(body)
     queues = [r.arn.rsplit("/", 1)[1] for r in local["engine"].resources if r.type == "aws:batch/jobQueue:JobQueue"]
     assert queues, "the local stack has job queues"
     for queue in queues:
-        assert f'JobQueueName=\\"{queue}\\"' in text, f"dashboard {names.dashboard(STACK)} misses queue {queue}"
+        assert f'JobQueueName=\\"{queue}\\"' in text, f"dashboard {naming.dashboard(STACK)} misses queue {queue}"
     for team in teams(local):
-        assert names.failed_jobs_rule(STACK, team.name) in text, team.name
-    assert local["outputs"]["dashboard"] == names.dashboard(STACK)
+        assert naming.failed_jobs_rule(STACK, team.name) in text, team.name
+    assert local["outputs"]["dashboard"] == naming.dashboard(STACK)
 
 
 def test_an_alarm_per_team_to_the_alarm_topic(local):
@@ -83,9 +82,9 @@ def test_an_alarm_per_team_to_the_alarm_topic(local):
     alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNamePrefix=f"strata-{STACK}-")["MetricAlarms"]}
     thresholds = local["platform"].settings.observability.alarms
     for team in teams(local):
-        alarm = alarms.get(names.alarm(STACK, f"{team.name}-failed-jobs"))
+        alarm = alarms.get(naming.alarm(STACK, f"{team.name}-failed-jobs"))
         assert alarm is not None, f"no failed-jobs alarm for {team.name}: {sorted(alarms)}"
-        assert alarm["Dimensions"] == [{"Name": "RuleName", "Value": names.failed_jobs_rule(STACK, team.name)}]
+        assert alarm["Dimensions"] == [{"Name": "RuleName", "Value": naming.failed_jobs_rule(STACK, team.name)}]
         assert alarm["Threshold"] == thresholds.failed_jobs
     topic = local["outputs"]["alarmTopicArn"]
     assert alarms and all(a["AlarmActions"] == [topic] for a in alarms.values()), sorted(alarms)
@@ -107,15 +106,15 @@ def test_alarms_and_dashboard_watch_the_metadata_layer(local):
     }
     found = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms(AlarmNamePrefix=f"strata-{STACK}-")["MetricAlarms"]}
     for key, (namespace, metric, dimensions) in expected.items():
-        name = names.alarm(STACK, key)
+        name = naming.alarm(STACK, key)
         assert name in found, f"no alarm {name} in moto: {sorted(found)}"
         a = found[name]
         got = (a["Namespace"], a["MetricName"], _kv(a["Dimensions"], "Name", "Value"))
         assert got == (namespace, metric, dimensions), f"{a['AlarmArn']}: {got}"
-    assert names.alarm(STACK, "db-free-storage") not in found, "Aurora: no free-storage alarm"
-    text = client("cloudwatch").get_dashboard(DashboardName=names.dashboard(STACK))["DashboardBody"]
+    assert naming.alarm(STACK, "db-free-storage") not in found, "Aurora: no free-storage alarm"
+    text = client("cloudwatch").get_dashboard(DashboardName=naming.dashboard(STACK))["DashboardBody"]
     for needle in (f'"ApiId", "{api["ApiId"]}"', f'"ClusterName", "{md}"', f'"DBClusterIdentifier", "{md}"'):
-        assert needle in text, f"dashboard {names.dashboard(STACK)} lacks {needle}"
+        assert needle in text, f"dashboard {naming.dashboard(STACK)} lacks {needle}"
 
 
 # ------------------------------------------------------------------------------- who is alerted
@@ -140,7 +139,7 @@ def test_each_teams_failed_jobs_reach_its_contacts_through_its_rule(local):
     for team in teams(local):
         topic = local["outputs"]["teamAlertTopics"][team.name]
         assert subscribers(local, topic) == sorted(team.contacts), team.name
-        rule_name = names.failed_jobs_rule(STACK, team.name)
+        rule_name = naming.failed_jobs_rule(STACK, team.name)
         rule = events.describe_rule(Name=rule_name)
         pattern = json.loads(rule["EventPattern"])
         own = sorted(arn for name, arn in queues.items() if name.startswith(f"compute-{team.name}-"))
@@ -158,8 +157,8 @@ def test_budgets_per_team_and_for_the_environment(local):
     budgets = local["client"]("budgets")
     account = local["client"]("sts").get_caller_identity()["Account"]
     settings = local["platform"].settings.observability
-    expected = {names.environment_budget(STACK): (settings.monthly_budget_usd, f"user:environment${STACK}")}
-    expected |= {names.team_budget(STACK, t.name): (t.monthly_budget_usd, f"user:team${t.name}") for t in teams(local)}
+    expected = {naming.environment_budget(STACK): (settings.monthly_budget_usd, f"user:environment${STACK}")}
+    expected |= {naming.team_budget(STACK, t.name): (t.monthly_budget_usd, f"user:team${t.name}") for t in teams(local)}
     found = {b["BudgetName"]: b for b in budgets.describe_budgets(AccountId=account)["Budgets"]}
     assert set(found) == set(expected), sorted(found)
     for name, (amount, tag_filter) in expected.items():

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from infra import naming
 from infra.config import load_from_files
 from localcloud.plan import PlainMocks
 from localcloud.runner import ProgramRun, run_program
-from modules.observability import names
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = ["local", "dev", "staging", "prod"]
@@ -42,7 +42,7 @@ def one(run: ProgramRun, typ: str):
 
 
 def alarms(stack: str, run: ProgramRun) -> dict:
-    prefix = names.alarm_prefix(stack)
+    prefix = naming.alarm_prefix(stack)
     return {r.inputs["name"].removeprefix(prefix): r for r in run.registrations if r.type == ALARM}
 
 
@@ -103,5 +103,5 @@ def test_the_dashboard_shows_the_metadata_layer(deployed):
     assert "is not deployed in this environment" not in text.split("## Warehouse")[0], f"{board.urn}: a layer shown as missing"
     (strip,) = [w["properties"]["alarms"] for w in body["widgets"] if w["type"] == "alarm"]
     for key in ("api-5xx", "metadata-unhealthy", "db-cpu", "db-connections"):
-        name = names.alarm(stack, key)
+        name = naming.alarm(stack, key)
         assert any(arn.endswith(f":{name}") for arn in strip), f"{board.urn} ({stack}): alarm {name} not in the status strip"

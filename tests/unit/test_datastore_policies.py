@@ -182,4 +182,4 @@ def test_team_statements_reject_wildcard_or_empty_arns(bucket, key):
 
 
 def test_key_alias():
-    assert policies.datastore_key_alias("dev") == "alias/strata-dev-datastore"
+    assert naming.datastore_key_alias("dev") == "alias/strata-dev-datastore"

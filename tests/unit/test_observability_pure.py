@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+from infra import naming
 from infra.config import AlarmThresholds
-from modules.observability import alarms, budgets, dashboard, names, policies
+from modules.observability import alarms, budgets, dashboard, policies
 from modules.observability.signals import (
     DatabaseKind,
     DatabaseSignals,
@@ -51,19 +52,19 @@ def full_signals(**overrides) -> Signals:
 
 
 def test_names_fit_their_services_for_the_longest_env_and_team():
-    rule = names.failed_jobs_rule(LONG_ENV, LONG_TEAM)
+    rule = naming.failed_jobs_rule(LONG_ENV, LONG_TEAM)
     assert len(rule) <= 64 and re.fullmatch(r"[.\-_A-Za-z0-9]+", rule), rule
-    for topic in (names.alarm_topic(LONG_ENV), names.team_topic(LONG_ENV, LONG_TEAM)):
+    for topic in (naming.alarm_topic(LONG_ENV), naming.team_topic(LONG_ENV, LONG_TEAM)):
         assert len(topic) <= 256 and re.fullmatch(r"[-_A-Za-z0-9]+", topic), topic
-    for budget in (names.team_budget(LONG_ENV, LONG_TEAM), names.environment_budget(LONG_ENV)):
+    for budget in (naming.team_budget(LONG_ENV, LONG_TEAM), naming.environment_budget(LONG_ENV)):
         assert len(budget) <= 100 and ":" not in budget and "\\" not in budget, budget
-    assert re.fullmatch(r"[-_A-Za-z0-9]{1,255}", names.dashboard(LONG_ENV))
-    assert names.alarm("dev", "db-cpu").startswith(names.alarm_prefix("dev"))
+    assert re.fullmatch(r"[-_A-Za-z0-9]{1,255}", naming.dashboard(LONG_ENV))
+    assert naming.alarm("dev", "db-cpu").startswith(naming.alarm_prefix("dev"))
 
 
 def test_team_and_environment_budget_names_cannot_collide():
     # a team called "environment" still gets a different budget than the environment itself
-    assert names.team_budget("dev", "environment") != names.environment_budget("dev")
+    assert naming.team_budget("dev", "environment") != naming.environment_budget("dev")
 
 
 # ---------------------------------------------------------------------------------- policies
@@ -168,7 +169,7 @@ def test_alarms_for_every_signal():
     assert storage.threshold == 2 * 1024**3 and storage.comparison == "LessThanThreshold"
     assert specs["db-cpu"].dimensions == {"DBInstanceIdentifier": "strata-dev-metadata"}
     assert specs["warehouse-disk"].dimensions == {"ClusterIdentifier": "strata-dev-warehouse"}
-    assert all(s.name.startswith(names.alarm_prefix("dev")) for s in specs.values())
+    assert all(s.name.startswith(naming.alarm_prefix("dev")) for s in specs.values())
 
 
 def test_the_metaflow_ui_gets_health_and_5xx_alarms_and_a_dashboard_widget():
