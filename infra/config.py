@@ -14,6 +14,7 @@ Both end in :func:`build_platform`, which collects *every* problem (file, key, f
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import json
 import re
@@ -21,10 +22,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from infra import capacity, guards, naming
@@ -39,6 +40,49 @@ BATCH_MAX_CES_PER_QUEUE = 3
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 PRINCIPAL_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::\d{12}:(?:root|(?:role|user)/[\w+=,.@/-]{1,512})$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@functools.cache
+def _partitions() -> tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...]:
+    """(id, region pattern, regions) of every AWS partition, from the partition data botocore ships
+    (``botocore/data/partitions.json``, the data its endpoint resolution uses), read offline.
+    Pseudo-regions such as ``aws-global`` fail their partition's ``regionRegex`` and are left out."""
+    from botocore.loaders import create_loader
+
+    out = []
+    for partition in create_loader().load_data("partitions")["partitions"]:
+        pattern = re.compile(partition["regionRegex"])
+        out.append((partition["id"], pattern, tuple(sorted(r for r in partition["regions"] if pattern.match(r)))))
+    return tuple(out)
+
+
+def aws_regions() -> dict[str, tuple[str, ...]]:
+    """Every partition's regions: ``{"aws": ("af-south-1", ...), "aws-cn": (...), ...}``."""
+    return {pid: regions for pid, _, regions in _partitions()}
+
+
+def partition_of(region: str) -> str | None:
+    """The partition whose region names ``region`` follows (a known region or not), else None."""
+    return next((pid for pid, pattern, _ in _partitions() if pattern.match(region)), None)
+
+
+class Invalid(ValueError):
+    """A field validator's refusal in plain words, with its fix (:func:`_pydantic_issues` reads both back)."""
+
+    def __init__(self, problem: str, fix: str):
+        super().__init__(problem)
+        self.fix = fix
+
+
+def _emails(value: tuple[str, ...]) -> tuple[str, ...]:
+    bad = [c for c in value if not EMAIL.match(c)]
+    if bad:
+        what = "is not an e-mail address" if len(bad) == 1 else "are not e-mail addresses"
+        raise Invalid(f"{', '.join(map(repr, bad))} {what}", "write one address per entry, e.g. [team@example.com]")
+    return value
+
+
+Emails = Annotated[tuple[str, ...], AfterValidator(_emails)]
 
 
 class Model(BaseModel):
@@ -72,17 +116,28 @@ class Egress(StrEnum):
 
 
 class NetworkSettings(Model):
+    """``strata:network``: create a VPC sized from the compute capacity, or adopt an existing one."""
+
+    # create: a new VPC; adopt: an existing VPC given by vpcId, privateSubnetIds and privateRouteTableIds.
     mode: NetworkMode = NetworkMode.CREATE
+    # create: the VPC's private (RFC 1918) range, /16 to /28, large enough for the compute capacity.
     cidr: str | None = None
+    # Availability Zones with a private subnet each (Redshift Serverless needs 3).
     az_count: int = Field(2, ge=2, le=6)
     egress: Egress = Egress.NAT_INSTANCE
+    # egress nat-instance: the NAT instance's type.
     nat_instance_type: str = "t4g.nano"
+    # VPC flow logs' retention; one of LOG_RETENTION_DAYS.
     flow_log_retention_days: int = 30
+    # Explicit subnets (one per AZ) instead of the ones planned from the capacity.
     private_subnet_cidrs: tuple[str, ...] | None = None
+    # Explicit public subnets (NAT egress only; one /28 per AZ is enough).
     public_subnet_cidrs: tuple[str, ...] | None = None
-    # adopt mode
+    # adopt: the VPC's id (vpc-...).
     vpc_id: str | None = None
+    # adopt: private subnets in >= 2 AZs.
     private_subnet_ids: tuple[str, ...] = ()
+    # adopt: the private subnets' route tables (for the S3 gateway endpoint).
     private_route_table_ids: tuple[str, ...] = ()
 
 
@@ -95,24 +150,34 @@ class DatastoreSettings(Model):
 
 
 class CpuPool(Model):
+    """The on-demand CPU pool (``strata:compute.cpu``); scales to zero."""
+
+    # The most vCPUs the pool runs at once.
     max_vcpus: int = Field(gt=0)
     instance_types: tuple[str, ...] = ("c6i", "m6i", "r6i")
 
 
 class SpotPool(Model):
+    """The Spot CPU pool (``strata:compute.spot``); scales to zero."""
+
     enabled: bool = True
     max_vcpus: int = Field(256, gt=0)
     instance_types: tuple[str, ...] = ("c6i", "m6i", "r6i", "c5", "m5")
+    # The most a Spot instance may cost, in percent of its on-demand price.
     bid_percentage: int = Field(100, gt=0, le=100)
 
 
 class GpuPool(Model):
+    """The GPU pool (``strata:compute.gpu``), for GPU-entitled teams; scales to zero."""
+
     enabled: bool = False
     max_vcpus: int = Field(64, gt=0)
     instance_types: tuple[str, ...] = ("g5", "g4dn")
 
 
 class FargatePool(Model):
+    """The Fargate pool (``strata:compute.fargate``): a Fargate queue per team."""
+
     enabled: bool = False
     max_vcpus: int = Field(64, gt=0)
 
@@ -170,7 +235,7 @@ class ObservabilitySettings(Model):
 
     # Subscribed (e-mail) to the environment's alarm topic and to the environment budget's alerts
     # (at most 10: an AWS Budgets notification takes up to 10 e-mail subscribers).
-    alert_emails: tuple[str, ...] = Field(min_length=1, max_length=10)
+    alert_emails: Emails = Field(min_length=1, max_length=10)
     # The environment-wide monthly budget (USD); every team's own budget comes from its team file.
     monthly_budget_usd: float = Field(gt=0)
     # Retention of the log groups this layer creates (Batch job logs); one of LOG_RETENTION_DAYS.
@@ -184,14 +249,6 @@ class ObservabilitySettings(Model):
     # on in exactly one stack of that account.
     activate_cost_allocation_tags: bool = False
     alarms: AlarmThresholds = AlarmThresholds()
-
-    @field_validator("alert_emails")
-    @classmethod
-    def _emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [c for c in value if not EMAIL.match(c)]
-        if bad:
-            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
-        return value
 
 
 # Tag keys every taggable resource carries (through the provider's default tags, with per-team values
@@ -458,10 +515,15 @@ class StackSettings(Model):
 
 
 class TeamEnvironment(Model):
+    """The team in one environment (``environments.<env>`` of its team file)."""
+
     # Batch job-queue priority: higher runs first when queues share compute environments.
     priority: int = Field(10, ge=0, le=1000)
+    # The most vCPUs the team's jobs use at once here (its CPU queues); <= the environment's CPU capacity.
     max_vcpus: int = Field(gt=0)
+    # > 0 makes the team GPU-entitled here (a GPU queue); needs strata:compute.gpu.enabled.
     gpu_max_vcpus: int = Field(0, ge=0)
+    # IAM principals (account root, role or user ARNs) allowed to assume the team's data-scientist role.
     principals: tuple[str, ...] = Field(min_length=1)
     # The team's monthly AWS Budget in this environment (USD), filtered by its `team` tag; alerts at
     # 80% and 100% go to the team's contacts.
@@ -472,25 +534,28 @@ class TeamEnvironment(Model):
     def _arns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         bad = [p for p in value if not PRINCIPAL_ARN.match(p)]
         if bad:
-            raise ValueError(f"not an IAM account, role or user ARN: {', '.join(bad)}")
+            raise Invalid(
+                f"not an IAM account, role or user ARN: {', '.join(map(repr, bad))}",
+                "use arn:aws:iam::<12-digit account>:root, ...:role/<name> or ...:user/<name> (no wildcards)",
+            )
         return value
 
 
 class TeamFile(Model):
-    team: str
-    description: str = ""
-    cost_center: str = Field(min_length=1)
-    # At most 10: an AWS Budgets notification takes up to 10 e-mail subscribers (the team's budget alerts).
-    contacts: tuple[str, ...] = Field(min_length=1, max_length=10)
-    environments: dict[str, TeamEnvironment] = Field(min_length=1)
+    """A team file, ``stacks/teams/<team>.yaml``: one team, owned by that team (docs/configuration.md#team-files)."""
 
-    @field_validator("contacts")
-    @classmethod
-    def _emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [c for c in value if not EMAIL.match(c)]
-        if bad:
-            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
-        return value
+    # The team's name; the file must be named after it (<team>.yaml). 2-24 characters of a-z, 0-9 and
+    # single hyphens, starting with a letter: it appears in role, queue and bucket-prefix names.
+    team: str
+    # One line on what the team does, for whoever reads the file.
+    description: str = ""
+    # Tagged on the team's resources (cost-center) and used by cost allocation.
+    cost_center: str = Field(min_length=1)
+    # E-mail addresses for the team's budget alerts and failed Batch jobs. At most 10: an AWS Budgets
+    # notification takes up to 10 e-mail subscribers.
+    contacts: Emails = Field(min_length=1, max_length=10)
+    # One section per environment (stack) the team exists in; a team without one is not deployed there.
+    environments: dict[str, TeamEnvironment] = Field(min_length=1)
 
 
 # ---------------------------------------------------------------- the resolved result
@@ -593,6 +658,27 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+# Where every key's type, default and meaning is written down; fixes point there.
+STACK_REFERENCE = "docs/configuration.md#stack-files and schemas/stack.schema.json"
+TEAM_REFERENCE = "docs/configuration.md#team-files and schemas/team.schema.json"
+REMOVING_A_TEAM = "docs/configuration.md#removing-a-team"
+# pydantic's own phrasing: none of it may reach a user (tests/unit/test_config.py asserts it never does).
+PYDANTIC_JARGON = (
+    "Input should",
+    "after validation",
+    "Value error",
+    "should have at least",
+    "should have at most",
+    "should be a valid",
+    "should match pattern",
+    "Tuple should",
+    "List should",
+    "Dictionary should",
+    "String should",
+    "errors.pydantic.dev",
+    "[type=",
+)
+
 _MISSING_FIX = {
     "aws:region": "add 'aws:region: us-east-1' (or your region) under config:",
     "strata:namePrefix": "add 'strata:namePrefix: <your-org>-ml' (it starts every bucket name)",
@@ -601,6 +687,138 @@ _MISSING_FIX = {
     "strata:observability": "add strata:observability with 'alertEmails: [you@example.com]' and 'monthlyBudgetUsd: 500'",
     "aws:defaultTags": "add aws:defaultTags with 'tags:' environment, team, cost-center and managed-by: strata",
 }
+# A missing key inside a section, by its own name: what to write.
+_MISSING_STACK_FIX = {
+    "cpu": "add 'cpu: {maxVcpus: 64}' (the on-demand CPU pool)",
+    "maxVcpus": "add 'maxVcpus: 64' (the pool's most vCPUs at once)",
+    "alertEmails": "add 'alertEmails: [oncall@example.com]' (who gets the environment's alarms and budget alerts)",
+    "monthlyBudgetUsd": "add 'monthlyBudgetUsd: 2500' (the environment's monthly AWS Budget, USD)",
+    "tags": "add 'tags:' with environment, team, cost-center and managed-by: strata",
+}
+_MISSING_TEAM_FIX = {
+    "costCenter": "add 'costCenter: <your cost center>' (e.g. cc-4410): the team's resources are tagged with it",
+    "contacts": "add 'contacts: [team@example.com]': the team's budget alerts and failed-job e-mails go there",
+    "environments": "add 'environments:' with a section per environment the team exists in (e.g. 'dev:')",
+    "maxVcpus": "add 'maxVcpus: 64': the most vCPUs the team's jobs use at once in this environment",
+    "principals": "add 'principals: [\"arn:aws:iam::111111111111:role/<team>-developers\"]': who may assume the team's role",
+    "monthlyBudgetUsd": "add 'monthlyBudgetUsd: 500': the team's monthly AWS Budget in this environment (USD)",
+}
+# Examples for a list or mapping that may not be empty, by key name.
+_EXAMPLES = {
+    "principals": '["arn:aws:iam::111111111111:role/<team>-developers"]',
+    "contacts": "[team@example.com]",
+    "alertEmails": "[oncall@example.com]",
+    "environments": "'dev:' with maxVcpus, principals and monthlyBudgetUsd",
+    "tags": "'cost-center: ml-platform'",
+}
+_INT_ERRORS = ("int_type", "int_parsing", "int_from_float", "int_parsing_size")
+_NUMBER_ERRORS = ("float_type", "float_parsing", "finite_number")
+_LIST_ERRORS = ("tuple_type", "list_type", "set_type", "frozen_set_type", "iterable_type")
+_MAPPING_ERRORS = ("dict_type", "model_type", "model_attributes_type", "mapping_type")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _what(value: Any) -> str:
+    """What a YAML value is, in a user's words."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a single value"
+    if isinstance(value, dict):
+        return "a mapping (key: value)"
+    return "a list" if isinstance(value, list | tuple) else type(value).__name__
+
+
+def _plain(e: Mapping[str, Any], key: str, reference: str) -> tuple[str, str]:
+    """One pydantic error as (problem, fix) in plain words, never pydantic's own message.
+
+    The error types: https://docs.pydantic.dev/latest/errors/validation_errors/"""
+    problem, fix = _plain_words(e, key, reference)
+    if e.get("input") is None and e["type"] not in ("value_error", "assertion_error"):
+        # `key:` with nothing after the colon is YAML's null.
+        problem = f"{key.rsplit('.', 1)[-1]} has no value"
+    return problem, fix
+
+
+def _plain_words(e: Mapping[str, Any], key: str, reference: str) -> tuple[str, str]:
+    kind, ctx, value = e["type"], e.get("ctx") or {}, e.get("input")
+    name = key.rsplit(".", 1)[-1].split("[")[0]
+    # A secret-bearing key's value is never echoed (guards.is_secret_key), whatever went wrong with it.
+    shown = "the value" if guards.is_secret_key(key) else _short(value)
+    if kind in _INT_ERRORS:
+        return f"{shown} is not a whole number", "write a whole number (digits only), e.g. 8"
+    if kind in _NUMBER_ERRORS:
+        return f"{shown} is not a number", "write a number, e.g. 500 or 0.5"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{shown} is not true or false", "write true or false"
+    if kind in ("string_type", "string_unicode"):
+        if shown == "the value":
+            return "the value is not text", "write a single text value"
+        if isinstance(value, bool | int | float):
+            return (
+                f"{shown} is {_what(value)}, not text",
+                f"quote it: '{str(value).lower() if isinstance(value, bool) else value}'",
+            )
+        return f"{shown} is {_what(value)}, not text", "write a single text value"
+    if kind in ("enum", "literal_error"):
+        allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        close = difflib.get_close_matches(str(value), allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"{shown} is not one of the allowed values", f"{hint}use one of: {', '.join(allowed)}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal") and ctx:
+        bound = next(iter(ctx.values()))
+        size, op = {
+            "greater_than": ("small", ">"),
+            "greater_than_equal": ("small", ">="),
+            "less_than": ("large", "<"),
+            "less_than_equal": ("large", "<="),
+        }[kind]
+        return f"{shown} is too {size}", f"use a value {op} {bound}"
+    if kind == "multiple_of":
+        return f"{shown} is not a multiple of {ctx.get('multiple_of')}", f"use a multiple of {ctx.get('multiple_of')}"
+    if kind == "too_short":
+        n = ctx.get("min_length", 1)
+        example = f", e.g. {_EXAMPLES[name]}" if name in _EXAMPLES else ""
+        have = "is empty" if not ctx.get("actual_length") else f"has {ctx['actual_length']} entries"
+        return (
+            f"{name} {have}; at least {n} {'entry is' if n == 1 else 'entries are'} needed",
+            f"{'give' if ctx.get('field_type') == 'Dictionary' else 'list'} at least {n}{example}",
+        )
+    if kind == "too_long":
+        n = ctx.get("max_length")
+        return f"{name} has {ctx.get('actual_length')} entries; at most {n} are allowed", f"keep at most {n}"
+    if kind == "string_too_short":
+        return f"{name} is empty", f"give it a value (see {reference})"
+    if kind == "string_too_long":
+        return f"{name} is longer than {ctx.get('max_length')} characters", "shorten it"
+    if kind == "string_pattern_mismatch":
+        choices = re.fullmatch(r"\^\(([\w|-]+)\)\$", str(ctx.get("pattern", "")))
+        if choices:
+            return f"{shown} is not one of the allowed values", f"use one of: {', '.join(choices[1].split('|'))}"
+        return f"{shown} does not have the expected form", f"use a value matching {ctx.get('pattern')}"
+    if kind in _LIST_ERRORS:
+        fix = (
+            f"write it as a list: [{value}]"
+            if isinstance(value, str) and shown != "the value"
+            else "write a list: [a, b], or one '- item' per line"
+        )
+        return f"{shown} is {_what(value)}, not a list", fix
+    if kind in _MAPPING_ERRORS:
+        return f"{shown} is {_what(value)}, not a mapping", f"write 'key: value' lines indented under {name} (see {reference})"
+    if kind in ("value_error", "assertion_error"):
+        error = ctx.get("error")
+        return str(error), getattr(error, "fix", f"correct the value (see {reference})")
+    # Any other type: pydantic's sentence, without its vocabulary.
+    problem = str(e.get("msg", "invalid value")).removeprefix("Value error, ").replace("Input should be", "expected")
+    return problem.replace(" after validation", ""), f"correct the value (see {reference})"
 
 
 def _pydantic_issues(
@@ -611,6 +829,10 @@ def _pydantic_issues(
     model: type[BaseModel],
     key_map: Mapping[str, str] | None = None,
 ) -> None:
+    """Every error in ``err`` as an issue: the key as written in the file, plain words, a fix that says
+    what to write and where keys are documented (:data:`TEAM_REFERENCE` / :data:`STACK_REFERENCE`)."""
+    team = issubclass(model, (TeamFile, TeamEnvironment))
+    reference = TEAM_REFERENCE if team else STACK_REFERENCE
     for e in err.errors():
         loc = tuple(e["loc"])
         key = _loc(prefix, loc)
@@ -621,18 +843,16 @@ def _pydantic_issues(
             allowed = _fields_at(model, loc[:-1])
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            issues.add(file, key, "unknown key", f"{hint}allowed keys here: {', '.join(sorted(allowed))}")
+            issues.add(file, key, "unknown key", f"{hint}allowed keys here: {', '.join(sorted(allowed))} (see {reference})")
         elif kind == "missing":
-            issues.add(
-                file, key, "required key is missing", _MISSING_FIX.get(key, "add it (see Pulumi.yaml for its type and meaning)")
-            )
-        elif kind in ("greater_than", "greater_than_equal") and e.get("ctx"):
-            bound = next(iter(e["ctx"].values()))
-            issues.add(
-                file, key, f"{e['input']!r} is too small", f"use a value {'>' if kind == 'greater_than' else '>='} {bound}"
-            )
+            name = str(loc[-1]) if loc else key
+            fix = _MISSING_FIX.get(key) or (_MISSING_TEAM_FIX if team else _MISSING_STACK_FIX).get(name) or f"add {name}"
+            if team and loc == ("team",):
+                fix = f"add 'team: {Path(file).stem}' (a team file is named after its team)"
+            issues.add(file, key, "required key is missing", f"{fix} (see {reference})")
         else:
-            issues.add(file, key, e["msg"], f"got {e.get('input')!r}; correct the value")
+            problem, fix = _plain(e, key, reference)
+            issues.add(file, key, problem, fix)
 
 
 # ---------------------------------------------------------------- reading files
@@ -785,9 +1005,14 @@ def build_platform(
             allowed = [k for k in _STACK_KEYS if k.startswith(f"{PROJECT}:")]
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            issues.add(stack_path, key, "unknown key", f"{hint}Strata's keys are: {', '.join(allowed)}")
+            issues.add(stack_path, key, "unknown key", f"{hint}Strata's keys are: {', '.join(allowed)} (see {STACK_REFERENCE})")
         elif not key.startswith(_FOREIGN_NAMESPACES):
-            issues.add(stack_path, key, "unknown key", "stack-file keys are namespaced: strata:<key> or aws:<key>")
+            issues.add(
+                stack_path,
+                key,
+                "unknown key",
+                f"stack-file keys are namespaced: strata:<key> or aws:<key> (see {STACK_REFERENCE})",
+            )
 
     settings, sections = _validate_sections(raw, stack_path, issues)
     subnets = _check_stack(sections, stack, stack_path, issues)
@@ -816,7 +1041,8 @@ def _validate_sections(raw: dict[str, Any], path: str, issues: _Issues) -> tuple
         if alias not in raw:
             if field.is_required():
                 ok = False
-                issues.add(path, key_map[alias], "required key is missing", _MISSING_FIX.get(key_map[alias], "add it"))
+                fix = _MISSING_FIX.get(key_map[alias], f"add {key_map[alias]}")
+                issues.add(path, key_map[alias], "required key is missing", f"{fix} (see {STACK_REFERENCE})")
             continue
         try:
             sections[name] = TypeAdapter(field.annotation).validate_python(raw[alias])
@@ -831,7 +1057,54 @@ def _validate_sections(raw: dict[str, Any], path: str, issues: _Issues) -> tuple
     return (StackSettings(**sections) if ok else None), sections
 
 
+def _check_region(region: str | None, path: str, issues: _Issues) -> None:
+    """``aws:region`` must be a region of its partition, as botocore lists them (offline): a typo would
+    otherwise surface only when ``pulumi up`` calls AWS."""
+    if region is None or any(region in regions for regions in aws_regions().values()):
+        return
+    import botocore
+
+    partition = partition_of(region)
+    known = aws_regions()[partition or "aws"]
+    close = difflib.get_close_matches(region, known, n=2)
+    hint = f"did you mean {' or '.join(map(repr, close))}? " if close else f"use one of: {', '.join(known)} "
+    issues.add(
+        path,
+        "aws:region",
+        f"{region!r} is not a region of the {partition} partition" if partition else f"{region!r} is not an AWS region",
+        f"{hint}(botocore {botocore.__version__}'s list; a region launched since needs a newer boto3)",
+    )
+
+
+def _network(
+    cidr: str, path: str, key: str, issues: _Issues, example: str, smallest: int = 28
+) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """``cidr`` as a network, or None and an issue. A block with host bits set (``10.30.5.0/16``) gets the
+    network it lies in as its fix (``10.30.0.0/16``), and the block that starts at its address if that is
+    at most a /``smallest``, never an unrelated example."""
+    try:
+        return ipaddress.ip_network(cidr)
+    except ValueError as exc:
+        try:
+            network = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            issues.add(path, key, f"{cidr!r} is not a network: {exc}", f"write <address>/<prefix length>, e.g. {example}")
+            return None
+    address = ipaddress.ip_interface(cidr).ip
+    # The longest prefix at which the address is itself a network address: its trailing zero bits.
+    own = address.max_prefixlen - ((int(address) & -int(address)).bit_length() - 1)
+    alternative = f", or {address}/{own} if you meant the block that starts at {address}" if own <= smallest else ""
+    issues.add(
+        path,
+        key,
+        f"{cidr} is not where a /{network.prefixlen} block starts (host bits set): the /{network.prefixlen} holding {address} is {network}",
+        f"write {network}{alternative}",
+    )
+    return None
+
+
 def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: _Issues) -> capacity.SubnetPlan | None:
+    _check_region(sections.get("region"), path, issues)
     prefix = sections.get("name_prefix")
     if prefix is not None and not naming.NAME_PREFIX.match(prefix):
         issues.add(
@@ -879,10 +1152,8 @@ def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: _Issue
     if n.cidr is None:
         issues.add(path, "strata:network.cidr", "creating a VPC needs its CIDR", "set cidr: 10.20.0.0/16 (any private range)")
         return None
-    try:
-        vpc = ipaddress.ip_network(n.cidr)
-    except ValueError as exc:
-        issues.add(path, "strata:network.cidr", f"{n.cidr!r} is not a network: {exc}", "use a CIDR such as 10.20.0.0/16")
+    vpc = _network(n.cidr, path, "strata:network.cidr", issues, "10.20.0.0/16")
+    if vpc is None:
         return None
     if not capacity.is_private(n.cidr):
         issues.add(
@@ -1018,10 +1289,7 @@ def _check_metadata_ui(ui: MetadataUi, network: NetworkSettings | None, path: st
             path, f"{key}.cognitoDomain", f"{ui.cognito_domain!r} looks like a URL", "give the domain prefix only (e.g. acme-ml)"
         )
     for cidr in ui.allowed_cidrs:
-        try:
-            ipaddress.ip_network(cidr, strict=True)
-        except ValueError as err:
-            issues.add(path, f"{key}.allowedCidrs", f"{cidr!r}: {err}", "use network addresses such as 10.8.0.0/16")
+        _network(cidr, path, f"{key}.allowedCidrs", issues, "10.8.0.0/16", smallest=32)
     if network is not None and network.mode is NetworkMode.ADOPT and not ui.allowed_cidrs:
         issues.add(path, f"{key}.allowedCidrs", "an adopted VPC's CIDR is not known here", "list the CIDRs that may reach the UI")
     # The ALB calls the IdP's token and user-info endpoints from its own subnets (the private ones).
@@ -1202,12 +1470,10 @@ def _explicit_subnets(n: NetworkSettings, vpc: Any, demand: capacity.Demand, wit
             "list azCount public /28 subnets, or set egress: none / endpoints",
         )
     for k, cidr in [(key, c) for c in private] + [("strata:network.publicSubnetCidrs", c) for c in public]:
-        try:
-            net = ipaddress.ip_network(cidr)
-        except ValueError as exc:
-            issues.add(path, k, f"{cidr!r} is not a network: {exc}", "use a CIDR such as 10.20.0.0/20")
+        net = _network(cidr, path, k, issues, "10.20.0.0/20")
+        if net is None:
             continue
-        if not net.subnet_of(vpc):
+        if net.version != vpc.version or not net.subnet_of(vpc):
             issues.add(path, k, f"{cidr} is outside the VPC {vpc}", f"choose subnets inside {vpc}")
     if len(issues) > before:
         return None
@@ -1237,8 +1503,20 @@ def _load_teams(
     for full in files:
         # Report paths as the user knows them: relative to the project (stacks/teams/x.yaml).
         path = full.relative_to(teams_dir.parent.parent) if teams_dir.parent.parent in full.parents else full
+        before = len(issues)
         doc = read_yaml(full, issues, path)
         if doc is None:
+            if len(issues) == before:
+                # Skipping it would make `pulumi up` delete everything the team has (roles, queues, API key,
+                # budget...): a team is removed by deleting its file, deliberately.
+                issues.add(
+                    path,
+                    "(file)",
+                    "the team file is empty (only blank lines or comments); `pulumi up` would delete the team's roles, "
+                    "queues, API key and budget",
+                    f"restore its content (see {TEAM_REFERENCE}); to remove the team, delete the file, "
+                    f"following {REMOVING_A_TEAM}",
+                )
             continue
         if not isinstance(doc, dict):
             issues.add(path, "(file)", "a team file is a mapping", "start with 'team: <name>'")
@@ -1256,12 +1534,23 @@ def _load_teams(
                 "use 2-24 characters of a-z, 0-9 and single hyphens, starting with a letter",
             )
             continue
+        stem = full.name.rsplit(".", 1)[0]
+        if tf.team != stem:
+            taken = next((path.with_name(tf.team + e) for e in (".yaml", ".yml") if (full.parent / (tf.team + e)).exists()), None)
+            rename = f"{taken} exists: merge the two" if taken else f"rename the file to {path.with_name(tf.team + full.suffix)}"
+            issues.add(
+                path,
+                "team",
+                f"the file is named {full.name} but declares team {tf.team!r}; a team file is named after its team",
+                f"{rename}, or set 'team: {stem}'" if naming.TEAM_NAME.match(stem) else rename,
+            )
+            continue
         if tf.team in seen:
             issues.add(
                 path,
                 "team",
                 f"team {tf.team!r} is already declared in {seen[tf.team]}",
-                "give each team one file; rename or merge the duplicate",
+                f"give each team one file: merge {path} into {seen[tf.team]} and delete it",
             )
             continue
         seen[tf.team] = path

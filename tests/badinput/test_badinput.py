@@ -8,12 +8,13 @@ A case is a directory ``cases/<name>/`` holding only what differs from the repos
   key) applied to the real file, so a case keeps working when other keys are added to the real files;
 * ``expect.yaml``: ``stack``; the ``file`` and ``key`` the error must name; ``problem`` and ``fix``
   substrings; optional ``count`` (default 1) or ``min_count`` (the one "many problems" case), ``absent``
-  (strings that must not be echoed, e.g. a plaintext secret), ``remove`` (paths), ``copy``
+  (strings that must not appear: a plaintext secret, pydantic's wording, a wrong fix), ``remove`` (paths), ``copy``
   (``{new path: real path}``), ``rename`` (``{path: {dotted.key: dotted.key}}``) and ``generate_teams``.
 
 For every case: ``strata validate`` exits non-zero without a traceback and prints file, key and fix
-(subprocess); the validator reports exactly the expected issue (in-process); and running the program
-with ``localcloud.plan.PlainMocks`` declares no resource at all.
+(subprocess); the validator reports exactly the expected issue (in-process), in plain words (none of
+``infra.config.PYDANTIC_JARGON``); and running the program with ``localcloud.plan.PlainMocks`` declares
+no resource at all.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pulumi.runtime import settings as pulumi_settings
 from infra.config import (
     BATCH_MAX_JOB_QUEUES,
     PROJECT,
+    PYDANTIC_JARGON,
     ConfigError,
     load_from_files,
     load_from_pulumi,
@@ -166,7 +168,7 @@ def test_the_corpus_is_large_and_covers_the_required_kinds():
     assert len(CASES) >= 30, f"only {len(CASES)} cases"
     prefixes = {c.split("-")[0] for c in CASES}
     required = {"yaml", "type", "unknown", "injection", "cidr", "quota", "region", "stackfile", "environment"}
-    required |= {"duplicate", "prod", "secret", "batch"}
+    required |= {"duplicate", "prod", "secret", "batch", "team", "plain", "missing"}
     assert required <= prefixes, f"missing kinds: {sorted(required - prefixes)}"
 
 
@@ -192,6 +194,18 @@ def test_validator_reports_exactly_the_expected_issue(case, overlays):
         assert part in issue.fix, f"{case}: fix {issue.fix!r} lacks {part!r}"
     for secret in expect.get("absent", []):
         assert secret not in str(issue), f"{case}: the error echoes {secret!r}"
+
+
+def test_no_case_speaks_pydantic(overlays):
+    """Every message of every case is in the validator's words: pydantic's ("Input should be...",
+    "Tuple should have at least 1 item after validation", "Value error, ...") never reaches a user."""
+    leaks = [
+        f"{case}: {issue}"
+        for case in CASES
+        for issue in _issues(case, overlays)
+        if any(j.lower() in f"{issue.problem} {issue.fix}".lower() for j in PYDANTIC_JARGON)
+    ]
+    assert not leaks, "pydantic's wording reaches users:\n" + "\n".join(leaks)
 
 
 @pytest.mark.parametrize("case", CASES)
