@@ -5,7 +5,8 @@
 Runs the real program for every stack file with echo mocks (no cloud), prices each declared resource
 that bills while idle (infra/cost.py, us-east-1 list prices), then adds one synthetic team to a copy
 of the project and prices the difference. Targets (issue 2): dev without EKS <= $25/month idle,
-<= $1/month per extra team; the reference Terraform blueprint idles at $430.65 (shared price file).
+<= $1/month per extra team; compared with the reference Terraform blueprint's idle bill, priced line by
+line from the vendored table (infra/prices/aws-prices-us-east-1.md, ``cost.reference_total()``).
 """
 
 from __future__ import annotations
@@ -20,21 +21,22 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra.cost import idle_lines, total  # noqa: E402
+from infra.cost import Line, idle_lines, reference_total, total  # noqa: E402
 from localcloud.plan import PlainMocks  # noqa: E402
 from localcloud.runner import run_program  # noqa: E402
 
 STACKS = ["dev", "staging", "prod"]
-REFERENCE = 430.65  # outerbounds terraform-aws-metaflow defaults, priced in shared/data/aws-prices-us-east-1.md
 
 
-def idle(project: Path, stack: str) -> tuple[float, list]:
+def idle(project: Path, stack: str) -> tuple[float, list[Line]]:
+    """The stack's idle $/month and its priced lines, from what the program declares (echo mocks)."""
     run = run_program(project, stack, PlainMocks())
     lines = idle_lines((r.type, r.name, r.inputs) for r in run.custom_resources())
     return total(lines), lines
 
 
-def with_extra_team(stack: str) -> Path:
+def with_extra_team() -> Path:
+    """A copy of the project with one more team (a copy of forecasting named ``extra``)."""
     tmp = Path(tempfile.mkdtemp(prefix="strata-cost-"))
     for item in ("Pulumi.yaml", "infra", "stacks"):
         (shutil.copytree if (ROOT / item).is_dir() else shutil.copy)(ROOT / item, tmp / item)
@@ -44,16 +46,23 @@ def with_extra_team(stack: str) -> Path:
     return tmp
 
 
+def one_more_team(stack: str, base: float) -> float:
+    """What one more team adds to ``stack``'s idle bill ``base`` ($/month)."""
+    project = with_extra_team()
+    try:
+        return round(idle(project, stack)[0] - base, 2)
+    finally:
+        shutil.rmtree(project)
+
+
 def main() -> None:
+    reference = reference_total()
+    print(f"reference blueprint (outerbounds terraform-aws-metaflow defaults) idles at ${reference:.2f}/month")
     print(f"{'stack':8} {'idle $/month':>12} {'x cheaper than reference':>25} {'+1 team $/month':>16}")
     for stack in STACKS:
         cost, lines = idle(ROOT, stack)
-        extra_project = with_extra_team(stack)
-        try:
-            cost_plus, _ = idle(extra_project, stack)
-        finally:
-            shutil.rmtree(extra_project)
-        print(f"{stack:8} {cost:12.2f} {REFERENCE / cost if cost else float('inf'):25.1f} {cost_plus - cost:16.2f}")
+        extra = one_more_team(stack, cost)
+        print(f"{stack:8} {cost:12.2f} {reference / cost if cost else float('inf'):25.1f} {extra:16.2f}")
         for line in lines:
             print(f"    {line.monthly:8.2f}  {line.item}")
 

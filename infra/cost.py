@@ -1,45 +1,107 @@
 """Idle cost: what a deployed stack bills per month when nobody runs anything.
 
-Pure arithmetic over the resources a program declares (type + inputs), priced with us-east-1 list
-prices from ``shared/data/aws-prices-us-east-1.md`` (compiled 2026-11-26; 730 hours a month).
+Pure arithmetic over the resources a program declares (type + inputs), priced with the us-east-1 list
+prices of the vendored, dated and sourced table ``infra/prices/aws-prices-us-east-1.md`` (compiled
+2026-11-26; 730 hours a month). The prices the model uses are the entries of
+``infra/prices/aws-prices-us-east-1.yaml``, each naming its row of that table (price, unit, source,
+confirmation); ``tests/unit/test_prices.py`` checks every entry against its row. Nothing here reads
+anything outside the repository.
 Usage-priced items (S3 storage, requests, log ingestion, Batch instances while jobs run) are zero
 at idle and listed separately as notes, never silently dropped.
 """
 
 from __future__ import annotations
 
+import datetime
+import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-HOURS = 730
-PRICES = {
-    "nat_gateway_hour": 0.045,
-    "public_ipv4_hour": 0.005,
-    "interface_endpoint_az_hour": 0.01,
-    "kms_key_month": 1.00,
-    "gp3_gb_month": 0.08,
-    "ec2_hour": {"t4g.nano": 0.0042, "t4g.micro": 0.0084},
-    # Metadata layer. RDS PostgreSQL Single-AZ per instance-hour (Multi-AZ is twice), its gp2/gp3 storage.
-    "rds_hour": {"db.t4g.micro": 0.016, "db.t4g.small": 0.032, "db.t3.micro": 0.018, "db.t3.small": 0.036},
-    "rds_storage_gb_month": {"single-az": 0.115, "multi-az": 0.23},
-    "aurora_acu_hour": 0.12,  # Serverless v2, standard configuration; 0 while paused
-    "fargate_vcpu_hour": {"X86_64": 0.04048, "ARM64": 0.03238},
-    "fargate_gb_hour": {"X86_64": 0.004445, "ARM64": 0.00356},
-    "secret_month": 0.40,
-    "load_balancer_hour": 0.0225,  # ALB or NLB, idle (no LCUs)
-    "cloud_map_instance_month": 0.10,
-    "private_dns_zone_month": 0.50,
-    # Warehouse. Provisioned nodes bill every hour; Serverless compute only while queries run.
-    "redshift_node_hour": {"dc2.large": 0.25, "ra3.xlplus": 1.086},
-    "redshift_managed_storage_gb_month": 0.024,
-    # Observability. CloudWatch bills standard alarms per alarm metric and dashboards per month, after a
-    # free tier of 10 alarm metrics and 3 dashboards per account (assumed: one stack per account).
-    "alarm_metric_month": 0.10,
-    "dashboard_month": 3.00,
-}
-FREE_ALARM_METRICS = 10
-FREE_DASHBOARDS = 3
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+PRICES_DIR = Path(__file__).resolve().with_name("prices")
+PRICE_TABLE = PRICES_DIR / "aws-prices-us-east-1.md"
+PRICE_FILE = PRICES_DIR / "aws-prices-us-east-1.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PriceEntry(_Strict):
+    """One price the model uses: ``key`` (and ``variant``, e.g. an instance type) -> the table's ``row``."""
+
+    key: str
+    variant: str | None = None
+    row: str
+    unit: str
+    usd: float
+    as_of: datetime.date
+    confirmed: str
+    source: str
+
+
+class FreeTier(_Strict):
+    """A free allowance, quoted from the note of its row (``quote`` must appear there verbatim)."""
+
+    key: str
+    row: str
+    quantity: int
+    quote: str
+
+
+class ReferenceLine(_Strict):
+    """A line of the reference stack's idle bill: ``quantity`` units of a price entry, times 730 when
+    ``hourly`` (quantity is then a count of always-on units: instances, vCPUs, GB of Fargate memory)."""
+
+    line: str
+    key: str
+    variant: str | None = None
+    quantity: float
+    hourly: bool
+
+
+class Reference(_Strict):
+    title: str
+    lines: tuple[ReferenceLine, ...]
+
+
+class PriceFile(_Strict):
+    table: str
+    region: str
+    currency: str
+    hours_per_month: int
+    prices: tuple[PriceEntry, ...]
+    free_tier: tuple[FreeTier, ...]
+    reference: Reference
+
+
+@functools.cache
+def price_file() -> PriceFile:
+    """The vendored price entries (validated; a malformed file names the entry and the field)."""
+    return PriceFile.model_validate(yaml.safe_load(PRICE_FILE.read_text()))
+
+
+def _prices(entries: Iterable[PriceEntry]) -> dict[str, Any]:
+    """``{key: usd}`` or, for entries with variants, ``{key: {variant: usd}}`` (the shape idle_lines reads)."""
+    prices: dict[str, Any] = {}
+    for e in entries:
+        if e.variant is None:
+            prices[e.key] = e.usd
+        else:
+            prices.setdefault(e.key, {})[e.variant] = e.usd
+    return prices
+
+
+HOURS = price_file().hours_per_month
+PRICES = _prices(price_file().prices)
+_FREE = {f.key: f.quantity for f in price_file().free_tier}
+FREE_ALARM_METRICS = _FREE["alarm_metrics"]
+FREE_DASHBOARDS = _FREE["dashboards"]
 # Declared resources that cost nothing while idle (pay-per-use or free), so the model knows them.
 FREE_AT_IDLE = {
     "aws:batch/computeEnvironment:ComputeEnvironment": "Batch is free; instances bill only while jobs run (min vCPUs 0)",
@@ -68,6 +130,8 @@ FREE_AT_IDLE = {
 class Line:
     item: str
     monthly: float
+    resource: str = ""
+    """The logical name of the resource billed (empty for account-level lines such as CloudWatch's)."""
 
 
 def _instance_hourly(instance_type: str) -> float:
@@ -104,21 +168,21 @@ def idle_lines(resources: Iterable[tuple[str, str, Mapping[str, Any]]], *, wareh
     tasks = {(n, i.get("family")): i for t, n, i in resources if t == "aws:ecs/taskDefinition:TaskDefinition"}
     for typ, name, inputs in resources:
         if typ == "aws:ec2/natGateway:NatGateway":
-            lines.append(Line(f"NAT gateway {name}", PRICES["nat_gateway_hour"] * HOURS))
+            lines.append(Line(f"NAT gateway {name}", PRICES["nat_gateway_hour"] * HOURS, name))
         elif typ == "aws:ec2/eip:Eip":
-            lines.append(Line(f"public IPv4 {name}", PRICES["public_ipv4_hour"] * HOURS))
+            lines.append(Line(f"public IPv4 {name}", PRICES["public_ipv4_hour"] * HOURS, name))
         elif typ == "aws:ec2/instance:Instance":
             itype = inputs["instanceType"]
-            lines.append(Line(f"{itype} instance {name}", _instance_hourly(itype) * HOURS))
+            lines.append(Line(f"{itype} instance {name}", _instance_hourly(itype) * HOURS, name))
             root = inputs.get("rootBlockDevice") or {}
-            lines.append(Line(f"gp3 root volume {name}", root.get("volumeSize", 8) * PRICES["gp3_gb_month"]))
+            lines.append(Line(f"gp3 root volume {name}", root.get("volumeSize", 8) * PRICES["ebs_gb_month"]["gp3"], name))
         elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Interface":
             azs = len(inputs.get("subnetIds") or [])
-            lines.append(Line(f"interface endpoint {name} x {azs} AZ", PRICES["interface_endpoint_az_hour"] * HOURS * azs))
+            lines.append(Line(f"interface endpoint {name} x {azs} AZ", PRICES["interface_endpoint_az_hour"] * HOURS * azs, name))
         elif typ == "aws:kms/key:Key":
-            lines.append(Line(f"KMS key {name}", PRICES["kms_key_month"]))
+            lines.append(Line(f"KMS key {name}", PRICES["kms_key_month"], name))
         elif typ == "aws:rds/cluster:Cluster" and inputs.get("manageMasterUserPassword"):
-            lines.append(Line(f"RDS-managed master secret {name}", PRICES["secret_month"]))
+            lines.append(Line(f"RDS-managed master secret {name}", PRICES["secret_month"], name))
         elif typ == "aws:rds/clusterInstance:ClusterInstance":
             cls = inputs["instanceClass"]
             if cls == "db.serverless":
@@ -126,17 +190,18 @@ def idle_lines(resources: Iterable[tuple[str, str, Mapping[str, Any]]], *, wareh
                     "minCapacity", 0.5
                 )
                 label = "paused when idle" if floor == 0 else f"{floor} ACU floor"
-                lines.append(Line(f"Aurora Serverless v2 {name} ({label})", floor * PRICES["aurora_acu_hour"] * HOURS))
+                lines.append(Line(f"Aurora Serverless v2 {name} ({label})", floor * PRICES["aurora_acu_hour"] * HOURS, name))
             else:
-                lines.append(Line(f"Aurora {cls} {name}", PRICES["rds_hour"][cls] * HOURS))  # type: ignore[index]
+                lines.append(Line(f"Aurora {cls} {name}", PRICES["rds_hour"][cls] * HOURS, name))  # type: ignore[index]
         elif typ == "aws:rds/instance:Instance":
             cls, multi_az = inputs["instanceClass"], bool(inputs.get("multiAz"))
-            hourly = PRICES["rds_hour"][cls] * (2 if multi_az else 1)  # type: ignore[index]
-            lines.append(Line(f"RDS {cls}{' Multi-AZ' if multi_az else ''} {name}", hourly * HOURS))
+            # Multi-AZ bills the primary and the standby: the table's own Multi-AZ rows, not a doubling here.
+            hourly = PRICES["rds_multi_az_hour" if multi_az else "rds_hour"][cls]  # type: ignore[index]
+            lines.append(Line(f"RDS {cls}{' Multi-AZ' if multi_az else ''} {name}", hourly * HOURS, name))
             per_gb = PRICES["rds_storage_gb_month"]["multi-az" if multi_az else "single-az"]  # type: ignore[index]
-            lines.append(Line(f"RDS storage {name}", inputs.get("allocatedStorage", 20) * per_gb))
+            lines.append(Line(f"RDS storage {name}", inputs.get("allocatedStorage", 20) * per_gb, name))
             if inputs.get("manageMasterUserPassword"):
-                lines.append(Line(f"RDS-managed master secret {name}", PRICES["secret_month"]))
+                lines.append(Line(f"RDS-managed master secret {name}", PRICES["secret_month"], name))
         elif typ == "aws:ecs/service:Service" and inputs.get("launchType") == "FARGATE":
             ref = str(inputs.get("taskDefinition", ""))
             task = next(
@@ -147,35 +212,36 @@ def idle_lines(resources: Iterable[tuple[str, str, Mapping[str, Any]]], *, wareh
             if task is None:
                 raise ValueError(f"no task definition for ECS service {name} ({ref}); cannot price it")
             lines.append(
-                Line(f"Fargate {name} x {count} ({task['cpu']} CPU / {task['memory']} MiB)", _fargate_monthly(task, count))
+                Line(f"Fargate {name} x {count} ({task['cpu']} CPU / {task['memory']} MiB)", _fargate_monthly(task, count), name)
             )
             if inputs.get("serviceRegistries"):
-                lines.append(Line(f"Cloud Map instances {name} x {count}", count * PRICES["cloud_map_instance_month"]))
+                lines.append(Line(f"Cloud Map instances {name} x {count}", count * PRICES["cloud_map_instance_month"], name))
         elif typ == "aws:redshift/cluster:Cluster":
             node_type, nodes = inputs["nodeType"], int(inputs.get("numberOfNodes") or 1)
-            lines.append(Line(f"Redshift {nodes} x {node_type} {name}", _redshift_node_hourly(node_type) * nodes * HOURS))
+            lines.append(Line(f"Redshift {nodes} x {node_type} {name}", _redshift_node_hourly(node_type) * nodes * HOURS, name))
             if warehouse_storage_gb and node_type.startswith("ra3."):
                 storage = warehouse_storage_gb * PRICES["redshift_managed_storage_gb_month"]
-                lines.append(Line(f"Redshift managed storage {name} ({warehouse_storage_gb:g} GB assumed)", storage))
+                lines.append(Line(f"Redshift managed storage {name} ({warehouse_storage_gb:g} GB assumed)", storage, name))
             if inputs.get("manageMasterPassword"):
-                lines.append(Line(f"Redshift-managed admin secret {name}", PRICES["secret_month"]))
+                lines.append(Line(f"Redshift-managed admin secret {name}", PRICES["secret_month"], name))
         elif typ == "aws:redshiftserverless/namespace:Namespace":
             if warehouse_storage_gb:
                 storage = warehouse_storage_gb * PRICES["redshift_managed_storage_gb_month"]
-                lines.append(Line(f"Redshift managed storage {name} ({warehouse_storage_gb:g} GB assumed)", storage))
+                lines.append(Line(f"Redshift managed storage {name} ({warehouse_storage_gb:g} GB assumed)", storage, name))
             if inputs.get("manageAdminPassword"):
-                lines.append(Line(f"Redshift-managed admin secret {name}", PRICES["secret_month"]))
+                lines.append(Line(f"Redshift-managed admin secret {name}", PRICES["secret_month"], name))
         elif typ == "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace":
-            lines.append(Line(f"Route 53 private zone {name}", PRICES["private_dns_zone_month"]))
+            lines.append(Line(f"Route 53 private zone {name}", PRICES["private_dns_zone_month"], name))
         elif typ == "aws:secretsmanager/secret:Secret":
-            lines.append(Line(f"secret {name}", PRICES["secret_month"]))
+            lines.append(Line(f"secret {name}", PRICES["secret_month"], name))
         elif typ == "aws:lb/loadBalancer:LoadBalancer":
             azs = len(inputs.get("subnets") or inputs.get("subnetMappings") or [])
-            kind = "NLB" if inputs.get("loadBalancerType") == "network" else "load balancer"
-            # Idle: the hourly charge only; LCUs/NLCUs ($0.006/NLCU-hour) bill with traffic.
-            lines.append(Line(f"{kind} {name}", PRICES["load_balancer_hour"] * HOURS))
+            network = inputs.get("loadBalancerType") == "network"
+            # Idle: the hourly charge only; LCUs ($0.008/LCU-hour) and NLCUs ($0.006/NLCU-hour) bill with traffic.
+            hourly = PRICES["nlb_hour" if network else "alb_hour"]
+            lines.append(Line(f"{'NLB' if network else 'ALB'} {name}", hourly * HOURS, name))
             if not inputs.get("internal"):
-                lines.append(Line(f"public IPv4 {name} x {azs}", PRICES["public_ipv4_hour"] * HOURS * azs))
+                lines.append(Line(f"public IPv4 {name} x {azs}", PRICES["public_ipv4_hour"] * HOURS * azs, name))
     lines += _cloudwatch_lines(resources)
     return lines
 
@@ -200,3 +266,83 @@ def _cloudwatch_lines(resources: list[tuple[str, str, Mapping[str, Any]]]) -> li
 
 def total(lines: Iterable[Line]) -> float:
     return round(sum(line.monthly for line in lines), 2)
+
+
+def reference_lines() -> list[Line]:
+    """The reference Terraform blueprint (outerbounds terraform-aws-metaflow, default settings) idle, line
+    by line, priced from the vendored table (its line items: ``reference`` in the price file)."""
+    entries = {(e.key, e.variant): e for e in price_file().prices}
+    lines = []
+    for ref in price_file().reference.lines:
+        entry = entries[(ref.key, ref.variant)]
+        lines.append(Line(ref.line, ref.quantity * entry.usd * (HOURS if ref.hourly else 1)))
+    return lines
+
+
+def reference_total() -> float:
+    """What the reference blueprint bills per month while idle: its lines rounded to cents, as the table adds them."""
+    return round(sum(round(line.monthly, 2) for line in reference_lines()), 2)
+
+
+# ----------------------------------------------------------------- the vendored markdown table
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """A row of the vendored price table, its cells verbatim; ``source`` with "same" / "same as above"
+    resolved to the row it refers to."""
+
+    item: str
+    unit: str
+    price: str
+    monthly: str
+    source: str
+    confirmed: str
+    note: str
+
+    def usd(self) -> float | None:
+        """The first dollar amount of the price cell ("$0.50/zone-mo; ~$0.40/1M" -> 0.5), None if there is none."""
+        found = DOLLARS.search(self.price)
+        return float(found.group(1).replace(",", "")) if found else None
+
+
+DOLLARS = re.compile(r"\$(\d[\d,]*(?:\.\d+)?)")
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def _table_text() -> str:
+    """The vendored table without its provenance comment."""
+    text = PRICE_TABLE.read_text()
+    return text.split("-->\n", 1)[1] if text.startswith("<!--") else text
+
+
+def price_table() -> dict[str, TableRow]:
+    """The list-price rows of the vendored table, by item."""
+    rows: dict[str, TableRow] = {}
+    previous_source = ""
+    for line in _table_text().splitlines():
+        cells = _cells(line) if line.startswith("| ") else []
+        if len(cells) != 7 or cells[0] == "item":
+            continue
+        if cells[4] in ("same", "same as above"):
+            cells[4] = previous_source
+        previous_source = cells[4]
+        rows[cells[0]] = TableRow(*cells)
+    return rows
+
+
+def reference_table() -> dict[str, float]:
+    """The vendored table's idle bill of the reference stack: ``{line: $/month}`` (totals in bold included)."""
+    bill: dict[str, float] = {}
+    text = _table_text()
+    for line in text[text.index("| line | calculation | $/month |") :].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = _cells(line)
+        amount = cells[-1].strip("*")
+        if re.fullmatch(r"\d+\.\d\d", amount):
+            bill[cells[0].strip("*")] = float(amount)
+    return bill
