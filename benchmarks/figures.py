@@ -15,7 +15,7 @@ Markup (HTML comments: GitHub does not render them):
   block naming the command in this repository that reproduces them.
 
 Outside those two, a doc may not quote seconds, "N resources", "N cases" / "N subprocesses", or a dollar
-amount that is not a list price of the vendored table (infra/prices/aws-prices-us-east-1.md): see
+amount that is not a list price of the vendored table (tools/prices/aws-prices-us-east-1.md): see
 :func:`unmarked_figures`.
 
 Figures come in two tiers: ``code`` (the program under echo mocks, the price file, the bad-input
@@ -44,12 +44,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import idle_cost  # noqa: E402
-from infra import cost, guards, iam_documents, planjson  # noqa: E402
 from infra.config import AlarmThresholds, load_from_files  # noqa: E402
-from infra.planexport import run_stack  # noqa: E402
 from localcloud.plan import PlainMocks  # noqa: E402
 from localcloud.runner import ProgramRun, run_program  # noqa: E402
 from modules.network import egress  # noqa: E402
+from tools import cost, guards, iam_documents, planjson  # noqa: E402
+from tools.planexport import run_stack  # noqa: E402
 
 CODE, GATES = "code", "gates"
 FIGURE = re.compile(r"<!-- fig:(?P<name>[\w.\-]+) -->(?P<value>.*?)<!-- /fig -->", re.DOTALL)
@@ -155,7 +155,7 @@ class Measurements:
 
     @functools.cache  # noqa: B019
     def plan(self, stack: str) -> dict[str, Any]:
-        """What ``strata plan-json --stack <stack>`` writes (``infra.planexport.export_plan``, from the same run)."""
+        """What ``strata plan-json --stack <stack>`` writes (``tools.planexport.export_plan``, from the same run)."""
         run, states = self.snapshot(stack)
         return planjson.to_terraform_plan(planjson.plan_resources(run.registrations, states))
 
@@ -472,7 +472,7 @@ RULES = [
         re.compile(r"stateful\." + S),
         CODE,
         lambda m, x: str(len(guards.stateful_resources(m.run(m.stack(x["stack"])).registrations))),
-        "stateful resources (infra/guards.py)",
+        "stateful resources (tools/guards.py)",
     ),
     Rule(
         re.compile(r"golden\.per-stack"),

@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/idle_cost.py
 
 Runs the real program for every stack file with echo mocks (no cloud), prices each declared resource
-that bills while idle (infra/cost.py, us-east-1 list prices), then adds one synthetic team to a copy
+that bills while idle (tools/cost.py, us-east-1 list prices), then adds one synthetic team to a copy
 of the project and prices the difference. Targets (issue 2): dev without EKS <= $25/month idle,
 <= $1/month per extra team; compared with the reference Terraform blueprint's idle bill, priced line by
-line from the vendored table (infra/prices/aws-prices-us-east-1.md, ``cost.reference_total()``).
+line from the vendored table (tools/prices/aws-prices-us-east-1.md, ``cost.reference_total()``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra.cost import Line, idle_lines, reference_total, total  # noqa: E402
 from localcloud.plan import PlainMocks  # noqa: E402
 from localcloud.runner import run_program  # noqa: E402
+from tools.cost import Line, idle_lines, reference_total, total  # noqa: E402
 
 STACKS = ["dev", "staging", "prod"]
 

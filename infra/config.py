@@ -28,7 +28,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from infra import capacity, guards, naming
+from core import capacity, naming, secret_guard
 
 PROJECT = "strata"
 # AWS Batch service quotas, fixed per region:
@@ -751,8 +751,8 @@ def _plain(e: Mapping[str, Any], key: str, reference: str) -> tuple[str, str]:
 def _plain_words(e: Mapping[str, Any], key: str, reference: str) -> tuple[str, str]:
     kind, ctx, value = e["type"], e.get("ctx") or {}, e.get("input")
     name = key.rsplit(".", 1)[-1].split("[")[0]
-    # A secret-bearing key's value is never echoed (guards.is_secret_key), whatever went wrong with it.
-    shown = "the value" if guards.is_secret_key(key) else _short(value)
+    # A secret-bearing key's value is never echoed (secret_guard.is_secret_key), whatever went wrong with it.
+    shown = "the value" if secret_guard.is_secret_key(key) else _short(value)
     if kind in _INT_ERRORS:
         return f"{shown} is not a whole number", "write a whole number (digits only), e.g. 8"
     if kind in _NUMBER_ERRORS:
@@ -947,7 +947,7 @@ _FOREIGN_NAMESPACES = ("aws:", "pulumi:")
 def _check_plaintext_secrets(
     config: Mapping[str, Any], path: str, issues: _Issues, secret_keys: Collection[str], required: Collection[str]
 ) -> None:
-    """A secret-bearing key (password, secret, token, apiKey, privateKey, ...: ``guards.is_secret_key``),
+    """A secret-bearing key (password, secret, token, apiKey, privateKey, ...: ``secret_guard.is_secret_key``),
     at any depth and in any namespace (``aws:secretKey`` too), and every key Pulumi.yaml declares
     ``secret: true``, must hold a Pulumi secret: ``secure: <ciphertext>`` in a stack file, a secret
     config key at runtime (the CLI decrypts it for the program and lists it as secret). Checked on the
@@ -956,7 +956,7 @@ def _check_plaintext_secrets(
     for key, value in config.items():
         if key in secret_keys:
             continue
-        for where in guards.plaintext_secret_paths(key, _decode(value), required=key in required):
+        for where in secret_guard.plaintext_secret_paths(key, _decode(value), required=key in required):
             shown = f"{key}{where}"
             command = f"pulumi config set --secret {key}" if not where else f"pulumi config set --path --secret '{shown}'"
             issues.add(

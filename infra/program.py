@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pulumi
 
-from infra import naming
+from core import naming
+from core.profile import ProfileInputs, render_profile
 from infra.config import ConfigError, MetadataMode, Platform, load_from_pulumi
-from infra.profile import ProfileInputs, render_profile
 from modules.compute import Compute, ComputeArgs
 from modules.datastore import Datastore, DatastoreArgs
 from modules.metadata import Metadata, MetadataArgs

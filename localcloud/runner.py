@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import settings as pulumi_settings
 
-from infra import guards
+from core import secret_guard
 from infra.config import PROJECT, pulumi_config_strings
 from localcloud.engine import RecordingMonitor
 
@@ -26,7 +26,7 @@ class ProgramRun:
     outputs: dict[str, Any] = field(default_factory=dict)
     """Stack outputs, resolved to plain values (secrets included: never write these out as they are)."""
     annotated_outputs: dict[str, Any] = field(default_factory=dict)
-    """The same outputs with every value Pulumi holds as secret wrapped in ``guards.Secret``."""
+    """The same outputs with every value Pulumi holds as secret wrapped in ``secret_guard.Secret``."""
     registrations: list[Any] = field(default_factory=list)
 
     def custom_resources(self) -> list[Any]:
@@ -34,15 +34,15 @@ class ProgramRun:
 
     def redacted_outputs(self) -> Any:
         """The outputs with every secret replaced by ``"[secret]"``, as ``pulumi stack output`` shows them."""
-        return guards.redact_secrets(self.annotated_outputs)
+        return secret_guard.redact_secrets(self.annotated_outputs)
 
 
 async def annotate_secrets(value: Any) -> Any:
-    """Resolve ``value`` (Outputs inside dicts/lists) and wrap what Pulumi holds as secret in ``guards.Secret``."""
+    """Resolve ``value`` (Outputs inside dicts/lists) and wrap what Pulumi holds as secret in ``secret_guard.Secret``."""
     if isinstance(value, pulumi.Output):
         secret = await value.is_secret()
         inner = await annotate_secrets(await value.future())
-        return guards.Secret(inner) if secret else inner
+        return secret_guard.Secret(inner) if secret else inner
     if isinstance(value, dict):
         return {k: await annotate_secrets(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -73,7 +73,7 @@ def run_program(project_dir: Path, stack: str, mocks: pulumi.runtime.Mocks, prev
 
         async def collect() -> None:
             run.annotated_outputs = await annotate_secrets(outputs) if not preview else {}
-            run.outputs = guards.unwrap_secrets(run.annotated_outputs)
+            run.outputs = secret_guard.unwrap_secrets(run.annotated_outputs)
 
         return collect()
 

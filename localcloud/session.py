@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from infra import naming
+from core import naming
 from infra.config import load_from_files
 from localcloud.engine import LocalEngine
 from localcloud.runner import ProgramRun, run_program

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra import config, naming
+from core import naming
+from infra import config
 from modules.compute import policies
 
 # Containers on an EC2 instance are one network hop further from the instance metadata service than
@@ -161,7 +162,7 @@ class Compute(pulumi.ComponentResource):
     ) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
         """A role trusted by one AWS service with one AWS-managed policy attached.
 
-        Names are left to Pulumi's auto-naming (``<component>-<suffix>-<random>``): ``infra/naming.py``
+        Names are left to Pulumi's auto-naming (``<component>-<suffix>-<random>``): ``core/naming.py``
         has no entry for these platform roles and nothing outside the stack refers to them by name.
         """
         role = aws.iam.Role(

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra import config, naming
+from core import naming
+from infra import config
 from modules.datastore import policies
 
 

@@ -13,7 +13,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from infra import config, naming
+from core import naming
+from infra import config
 from modules.metadata import policies
 from modules.metadata.ui import MetadataUi, MetadataUiArgs
 

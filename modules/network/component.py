@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra import capacity, config
+from core import capacity
+from infra import config
 from infra.config import Egress, NetworkMode
 from modules.network import egress, policies
 

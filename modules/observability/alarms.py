@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from infra import naming
+from core import naming
 from modules.observability.signals import LB_NAMESPACES, DatabaseKind, Signals, WarehouseKind
 
 GIB = 1024**3

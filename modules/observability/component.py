@@ -21,7 +21,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra import config, naming
+from core import naming
+from infra import config
 from modules.observability import alarms, budgets, dashboard, policies
 from modules.observability.signals import DatabaseSignals, MetadataSignals, Signals, TeamSignals, WarehouseSignals
 

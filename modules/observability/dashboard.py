@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from infra import naming
+from core import naming
 from modules.observability.signals import LB_NAMESPACES, DatabaseKind, Signals, WarehouseKind
 
 GRID = 24  # the dashboard grid is 24 units wide

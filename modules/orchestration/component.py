@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra import config, naming
+from core import naming
+from infra import config
 from modules.orchestration import policies
 
 

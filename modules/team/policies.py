@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from infra.naming import TEAM_TAG, team_from_prefix
+from core.naming import TEAM_TAG, team_from_prefix
 from modules.compute.policies import ECS_TASKS_SERVICE, team_data_statements
 from modules.metadata.policies import api_key_read_statement
 from modules.orchestration.policies import data_scientist_statements as step_functions_statements

@@ -12,7 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra import config, naming
+from core import naming
+from infra import config
 from modules.compute.policies import s3_via_service
 from modules.warehouse import policies, settings, sql
 

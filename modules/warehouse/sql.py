@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from infra import naming
+from core import naming
 from modules.warehouse.policies import MODES, PROVISIONED
 
 # Names come from naming.warehouse_db_user/warehouse_db_role: lowercase letters, digits, '_'. Anything

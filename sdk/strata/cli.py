@@ -1,7 +1,7 @@
 """The ``strata`` command.
 
 Data-scientist commands need only this package. Platform commands (``validate``, ``local``) are
-added from the platform install (``infra.cli``) when it is importable; otherwise they explain how to
+added from the platform install (``tools.cli``) when it is importable; otherwise they explain how to
 get it instead of failing with an import error.
 """
 
@@ -53,7 +53,7 @@ def _platform_missing(command: str) -> None:
 
 
 try:
-    from infra.cli import register as _register_platform
+    from tools.cli import register as _register_platform
 except ImportError:  # only the SDK is installed
     for _command in ("validate", "local"):
         _platform_missing(_command)

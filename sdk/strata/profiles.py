@@ -18,12 +18,12 @@ class ProfileProblem(Exception):
 
 
 def parameter_name(env: str, team: str) -> str:
-    # Mirrors infra.naming.profile_parameter; the SDK must not import the platform package.
+    # Mirrors core.naming.profile_parameter; the SDK must not import the platform package.
     return f"/strata/{env}/teams/{team}/metaflow-profile"
 
 
 def api_key_secret_name(env: str, team: str) -> str:
-    # Mirrors infra.naming.metadata_api_key_secret.
+    # Mirrors core.naming.metadata_api_key_secret.
     return f"strata/{env}/teams/{team}/metadata-api-key"
 
 

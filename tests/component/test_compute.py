@@ -11,7 +11,7 @@ import pytest
 from support import Deployment as BaseDeployment
 from support import RecordingMocks
 
-from infra import naming
+from core import naming
 from infra.config import ComputeSettings, Team
 from modules.compute import Compute, ComputeArgs
 

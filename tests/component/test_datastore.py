@@ -11,7 +11,7 @@ import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
 
-from infra import naming
+from core import naming
 from infra.config import DatastoreSettings
 from modules.datastore import Datastore, DatastoreArgs, policies
 

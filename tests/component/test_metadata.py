@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from infra import naming
+from core import naming
 from infra.config import MetadataSettings, Team
 from localcloud import RecordingMonitor
 from localcloud.plan import computed_outputs

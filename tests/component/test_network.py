@@ -12,7 +12,7 @@ import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
 
-from infra import capacity
+from core import capacity
 from infra.config import Egress, NetworkMode, NetworkSettings
 from modules.network import Network, NetworkArgs, egress, policies
 

@@ -12,7 +12,7 @@ import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
 
-from infra import capacity
+from core import capacity
 from infra.config import AlarmThresholds, Egress, NetworkMode, NetworkSettings, ObservabilitySettings, Team
 from localcloud.default_tags import is_taggable
 from modules.network import Network, NetworkArgs

@@ -15,7 +15,7 @@ import pytest
 from support import ACCOUNT, REGION, RecordingMocks
 from support import Deployment as BaseDeployment
 
-from infra import naming
+from core import naming
 from infra.config import OrchestrationSettings, Team
 from localcloud import RecordingMonitor
 from modules.orchestration import Orchestration, OrchestrationArgs

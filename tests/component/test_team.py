@@ -9,7 +9,7 @@ import pulumi
 import pytest
 from support import ACCOUNT, Deployment, RecordingMocks
 
-from infra import naming
+from core import naming
 from infra.config import Team
 from modules.team import TeamArgs, TeamComponent
 

@@ -13,7 +13,7 @@ import pytest
 from pulumi.runtime.mocks import MockMonitor
 from support import ACCOUNT, REGION, aws_invoke
 
-from infra import naming
+from core import naming
 from infra.config import Team, WarehouseMode, WarehouseSettings
 from modules.warehouse import Warehouse, WarehouseArgs
 

@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from rich.console import Console
 
-from infra import naming
+from core import naming
 from infra.config import MANAGED_BY, REQUIRED_TAG_KEYS, load_from_files
 from localcloud.default_tags import is_taggable
 from localcloud.engine import ResourceRecord

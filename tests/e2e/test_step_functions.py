@@ -18,7 +18,7 @@ import pytest
 from pulumi.runtime import config as pulumi_config
 from rich.console import Console
 
-from infra import naming
+from core import naming
 from localcloud import session, walk
 from localcloud.server import configure_moto, start_moto
 

@@ -23,7 +23,7 @@ team role's would be. Cross-team AssumeRole is attempted against the real team r
 
 **What moto does not enforce** is decided on the deployed policy JSON instead: `Condition` blocks
 (so `s3:ListBucket` of another team's prefix, which the `s3:prefix` condition refuses, is evaluated
-with `infra.guards.policy_decision`, cross-checked against moto on every request moto does enforce),
+with `tools.guards.policy_decision`, cross-checked against moto on every request moto does enforce),
 and the resource ARNs of SSM, Secrets Manager, Batch, Step Functions, EventBridge, DynamoDB,
 Redshift and KMS (:func:`test_every_team_policy_names_only_its_own_resources`). The bucket policy's
 TLS-only Deny is not put into moto (engine note); its JSON is asserted in the stack tests.
@@ -46,10 +46,11 @@ import pytest
 from botocore.exceptions import ClientError
 from rich.console import Console
 
-from infra import guards, naming
+from core import naming
 from infra.config import load_from_files
 from localcloud import session
 from localcloud.server import configure_moto, start_moto
+from tools import guards
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = session.STACK

@@ -24,7 +24,7 @@ from moto.redshiftdata.models import RedshiftDataAPIServiceBackend
 from moto.server import ThreadedMotoServer
 from rich.console import Console
 
-from infra import naming
+from core import naming
 from infra.config import load_from_files
 from localcloud import session
 from localcloud.server import configure_moto, free_port

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from infra import planjson
-from infra.planexport import run_stack
+from tools import planjson
+from tools.planexport import run_stack
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (REPO / "stacks").glob("Pulumi.*.yaml"))

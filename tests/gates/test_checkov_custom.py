@@ -1,6 +1,6 @@
 """The custom checkov checks (security/checkov), each fed a passing and a failing resource.
 
-The plan is built with the same converter as the stacks' export (infra.planjson), so the checks see
+The plan is built with the same converter as the stacks' export (tools.planjson), so the checks see
 exactly the shape they see in the gate. One checkov run for all of them (--check CKV_STRATA_*).
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from gate_support import REPO, scanner
 
-from infra import planjson
-from infra.planjson import PlanResource
+from tools import planjson
+from tools.planjson import PlanResource
 
 CHECKS = [f"CKV_STRATA_{n}" for n in range(1, 10)]
 LT = "aws:ec2/launchTemplate:LaunchTemplate"

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from gate_support import REPO, STACKS, scanner, snapshot
 
-from infra import iam_documents
+from tools import iam_documents
 
 SUPPRESSIONS = REPO / "security" / "iam-suppressions.yaml"
 LINT = REPO / "security" / "iam_lint.py"

@@ -4,7 +4,7 @@ Every stack file runs through the whole program with ``localcloud.plan.PlainMock
 would declare). The rules themselves are pure and unit-tested in ``tests/unit/test_guards.py``:
 
 * a stack with ``strata:protect: true`` (prod) protects every stateful resource: Pulumi ``protect`` +
-  ``retainOnDelete`` and the per-type rule of ``infra.guards.STATEFUL_RULES`` (deletion protection,
+  ``retainOnDelete`` and the per-type rule of ``tools.guards.STATEFUL_RULES`` (deletion protection,
   backups / versioning / point-in-time recovery); a stateful type without a rule fails, naming it;
 * the URNs of stateful resources match ``tests/golden/urns-<stack>.txt`` unless ``aliases`` map them
   (regenerate: ``python -m tests.golden.regen`` or ``UPDATE_GOLDEN=1 pytest tests/gates/test_no_data_loss.py``);
@@ -33,11 +33,12 @@ import pytest
 import yaml
 from pulumi.runtime import settings as pulumi_settings
 
-from infra import guards, naming
+from core import naming, secret_guard
 from infra.config import PROJECT, known_environments, load_from_files, pulumi_config_strings
 from localcloud.engine import RecordingMonitor
 from localcloud.plan import PlainMocks
 from localcloud.runner import annotate_secrets
+from tools import guards
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = sorted(known_environments(REPO))
@@ -50,7 +51,7 @@ _spec.loader.exec_module(regen)
 class Run:
     stack: str
     registrations: list[Any]
-    outputs: Any  # stack outputs, every secret Output wrapped in guards.Secret
+    outputs: Any  # stack outputs, every secret Output wrapped in secret_guard.Secret
 
 
 def run_with_secrets(stack: str, program: Callable[[], None] | None = None, project_dir: Path = REPO) -> Run:
@@ -101,7 +102,7 @@ def report(capsys, line: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_stateful_type_has_a_rule(stack, runs):
     unknown = guards.unknown_stateful_types(runs[stack].registrations)
-    assert not unknown, f"{stack}: stateful types without a rule in infra/guards.py STATEFUL_RULES: {unknown}"
+    assert not unknown, f"{stack}: stateful types without a rule in tools/guards.py STATEFUL_RULES: {unknown}"
 
 
 PROTECTED = [s for s in STACKS if load_from_files(REPO, s).settings.protect]
@@ -209,7 +210,7 @@ def test_the_urn_guard_catches_a_renamed_bucket(with_alias, monkeypatch):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_stack_outputs_hold_no_plaintext_secret(stack, runs, capsys):
-    found = guards.plaintext_secrets_in_tree(runs[stack].outputs)
+    found = secret_guard.plaintext_secrets_in_tree(runs[stack].outputs)
     assert not found, f"{stack}: stack outputs that carry a secret in plaintext (export them as pulumi.Output.secret): {found}"
     report(capsys, f"{stack}: {len(runs[stack].outputs)} stack outputs, none a plaintext secret")
 
@@ -224,15 +225,15 @@ def test_the_output_check_catches_a_plaintext_secret():
         pulumi.export("profiles", {"fraud": pulumi.Output.from_input({"METAFLOW_SERVICE_AUTH_KEY": "k"})})
 
     run = run_with_secrets("control", program=program)
-    assert isinstance(run.outputs["apiToken"], guards.Secret)
-    assert guards.plaintext_secrets_in_tree(run.outputs) == ["dbPassword", "profiles.fraud.METAFLOW_SERVICE_AUTH_KEY"]
+    assert isinstance(run.outputs["apiToken"], secret_guard.Secret)
+    assert secret_guard.plaintext_secrets_in_tree(run.outputs) == ["dbPassword", "profiles.fraud.METAFLOW_SERVICE_AUTH_KEY"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_task_definitions_pass_secrets_through_secrets(stack, runs, capsys):
     definitions = by_type(runs[stack], "aws:ecs/taskDefinition:TaskDefinition")
     for r in definitions:
-        problems = guards.task_definition_secret_problems(r.inputs["containerDefinitions"])
+        problems = secret_guard.task_definition_secret_problems(r.inputs["containerDefinitions"])
         assert not problems, f"{r.urn}: {problems}"
     report(capsys, f"{stack}: {len(definitions)} ECS task definitions, secrets only through `secrets`")
 
@@ -244,7 +245,7 @@ def stack_file_values(project_dir: Path, stack: str) -> dict[str, Any]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_stack_files_hold_no_plaintext_secret(stack):
     values = stack_file_values(REPO, stack)
-    found = [f"{k}{p}" for k, v in values.items() for p in guards.plaintext_secret_paths(k, v)]
+    found = [f"{k}{p}" for k, v in values.items() for p in secret_guard.plaintext_secret_paths(k, v)]
     assert not found, f"stacks/Pulumi.{stack}.yaml: plaintext secrets at {found}; use `pulumi config set --secret`"
 
 
@@ -255,7 +256,7 @@ def test_stack_file_check_catches_a_plaintext_secret(tmp_path):
     path = tmp_path / "stacks" / "Pulumi.dev.yaml"
     path.write_text(path.read_text() + "  aws:secretKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
     values = stack_file_values(tmp_path, "dev")
-    assert [k for k, v in values.items() if guards.plaintext_secret_paths(k, v)] == ["aws:secretKey"]
+    assert [k for k, v in values.items() if secret_guard.plaintext_secret_paths(k, v)] == ["aws:secretKey"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -269,11 +270,13 @@ def test_ssm_string_parameters_hold_no_secret(stack, runs, capsys):
         assert name in params, f"{stack}: no profile parameter {name}"
         profile = json.loads(params[name].inputs["value"])
         assert profile, name
-        assert guards.profile_secret_problems(profile) == [], f"{params[name].urn}: {guards.profile_secret_problems(profile)}"
+        assert secret_guard.profile_secret_problems(profile) == [], (
+            f"{params[name].urn}: {secret_guard.profile_secret_problems(profile)}"
+        )
     for name, r in params.items():
         if r.inputs.get("type", "String") != "SecureString":
-            assert not guards.is_secret_key(name.rsplit("/", 1)[-1]), f"{r.urn}: a secret-named String parameter"
-            assert not guards.looks_like_secret_value(r.inputs.get("value")), f"{r.urn}: a secret-looking value"
+            assert not secret_guard.is_secret_key(name.rsplit("/", 1)[-1]), f"{r.urn}: a secret-named String parameter"
+            assert not secret_guard.looks_like_secret_value(r.inputs.get("value")), f"{r.urn}: a secret-looking value"
     report(capsys, f"{stack}: {len(teams)} team profiles in SSM, no secret in any")
 
 
@@ -283,6 +286,6 @@ def test_secret_bearing_inputs_are_pulumi_secrets(stack, runs):
     found = {
         r.urn: problems
         for r in runs[stack].registrations
-        if (problems := guards.plaintext_secret_inputs(r.inputs, r.secret_inputs))
+        if (problems := secret_guard.plaintext_secret_inputs(r.inputs, r.secret_inputs))
     }
     assert not found, f"{stack}: secret-bearing inputs that are not Pulumi secrets: {found}"

@@ -8,7 +8,7 @@ import pytest
 from gate_support import REPO, STACKS, snapshot
 from typer.testing import CliRunner
 
-from infra import planjson
+from tools import planjson
 
 # Every stack declares at least this many AWS resources (network, datastore, compute, teams...);
 # a plan far smaller than that means the export lost resources.
@@ -24,7 +24,7 @@ def test_every_stack_exports_every_aws_resource_with_a_checked_type(stack):
     assert len(resources) == len(snap.custom()), (
         f"{stack}: {len(snap.custom())} AWS resources declared, {len(resources)} exported"
     )
-    assert planjson.unknown_types(plan) == [], f"{stack}: add these to infra/planjson.py TYPE_TABLE after checking the provider"
+    assert planjson.unknown_types(plan) == [], f"{stack}: add these to tools/planjson.py TYPE_TABLE after checking the provider"
     addresses = [r["address"] for r in resources]
     assert len(addresses) == len(set(addresses)), f"{stack}: duplicate addresses"
     json.dumps(plan)  # serialisable as is

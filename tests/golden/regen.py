@@ -1,7 +1,7 @@
 """Regenerate the golden URN files: ``python -m tests.golden.regen [stack ...]`` (default: every stack file).
 
 ``tests/golden/urns-<stack>.txt`` lists the URNs of the stack's *stateful* resources
-(``infra.guards.is_stateful_type``) as the Pulumi engine names them (``pulumi stack --show-urns``).
+(``tools.guards.is_stateful_type``) as the Pulumi engine names them (``pulumi stack --show-urns``).
 ``tests/gates/test_no_data_loss.py`` fails when one of them disappears without an ``aliases`` entry
 pointing at it: deploying such a change would delete the resource (and its data) and create a new one.
 
@@ -16,15 +16,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from infra import guards
 from infra.config import PROJECT, known_environments
 from localcloud.plan import PlainMocks
 from localcloud.runner import run_program
+from tools import guards
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN_DIR = Path(__file__).resolve().parent
 HEADER = """\
-# Stateful resources of stack `{stack}` (infra/guards.py), as `pulumi stack --show-urns` names them.
+# Stateful resources of stack `{stack}` (tools/guards.py), as `pulumi stack --show-urns` names them.
 # tests/gates/test_no_data_loss.py fails when one disappears without an `aliases` entry mapping it.
 # Regenerate only after reviewing the change: python -m tests.golden.regen {stack}
 """

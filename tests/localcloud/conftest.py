@@ -109,7 +109,7 @@ def declare_metadata(name: str, env: str, cidr: int, settings: MetadataSettings,
 
     import pulumi_aws as aws
 
-    from infra import naming
+    from core import naming
     from modules.metadata import Metadata, MetadataArgs
     from modules.metadata import policies as mp
 

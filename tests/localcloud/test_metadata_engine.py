@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from infra import naming
+from core import naming
 from infra.config import MetadataSettings
 from localcloud import RecordingMonitor
 from localcloud.handlers import RESOURCE_HANDLERS

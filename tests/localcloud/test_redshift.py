@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from infra import naming
+from core import naming
 from infra.config import Team, WarehouseMode, WarehouseSettings
 from localcloud import NOT_EMULATED, LocalEngine, RecordingMonitor
 from modules.warehouse import Warehouse, WarehouseArgs

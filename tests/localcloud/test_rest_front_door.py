@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from infra import naming
+from core import naming
 from infra.config import MetadataSettings
 from localcloud import LocalEngine, LocalEngineError, RecordingMonitor
 from localcloud.handlers import INVOKE_HANDLERS, RESOURCE_HANDLERS

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import naming
+from core import naming
 from infra.config import load_from_files
 from localcloud.plan import PlainMocks
 from localcloud.runner import ProgramRun, run_program

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pulumi.runtime import config as pulumi_config
 
-from infra import naming
+from core import naming
 from infra.config import known_environments, load_from_files
 from localcloud.plan import PlainMocks
 from localcloud.runner import ProgramRun, run_program

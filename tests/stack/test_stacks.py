@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from infra import naming
+from core import naming
+from core.profile import check_profile
 from infra.config import load_from_files
-from infra.profile import check_profile
 from localcloud.plan import PlainMocks
 from localcloud.runner import ProgramRun, run_program
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra import capacity
-from infra.capacity_report import (
+from core import capacity
+from infra.config import ComputeSettings, load_from_files
+from tools.capacity_report import (
     BATCH_MAX_ARRAY_SIZE,
     MEMORY_FOR_JOBS,
     QUEUE_POOLS,
@@ -31,7 +32,6 @@ from infra.capacity_report import (
     pool_capacity,
     pools_together,
 )
-from infra.config import ComputeSettings, load_from_files
 
 REPO = Path(__file__).resolve().parents[2]
 _STRATA = Path(sys.executable).with_name("strata")
@@ -192,7 +192,7 @@ def test_ec2_pools_take_one_ip_per_instance_and_share_the_subnets_in_queue_order
 @pytest.mark.parametrize("stack", ["local", "dev", "staging", "prod"])
 @pytest.mark.parametrize("size", [TaskSize(1, 2), TaskSize(0.25, 0.5)])
 def test_validated_subnets_never_bind_when_every_pool_is_full(stack, size):
-    """The validator sizes the private subnets for every pool at its maxVcpus (infra.capacity): the
+    """The validator sizes the private subnets for every pool at its maxVcpus (core.capacity): the
     report must agree that addresses run out after vCPUs do, for the smallest tasks too."""
     platform = load_from_files(REPO, stack)
     ips, source = batch_ips(platform)

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from infra import config, naming
+from core import naming
+from infra import config
 from infra.config import ComputeSettings, Team
 from modules.compute import policies
 from modules.datastore.policies import team_prefix_statements

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from infra import naming
+from core import naming
 from modules.datastore import policies
 
 BUCKET = "arn:aws:s3:::acme-ml-dev-datastore"

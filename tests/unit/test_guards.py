@@ -1,4 +1,4 @@
-"""infra/guards.py: secret detectors, the stateful rule table, URN/alias resolution, the IAM evaluator.
+"""tools/guards.py: secret detectors, the stateful rule table, URN/alias resolution, the IAM evaluator.
 
 Every detector gets a positive and a negative control, so none of the gates built on it can pass by
 detecting nothing."""
@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from infra import guards
-from infra.guards import Secret
+from core import secret_guard
+from core.secret_guard import Secret
+from tools import guards
 
 # ---------------------------------------------------------------- secrets
 
@@ -36,7 +37,7 @@ from infra.guards import Secret
     ],
 )
 def test_secret_bearing_keys_are_recognised(name):
-    assert guards.is_secret_key(name), name
+    assert secret_guard.is_secret_key(name), name
 
 
 @pytest.mark.parametrize(
@@ -58,7 +59,7 @@ def test_secret_bearing_keys_are_recognised(name):
     ],
 )
 def test_references_and_settings_are_not_secret_keys(name):
-    assert not guards.is_secret_key(name), name
+    assert not secret_guard.is_secret_key(name), name
 
 
 @pytest.mark.parametrize(
@@ -74,7 +75,7 @@ def test_references_and_settings_are_not_secret_keys(name):
     ],
 )
 def test_secret_looking_values_are_recognised(value):
-    assert guards.looks_like_secret_value(value), value
+    assert secret_guard.looks_like_secret_value(value), value
 
 
 @pytest.mark.parametrize(
@@ -92,11 +93,11 @@ def test_secret_looking_values_are_recognised(value):
     ],
 )
 def test_arns_urls_uuids_and_names_are_not_secret_values(value):
-    assert not guards.looks_like_secret_value(value), value
+    assert not secret_guard.looks_like_secret_value(value), value
 
 
 def test_plaintext_secret_paths_in_config_values():
-    p = guards.plaintext_secret_paths
+    p = secret_guard.plaintext_secret_paths
     assert p("aws:secretKey", "abc") == [""]
     assert p("aws:secretKey", {"secure": "v1:ciphertext"}) == []
     assert p("strata:tags", {"deployToken": "ghp_x", "owner": "ml"}) == [".deployToken"]
@@ -126,12 +127,12 @@ def test_plaintext_outputs_are_found_and_secret_ones_pass():
         "flags": {"manageMasterUserPassword": True},
         "metadataApiKeySecrets": {"fraud": "strata/dev/teams/fraud/metadata-api-key"},  # names, not values
     }
-    assert guards.plaintext_secrets_in_tree(tree) == [
+    assert secret_guard.plaintext_secrets_in_tree(tree) == [
         "dbPassword",
         "nested.blob",
         "profiles.fraud.METAFLOW_SERVICE_AUTH_KEY",
     ]
-    assert guards.plaintext_secrets_in_tree(Secret(tree)) == []
+    assert secret_guard.plaintext_secrets_in_tree(Secret(tree)) == []
 
 
 def test_secret_bearing_inputs_must_be_pulumi_secrets():
@@ -142,8 +143,8 @@ def test_secret_bearing_inputs_must_be_pulumi_secrets():
         "metadataOptions": {"httpTokens": "required"},
         "environment": {"variables": {"API_TOKEN": "t"}},
     }
-    assert guards.plaintext_secret_inputs(inputs, ["secretString"]) == ["masterPassword", "environment.variables.API_TOKEN"]
-    assert guards.plaintext_secret_inputs(inputs, ["secretString", "masterPassword", "environment"]) == []
+    assert secret_guard.plaintext_secret_inputs(inputs, ["secretString"]) == ["masterPassword", "environment.variables.API_TOKEN"]
+    assert secret_guard.plaintext_secret_inputs(inputs, ["secretString", "masterPassword", "environment"]) == []
 
 
 def test_task_definition_secrets_must_use_secrets_not_environment():
@@ -161,7 +162,7 @@ def test_task_definition_secrets_must_use_secrets_not_environment():
             }
         ]
     )
-    problems = guards.task_definition_secret_problems(bad)
+    problems = secret_guard.task_definition_secret_problems(bad)
     assert len(problems) == 4, problems
     assert any("DB_PASSWORD" in p for p in problems) and any("UPSTREAM" in p for p in problems)
     assert any("API_KEY" in p and "valueFrom" in p for p in problems)
@@ -172,7 +173,7 @@ def test_task_definition_secrets_must_use_secrets_not_environment():
             "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:us-east-1:1:secret:db"}],
         }
     ]
-    assert guards.task_definition_secret_problems(good) == []
+    assert secret_guard.task_definition_secret_problems(good) == []
 
 
 def test_profile_secret_problems():
@@ -181,13 +182,13 @@ def test_profile_secret_problems():
         "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": "arn:aws:iam::123456789012:role/strata-dev-fraud-job",
         "METAFLOW_BATCH_JOB_QUEUE": "arn:aws:batch:us-east-1:123456789012:job-queue/strata-dev-fraud-cpu",
     }
-    assert guards.profile_secret_problems(clean) == []
+    assert secret_guard.profile_secret_problems(clean) == []
     dirty = {
         **clean,
         "METAFLOW_SERVICE_AUTH_KEY": "x",
         "METAFLOW_SERVICE_HEADERS": '{"x-api-key": "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY"}',
     }
-    problems = guards.profile_secret_problems(dirty)
+    problems = secret_guard.profile_secret_problems(dirty)
     assert [p.split(":")[0] for p in problems] == ["METAFLOW_SERVICE_AUTH_KEY", "METAFLOW_SERVICE_HEADERS"]
 
 
@@ -400,7 +401,7 @@ def test_foreign_team_references():
 
 
 def test_if_exists_operators_hold_when_the_key_is_absent():
-    from infra.guards import conditions_hold
+    from tools.guards import conditions_hold
 
     condition = {"StringEqualsIfExists": {"aws:ResourceTag/team": "fraud"}}
     assert conditions_hold(condition, {}) is True

@@ -1,4 +1,4 @@
-"""infra/iam_documents.py: finding every IAM document, the linters' view, the wildcard rule."""
+"""tools/iam_documents.py: finding every IAM document, the linters' view, the wildcard rule."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from infra import iam_documents as iam
+from tools import iam_documents as iam
 
 TRUST = {
     "Version": "2012-10-17",

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from infra import naming
+from core import naming
 from infra.config import AlarmThresholds
 from modules.observability import alarms, budgets, dashboard, policies
 from modules.observability.signals import (
@@ -375,7 +375,7 @@ def test_metric_count():
 
 
 def test_idle_cost_charges_alarms_and_dashboards_beyond_the_free_tier():
-    from infra.cost import idle_lines, total
+    from tools.cost import idle_lines, total
 
     alarm, board = "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/dashboard:Dashboard"
     assert total(idle_lines([(alarm, f"a{i}", {}) for i in range(10)] + [(board, "d", {})])) == 0, "inside the free tier"

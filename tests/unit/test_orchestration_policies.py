@@ -1,4 +1,4 @@
-"""Pure tests of modules/orchestration/policies.py and the state-machine names in infra/naming.py."""
+"""Pure tests of modules/orchestration/policies.py and the state-machine names in core/naming.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from infra import naming
+from core import naming
 from modules.orchestration import policies
 
 ENV = "dev"

@@ -1,4 +1,4 @@
-"""infra/planjson.py: Pulumi registrations -> Terraform plan JSON, without Pulumi."""
+"""tools/planjson.py: Pulumi registrations -> Terraform plan JSON, without Pulumi."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from infra import planjson
-from infra.planjson import PlanResource
+from tools import planjson
+from tools.planjson import PlanResource
 
 
 def res(typ: str, name: str, inputs: dict, deps: tuple[str, ...] = (), **outputs) -> PlanResource:

@@ -1,5 +1,5 @@
-"""The cost model's prices come from the vendored, dated and sourced table infra/prices/aws-prices-us-east-1.md:
-every entry of infra/prices/aws-prices-us-east-1.yaml (what infra/cost.py reads) must match its row there,
+"""The cost model's prices come from the vendored, dated and sourced table tools/prices/aws-prices-us-east-1.md:
+every entry of tools/prices/aws-prices-us-east-1.yaml (what tools/cost.py reads) must match its row there,
 and the reference blueprint's idle bill is recomputed from the table's line items, never typed in."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import cost
+from tools import cost
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = cost.price_table()
@@ -125,7 +125,7 @@ def test_usage_priced_notes_quote_table_prices():
     for typ, note in cost.FREE_AT_IDLE.items():
         for amount in cost.DOLLARS.findall(note):
             assert float(amount) in prices, (
-                f"infra/cost.py FREE_AT_IDLE[{typ!r}]: ${amount} is not a price in {cost.PRICE_TABLE.name}"
+                f"tools/cost.py FREE_AT_IDLE[{typ!r}]: ${amount} is not a price in {cost.PRICE_TABLE.name}"
             )
 
 
@@ -133,4 +133,4 @@ def test_nothing_reads_prices_from_outside_the_repository():
     for folder in ("infra", "benchmarks", "localcloud", "modules", "sdk"):
         for path in (REPO / folder).rglob("*.py"):
             text = path.read_text()
-            assert "shared/data" not in text, f"{path.relative_to(REPO)} refers to shared/data: use infra/prices/ instead"
+            assert "shared/data" not in text, f"{path.relative_to(REPO)} refers to shared/data: use tools/prices/ instead"

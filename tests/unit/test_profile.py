@@ -2,7 +2,7 @@
 
 import pytest
 
-from infra.profile import ProfileError, ProfileInputs, check_profile, render_profile
+from core.profile import ProfileError, ProfileInputs, check_profile, render_profile
 
 BASE = ProfileInputs(
     bucket_name="acme-ml-dev-datastore",

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from infra import schemas
 from infra.config import StackSettings, TeamEnvironment, TeamFile
+from tools import schemas
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_FILES = sorted((REPO / "stacks").glob("Pulumi.*.yaml"))
@@ -31,7 +31,7 @@ def errors(rel: str, doc: Any) -> list[str]:
 @pytest.mark.parametrize("rel", [schemas.STACK_SCHEMA, schemas.TEAM_SCHEMA])
 def test_committed_schemas_are_what_the_models_generate(rel):
     generated = schemas.generated(REPO)[rel]
-    assert (REPO / rel).read_text() == generated, f"{rel} is out of date: run `.venv/bin/python -m infra.schemas`"
+    assert (REPO / rel).read_text() == generated, f"{rel} is out of date: run `.venv/bin/python -m tools.schemas`"
     Draft7Validator.check_schema(json.loads(generated))
 
 

@@ -61,7 +61,7 @@ def test_unknown_team_is_a_clear_error(aws):
 
 
 def test_sdk_parameter_name_matches_the_platform():
-    from infra import naming
+    from core import naming
 
     assert profiles.parameter_name("prod", "x") == naming.profile_parameter("prod", "x")
     assert profiles.profile_name("prod", "x") == naming.profile_name("prod", "x")

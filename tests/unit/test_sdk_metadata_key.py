@@ -60,6 +60,6 @@ def test_missing_key_is_a_clear_error(aws):
 
 
 def test_sdk_secret_name_matches_the_platform():
-    from infra import naming
+    from core import naming
 
     assert profiles.api_key_secret_name("prod", "x") == naming.metadata_api_key_secret("prod", "x")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra import naming
+from core import naming
 from modules.compute import policies as compute_policies
 from modules.team import policies
 
@@ -198,7 +198,7 @@ JOB = f"arn:aws:batch:{REGION}:{ACCOUNT}:job/0b1c2d3e-aaaa-bbbb-cccc-1234567890a
 
 @pytest.mark.parametrize("action", ["batch:TerminateJob", "batch:CancelJob"])
 def test_a_team_stops_only_jobs_tagged_with_its_name(action):
-    from infra.guards import policy_decision
+    from tools.guards import policy_decision
 
     doc = policy_for("fraud")
     assert policy_decision([doc], action, JOB, {"aws:ResourceTag/team": "fraud"}) == "allow"
@@ -208,7 +208,7 @@ def test_a_team_stops_only_jobs_tagged_with_its_name(action):
 
 
 def test_a_team_tags_its_new_jobs_with_its_own_name_only():
-    from infra.guards import policy_decision
+    from tools.guards import policy_decision
 
     doc = policy_for("fraud")
     at_submit = {"aws:RequestTag/team": "fraud"}

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from infra import naming
+from core import naming
 from modules.team import policies
 
 ENV = "dev"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from infra import naming
+from core import naming
 from modules.compute import policies as compute_policies
 from modules.team import policies as team_policies
 from modules.warehouse import policies, settings, sql

@@ -1,7 +1,7 @@
 """Every IAM policy document the program declares, pulled out of its resources for the linters.
 
 Pure: no Pulumi import. Input is any sequence of objects with ``urn``, ``type``, ``name`` and
-``inputs`` (camelCase), such as ``localcloud.engine.Registration`` or ``infra.planjson.PlanResource``.
+``inputs`` (camelCase), such as ``localcloud.engine.Registration`` or ``tools.planjson.PlanResource``.
 The IAM gate (tests/gates/test_iam_lint.py) lints each document with parliament and cloudsplaining
 and asserts :func:`wildcard_statements` finds nothing.
 """

@@ -10,8 +10,8 @@ from the same pydantic models that ``infra/config.py`` validates with, plus the 
 The schema is the editor's help, not the validator: ``strata validate`` still checks everything the
 schema cannot express (capacity, CIDR maths, production rules...).
 
-    .venv/bin/python -m infra.schemas           # regenerate schemas/*.schema.json
-    .venv/bin/python -m infra.schemas --check   # exit 1 if the committed files differ from the models
+    .venv/bin/python -m tools.schemas           # regenerate schemas/*.schema.json
+    .venv/bin/python -m tools.schemas --check   # exit 1 if the committed files differ from the models
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import GenerateJsonSchema
 
-from infra import config, naming
+from core import naming
+from infra import config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = "schemas"
@@ -41,7 +42,7 @@ TEAM_SCHEMA = f"{SCHEMA_DIR}/team.schema.json"
 DIALECT = "http://json-schema.org/draft-07/schema#"
 # The first line of every stack and team file, relative to the file (the YAML extension reads it).
 MODELINE = "# yaml-language-server: $schema="
-GENERATED = "Generated from infra/config.py and Pulumi.yaml by `python -m infra.schemas`; do not edit by hand."
+GENERATED = "Generated from infra/config.py and Pulumi.yaml by `python -m tools.schemas`; do not edit by hand."
 
 _RETENTION = {"enum": list(config.LOG_RETENTION_DAYS)}
 _EMAILS = {"items": {"pattern": config.EMAIL.pattern}}
@@ -225,7 +226,7 @@ def modeline(path: Path, project_dir: Path = ROOT) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.schemas", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.schemas", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a committed schema differs from the models")
     parser.add_argument("--project-dir", type=Path, default=ROOT)
     args = parser.parse_args(argv)
@@ -242,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(text)
             print(f"wrote {rel}")
     if stale:
-        print(f"out of date: {', '.join(stale)}; regenerate with `.venv/bin/python -m infra.schemas`", file=sys.stderr)
+        print(f"out of date: {', '.join(stale)}; regenerate with `.venv/bin/python -m tools.schemas`", file=sys.stderr)
         return 1
     return 0
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from infra import naming
+from core import naming
 
 # Anything that looks like an unfilled template value is a bug in the program, not a valid profile.
 _PLACEHOLDER = re.compile(r"<[^>]*>|\bTODO\b|\bCHANGEME\b|\bREPLACE|\$\{|^\s*$|^None$|^null$", re.IGNORECASE)

@@ -15,9 +15,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from infra import planjson
 from localcloud.plan import ACCOUNT, REGION, PlainMocks
 from localcloud.runner import ProgramRun, run_program
+from tools import planjson
 
 # The input holding a resource's physical name, where it is not ``name``.
 _NAME_INPUTS = {
@@ -205,6 +205,6 @@ def run_stack(project_dir: Path, stack: str) -> tuple[ProgramRun, ArnMocks]:
 
 
 def export_plan(project_dir: Path, stack: str) -> dict[str, Any]:
-    """The Terraform plan JSON of ``stack`` (see :mod:`infra.planjson`)."""
+    """The Terraform plan JSON of ``stack`` (see :mod:`tools.planjson`)."""
     run, mocks = run_stack(project_dir, stack)
     return planjson.to_terraform_plan(planjson.plan_resources(run.registrations, mocks.states))

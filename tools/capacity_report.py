@@ -8,7 +8,7 @@ call. What it weighs, per compute environment and per queue, for one task size:
 * memory: Batch places a job only on an instance with that much memory free, so a task that needs more
   memory per vCPU than the pool's roomiest instance family holds takes more than its vCPUs
   (:data:`GIB_PER_VCPU`, :data:`MEMORY_FOR_JOBS`);
-* subnet IPs (``infra.capacity``): one per EC2 instance (bridge networking), one per Fargate task (awsvpc);
+* subnet IPs (``core.capacity``): one per EC2 instance (bridge networking), one per Fargate task (awsvpc);
 * the team files' ``maxVcpus`` / ``gpuMaxVcpus`` (:func:`team_cap_vcpus`; see :data:`TEAM_CAPS_ENFORCED`);
 * the fixed AWS Batch quotas (queues, compute environments, array size, SubmitJob rate).
 
@@ -21,7 +21,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from infra import capacity
+from core import capacity
 from infra.config import (
     BATCH_MAX_CES_PER_QUEUE,
     BATCH_MAX_COMPUTE_ENVIRONMENTS,
@@ -317,7 +317,7 @@ def _footprint(c: ComputeSettings, kind: str, size: TaskSize) -> float:
 
 
 def _ips_for(c: ComputeSettings, kind: str, size: TaskSize, tasks: int) -> int:
-    """Worst-case addresses ``tasks`` running tasks hold (the smallest instances, as infra.capacity plans)."""
+    """Worst-case addresses ``tasks`` running tasks hold (the smallest instances, as core.capacity plans)."""
     if kind == "fargate":
         return tasks
     per_instance = capacity.MIN_VCPUS_PER_GPU_INSTANCE if kind == "gpu" else capacity.MIN_VCPUS_PER_CPU_INSTANCE

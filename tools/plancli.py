@@ -24,9 +24,9 @@ def plan_json(
         raise typer.Exit(2)
     import pulumi  # the program runs in this process: import Pulumi only when asked to
 
-    from infra import planjson
     from infra.config import ConfigError
-    from infra.planexport import export_plan
+    from tools import planjson
+    from tools.planexport import export_plan
 
     try:
         plan = export_plan(project_dir, stack)
@@ -48,5 +48,5 @@ def plan_json(
     out.print(f"stack {stack!r}: {count} resources{where}")
     if unknown:
         err.print(
-            f"[yellow]warning:[/yellow] Terraform types derived, not checked: {', '.join(unknown)} (add them to infra/planjson.py TYPE_TABLE)"
+            f"[yellow]warning:[/yellow] Terraform types derived, not checked: {', '.join(unknown)} (add them to tools/planjson.py TYPE_TABLE)"
         )

@@ -1,9 +1,9 @@
 """Idle cost: what a deployed stack bills per month when nobody runs anything.
 
 Pure arithmetic over the resources a program declares (type + inputs), priced with the us-east-1 list
-prices of the vendored, dated and sourced table ``infra/prices/aws-prices-us-east-1.md`` (compiled
+prices of the vendored, dated and sourced table ``tools/prices/aws-prices-us-east-1.md`` (compiled
 2026-11-26; 730 hours a month). The prices the model uses are the entries of
-``infra/prices/aws-prices-us-east-1.yaml``, each naming its row of that table (price, unit, source,
+``tools/prices/aws-prices-us-east-1.yaml``, each naming its row of that table (price, unit, source,
 confirmation); ``tests/unit/test_prices.py`` checks every entry against its row. Nothing here reads
 anything outside the repository.
 Usage-priced items (S3 storage, requests, log ingestion, Batch instances while jobs run) are zero
@@ -138,7 +138,7 @@ def _instance_hourly(instance_type: str) -> float:
     try:
         return PRICES["ec2_hour"][instance_type]  # type: ignore[index]
     except KeyError:
-        raise ValueError(f"no price for instance type {instance_type!r}; add it to infra/cost.py PRICES") from None
+        raise ValueError(f"no price for instance type {instance_type!r}; add it to tools/cost.py PRICES") from None
 
 
 def _fargate_monthly(task: Mapping[str, Any], count: int) -> float:
@@ -152,7 +152,7 @@ def _redshift_node_hourly(node_type: str) -> float:
     try:
         return PRICES["redshift_node_hour"][node_type]  # type: ignore[index]
     except KeyError:
-        raise ValueError(f"no price for Redshift node type {node_type!r}; add it to infra/cost.py PRICES") from None
+        raise ValueError(f"no price for Redshift node type {node_type!r}; add it to tools/cost.py PRICES") from None
 
 
 def idle_lines(resources: Iterable[tuple[str, str, Mapping[str, Any]]], *, warehouse_storage_gb: float = 0.0) -> list[Line]:

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra import capacity_report as cr
 from infra.config import ConfigError, load_from_files
+from tools import capacity_report as cr
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
@@ -202,8 +202,8 @@ def _print_workload(console: Console, a: cr.WorkloadAnswer) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from infra.plancli import plan_json
     from localcloud.cli import app as local_app
+    from tools.plancli import plan_json
 
     app.command()(validate)
     app.command()(capacity)
