@@ -44,10 +44,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import idle_cost  # noqa: E402
-from infra.config import AlarmThresholds, load_from_files  # noqa: E402
+from infra.config import load_from_files  # noqa: E402
 from localcloud.plan import PlainMocks  # noqa: E402
 from localcloud.runner import ProgramRun, run_program  # noqa: E402
 from modules.network import egress  # noqa: E402
+from modules.observability.settings import AlarmThresholds  # noqa: E402
 from tools import cost, guards, iam_documents, planjson  # noqa: E402
 from tools.planexport import run_stack  # noqa: E402
 
@@ -406,7 +407,7 @@ RULES = [
         re.compile(r"alarm\.default\.(?P<field>[a-z-]+)"),
         CODE,
         lambda m, x: str(AlarmThresholds.model_fields[x["field"].replace("-", "_")].default),
-        "an alarm threshold's default (infra/config.py AlarmThresholds)",
+        "an alarm threshold's default (modules/observability/settings.py AlarmThresholds)",
     ),
     Rule(
         re.compile(r"alarm\." + S + r"\.(?P<field>[a-z-]+)"),

@@ -55,6 +55,9 @@ def log_bucket(name_prefix: str, env: str) -> str:
     return f"{name_prefix}-{env}-access-logs"
 
 
+# The tag (key and value) on every resource Strata declares: stack files must not claim another owner.
+MANAGED_BY_TAG = "managed-by"
+MANAGED_BY = "strata"
 # The tag that names a team's resources, and the one Metaflow puts on each Batch job a team submits
 # (METAFLOW_BATCH_DEFAULT_TAGS): a team's role may stop only jobs that carry its own name here.
 TEAM_TAG = "team"
@@ -81,8 +84,12 @@ def data_scientist_role(env: str, team: str) -> str:
     return f"strata-{env}-{team}-ds"
 
 
+# The kinds of job queue a team can have: ``cpu`` always, ``gpu`` and ``fargate`` where enabled.
+QUEUE_KINDS = ("cpu", "gpu", "fargate")
+
+
 def job_queue(env: str, team: str, kind: str) -> str:
-    """``kind`` is one of ``cpu``, ``gpu``, ``fargate``."""
+    """``kind`` is one of :data:`QUEUE_KINDS`."""
     return f"strata-{env}-{team}-{kind}"
 
 
@@ -195,7 +202,7 @@ def team_name_problems(env: str, team: str) -> list[str]:
     for role in (job_role(env, team), data_scientist_role(env, team), warehouse_role(env, team)):
         if why := iam_role_problem(role):
             problems.append(f"role name {role!r}: {why}")
-    for kind in ("cpu", "gpu", "fargate"):
+    for kind in QUEUE_KINDS:
         queue = job_queue(env, team, kind)
         if why := batch_name_problem(queue):
             problems.append(f"job queue name {queue!r}: {why}")

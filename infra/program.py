@@ -11,10 +11,11 @@ import pulumi
 
 from core import naming
 from core.profile import ProfileInputs, render_profile
-from infra.config import ConfigError, MetadataMode, Platform, load_from_pulumi
+from infra.config import ConfigError, Platform, load_from_pulumi
 from modules.compute import Compute, ComputeArgs
 from modules.datastore import Datastore, DatastoreArgs
 from modules.metadata import Metadata, MetadataArgs
+from modules.metadata.settings import MetadataMode
 from modules.metadata.ui_spec import ACCESS_LOG_PREFIX as UI_ACCESS_LOG_PREFIX
 from modules.network import Network, NetworkArgs
 from modules.observability import (
@@ -36,7 +37,7 @@ from modules.warehouse import Warehouse, WarehouseArgs
 
 def base_tags(platform: Platform) -> dict[str, str]:
     """Tags on every resource; cost-allocation keys come first so stack files cannot drop them."""
-    return {**platform.settings.tags, "environment": platform.environment, "managed-by": "strata"}
+    return {**platform.settings.tags, "environment": platform.environment, naming.MANAGED_BY_TAG: naming.MANAGED_BY}
 
 
 def build(platform: Platform) -> dict[str, pulumi.Output]:
@@ -145,6 +146,7 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
     roles: dict[str, pulumi.Output] = {}
     for team in platform.teams:
         assert orchestration is not None
+        warehouse_access = warehouse.team_access[team.name] if warehouse is not None else None
         fargate_role = compute.fargate_execution_role_arn
         profile = pulumi.Output.all(
             bucket=datastore.bucket_name,
@@ -190,10 +192,14 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
                 fargate_execution_role_arn=fargate_role,
                 profile_json=profile.apply(lambda p: json.dumps(p, indent=2, sort_keys=True)),
                 tags={**tags, "team": team.name, "cost-center": team.cost_center},
-                step_functions_role_arn=orchestration.step_functions_role_arn,
-                eventbridge_role_arn=orchestration.eventbridge_role_arn,
-                metadata_api_key_secret_arn=metadata.api_key_secret_arns[team.name] if metadata is not None else None,
-                warehouse=warehouse.team_access[team.name] if warehouse is not None else None,
+                # What the other layers grant the team's data scientists on their resources, computed by each
+                # of them: the team layer appends the statements in this order and imports none of them.
+                extra_statements=[
+                    orchestration.data_scientist_statements[team.name],
+                    *([metadata.data_scientist_statements[team.name]] if metadata is not None else []),
+                    *([warehouse_access.statements] if warehouse_access is not None else []),
+                ],
+                role_tags=warehouse_access.role_tags if warehouse_access is not None else {},
             ),
         )
         profiles[team.name] = profile

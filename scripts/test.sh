@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# README command 2: set everything up and run the whole quality gate — lint, then every test layer
-# (unit, component, stack, local-cloud end to end). Starts one shared moto server for the tests that
+# README command 2: set everything up and run the whole quality gate — lint, import contracts, the type
+# checker, then every test layer (unit, component, stack, local-cloud end to end). Starts one shared moto server for the tests that
 # need a cloud and stops it on exit. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # --gates: also the scanners' venvs (checkov, parliament, cloudsplaining) the security gates need.
 bash scripts/bootstrap.sh --gates
 echo "==> ruff"
-.venv/bin/ruff check infra modules localcloud sdk tests benchmarks scripts security policy
-.venv/bin/ruff format --check infra modules localcloud sdk tests benchmarks scripts security policy
+.venv/bin/ruff check core infra modules localcloud tools sdk tests benchmarks scripts security policy
+.venv/bin/ruff format --check core infra modules localcloud tools sdk tests benchmarks scripts security policy
+echo "==> import contracts (lint-imports; pyproject.toml [tool.importlinter])"
+.venv/bin/lint-imports --no-cache
+echo "==> type checker (mypy; pyproject.toml [tool.mypy])"
+.venv/bin/mypy
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)
 # moto plus the local-cloud hooks (Batch jobs as local processes, Step Functions fixes): localcloud/motoserver.py

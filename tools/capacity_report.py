@@ -22,13 +22,13 @@ import re
 from dataclasses import dataclass
 
 from core import capacity
-from infra.config import (
+from core.settings import Team
+from infra.config import Platform
+from modules.compute.settings import (
     BATCH_MAX_CES_PER_QUEUE,
     BATCH_MAX_COMPUTE_ENVIRONMENTS,
     BATCH_MAX_JOB_QUEUES,
     ComputeSettings,
-    Platform,
-    Team,
     queues_for,
 )
 

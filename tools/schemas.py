@@ -3,9 +3,10 @@
 ``schemas/stack.schema.json`` and ``schemas/team.schema.json`` let an editor complete and check
 ``stacks/Pulumi.<env>.yaml`` and ``stacks/teams/<team>.yaml`` as they are typed (each file's first line,
 ``# yaml-language-server: $schema=...``, points the VS Code YAML extension at its schema). They are made
-from the same pydantic models that ``infra/config.py`` validates with, plus the descriptions in
-``Pulumi.yaml``, the field comments of the models and the rules the validator applies outside the models
-(name patterns, CloudWatch retention values, the regions botocore lists, the known environments).
+from the same pydantic models the loader (``infra/config.py``) validates with (each layer's own in
+``modules/<layer>/settings.py``), plus the descriptions in ``Pulumi.yaml``, the field comments of the
+models and the rules the validator applies outside the models (name patterns, CloudWatch retention
+values, the regions botocore lists, the known environments).
 
 The schema is the editor's help, not the validator: ``strata validate`` still checks everything the
 schema cannot express (capacity, CIDR maths, production rules...).
@@ -22,6 +23,7 @@ import inspect
 import json
 import re
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,11 @@ from pydantic.alias_generators import to_camel
 from pydantic.json_schema import GenerateJsonSchema
 
 from core import naming
+from core.settings import EMAIL, LOG_RETENTION_DAYS, PRINCIPAL_ARN
 from infra import config
+from modules.observability.settings import MANAGED_BY, REQUIRED_TAG_KEYS, DefaultTags
+from modules.team.settings import TeamFile
+from modules.warehouse.settings import MAINTENANCE_WINDOW, REDSHIFT_NODE_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = "schemas"
@@ -42,11 +48,14 @@ TEAM_SCHEMA = f"{SCHEMA_DIR}/team.schema.json"
 DIALECT = "http://json-schema.org/draft-07/schema#"
 # The first line of every stack and team file, relative to the file (the YAML extension reads it).
 MODELINE = "# yaml-language-server: $schema="
-GENERATED = "Generated from infra/config.py and Pulumi.yaml by `python -m tools.schemas`; do not edit by hand."
+GENERATED = (
+    "Generated from the settings models (modules/<layer>/settings.py, composed in infra/config.py) and Pulumi.yaml "
+    "by `python -m tools.schemas`; do not edit by hand."
+)
 
-_RETENTION = {"enum": list(config.LOG_RETENTION_DAYS)}
-_EMAILS = {"items": {"pattern": config.EMAIL.pattern}}
-# Rules infra/config.py applies outside the models, as schema keywords: {model (definition) name: {property: keywords}}.
+_RETENTION = {"enum": list(LOG_RETENTION_DAYS)}
+_EMAILS = {"items": {"pattern": EMAIL.pattern}}
+# Rules the checks apply outside the models, as schema keywords: {model (definition) name: {property: keywords}}.
 _EXTRA: dict[str, dict[str, dict[str, Any]]] = {
     "NetworkSettings": {"flowLogRetentionDays": _RETENTION},
     "OrchestrationSettings": {"logRetentionDays": _RETENTION},
@@ -55,13 +64,11 @@ _EXTRA: dict[str, dict[str, dict[str, Any]]] = {
     "MetadataApiSettings": {"accessLogRetentionDays": _RETENTION},
     "WarehouseSettings": {
         "auditLogRetentionDays": _RETENTION,
-        "nodeType": {"enum": list(config.REDSHIFT_NODE_TYPES)},
-        "maintenanceWindow": {"pattern": config.MAINTENANCE_WINDOW.pattern},
+        "nodeType": {"enum": list(REDSHIFT_NODE_TYPES)},
+        "maintenanceWindow": {"pattern": MAINTENANCE_WINDOW.pattern},
     },
-    "DefaultTags": {
-        "tags": {"required": list(config.REQUIRED_TAG_KEYS), "properties": {"managed-by": {"const": config.MANAGED_BY}}}
-    },
-    "TeamEnvironment": {"principals": {"items": {"pattern": config.PRINCIPAL_ARN.pattern}}},
+    "DefaultTags": {"tags": {"required": list(REQUIRED_TAG_KEYS), "properties": {"managed-by": {"const": MANAGED_BY}}}},
+    "TeamEnvironment": {"principals": {"items": {"pattern": PRINCIPAL_ARN.pattern}}},
     "TeamFile": {"team": {"pattern": naming.TEAM_NAME.pattern}, "contacts": _EMAILS},
 }
 _REGION_DESCRIPTION = (
@@ -102,10 +109,26 @@ def _merge(target: dict[str, Any], extra: dict[str, Any]) -> None:
             target[key] = copy.deepcopy(value)
 
 
-def _annotate(defs: dict[str, Any]) -> None:
+def _models(root: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """``root`` and every model its fields use, at any depth, by class name (the names of ``$defs``)."""
+    found: dict[str, type[BaseModel]] = {}
+    todo = [root]
+    while todo:
+        model = todo.pop()
+        if found.setdefault(model.__name__, model) is not model:
+            continue
+        for field in model.model_fields.values():
+            for ann in (field.annotation, *typing.get_args(field.annotation)):
+                for t in (ann, *typing.get_args(ann)):
+                    if isinstance(t, type) and issubclass(t, BaseModel) and t.__name__ not in found:
+                        todo.append(t)
+    return found
+
+
+def _annotate(defs: dict[str, Any], models: dict[str, type[BaseModel]]) -> None:
     """Field comments as descriptions, and the validator's extra rules, on every model in ``defs``."""
     for name, schema in defs.items():
-        model = getattr(config, name, None)
+        model = models.get(name)
         props = schema.get("properties", {})
         if isinstance(model, type) and issubclass(model, BaseModel):
             comments = field_comments(model)
@@ -122,7 +145,7 @@ def _defs_of(model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:
     schema = model.model_json_schema(by_alias=True, mode="validation", schema_generator=_Generator)
     defs = schema.pop("$defs", {})
     defs[model.__name__] = schema
-    _annotate(defs)
+    _annotate(defs, _models(model))
     return defs.pop(model.__name__), defs
 
 
@@ -142,7 +165,7 @@ def stack_schema(project_dir: Path = ROOT) -> dict[str, Any]:
         props[key] = prop
     props["aws:region"] |= {"enum": sorted(r for regions in config.aws_regions().values() for r in regions)}
     props["aws:region"]["description"] = _REGION_DESCRIPTION
-    props["aws:defaultTags"]["description"] = config.DefaultTags.__doc__
+    props["aws:defaultTags"]["description"] = DefaultTags.__doc__
     props["strata:namePrefix"]["pattern"] = naming.NAME_PREFIX.pattern
     required = [k for k, f in config._STACK_KEYS.items() if f in settings.get("required", ())]
     return _draft7(
@@ -173,8 +196,8 @@ def stack_schema(project_dir: Path = ROOT) -> dict[str, Any]:
 
 
 def team_schema(project_dir: Path = ROOT) -> dict[str, Any]:
-    """The schema of ``stacks/teams/<team>.yaml`` (:class:`infra.config.TeamFile`)."""
-    team, defs = _defs_of(config.TeamFile)
+    """The schema of ``stacks/teams/<team>.yaml`` (:class:`modules.team.settings.TeamFile`)."""
+    team, defs = _defs_of(TeamFile)
     envs = sorted(config.known_environments(project_dir))
     team["properties"]["environments"]["propertyNames"] = {"enum": envs}
     return _draft7(
@@ -182,7 +205,7 @@ def team_schema(project_dir: Path = ROOT) -> dict[str, Any]:
             "$schema": DIALECT,
             **team,
             "title": "Strata team file (stacks/teams/<team>.yaml)",
-            "description": f"{config.TeamFile.__doc__} {GENERATED}",
+            "description": f"{TeamFile.__doc__} {GENERATED}",
             "definitions": dict(sorted(defs.items())),
         }
     )

@@ -7,6 +7,8 @@ Importing this package registers every handler; the engine looks them up by type
 import localcloud.handlers.apigateway  # noqa: F401  (metadata layer: rest-api-nlb front door)
 import localcloud.handlers.apigatewayv2  # noqa: F401  (metadata layer)
 import localcloud.handlers.appautoscaling  # noqa: F401  (metadata layer)
+import localcloud.handlers.ec2_instances  # noqa: F401  (EC2 launch templates, instances, AMI look-ups)
+import localcloud.handlers.ec2_security_groups  # noqa: F401  (EC2 security groups and their rules)
 import localcloud.handlers.ecs  # noqa: F401  (metadata layer)
 import localcloud.handlers.elbv2  # noqa: F401  (metadata layer: NLB front door, UI ALB)
 import localcloud.handlers.lambda_  # noqa: F401  (metadata layer)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from core import naming
-from infra import config
+from core import iam, naming
+from core.settings import Team
+from modules.base import Component, LayerArgs
 from modules.compute import policies
+from modules.compute.settings import ComputeSettings, queues_for
 
 # Containers on an EC2 instance are one network hop further from the instance metadata service than
 # the instance itself (Docker bridge). With IMDSv2 the token PUT response carries this hop limit: at 1
@@ -26,15 +28,14 @@ ROOT_DEVICE = "/dev/xvda"
 
 
 @dataclass
-class ComputeArgs:
-    """Inputs of :class:`Compute`."""
+class ComputeArgs(LayerArgs):
+    """Inputs of :class:`Compute`. ``environment`` is part of every compute environment, queue and job-role
+    name; team-owned resources add the team's ``team`` and ``cost-center`` to ``tags``."""
 
-    environment: str
-    """Environment (stack) name; part of every compute environment, queue and job-role name."""
-    settings: config.ComputeSettings
+    settings: ComputeSettings
     """``strata:compute``: which pools exist (on-demand CPU always; Spot, GPU, Fargate by flag), their
     vCPU caps, instance types, Spot bid and root volume size."""
-    teams: Sequence[config.Team]
+    teams: Sequence[Team]
     """Teams of this environment. Each gets a job role and its queues (``cpu``; ``gpu`` when the team has
     a GPU quota and GPUs are enabled; ``fargate`` when Fargate is enabled)."""
     subnet_ids: pulumi.Input[Sequence[str]]
@@ -45,11 +46,9 @@ class ComputeArgs:
     """ARN of the datastore bucket; job roles get their team's prefix in it."""
     kms_key_arn: pulumi.Input[str]
     """ARN of the datastore KMS key; job roles may use it through S3 only."""
-    tags: Mapping[str, str]
-    """Tags put on every taggable resource (team-owned ones also get the team's ``team`` and ``cost-center``)."""
 
 
-class Compute(pulumi.ComponentResource):
+class Compute(Component):
     """The ECS instance role, a launch template, managed compute environments, per-team queues and job roles.
 
     No Batch service role is created: every compute environment omits ``service_role`` and so uses
@@ -77,12 +76,9 @@ class Compute(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._tags = dict(args.tags)
-        child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        partition = aws.get_partition_output(opts=invoke)
-        region = aws.get_region_output(opts=invoke)
-        self._partition = partition.partition
-        self._via_s3 = pulumi.Output.all(region.region, partition.dns_suffix).apply(lambda v: policies.s3_via_service(v[0], v[1]))
+        child = self._child()
+        self._partition = self._aws.partition
+        self._via_s3 = pulumi.Output.all(self._aws.region, self._aws.dns_suffix).apply(lambda v: iam.s3_via_service(v[0], v[1]))
 
         instance_role, instance_attachment = self._service_role(
             "ecs-instance",
@@ -97,7 +93,7 @@ class Compute(pulumi.ComponentResource):
             # Used by Fargate itself (image pull, log delivery), never by the job's code.
             fargate_execution_role, _ = self._service_role(
                 "fargate-execution",
-                policies.ECS_TASKS_SERVICE,
+                iam.ECS_TASKS_SERVICE,
                 policies.ECS_TASK_EXECUTION_POLICY,
                 "ECS task execution role of Batch Fargate jobs: pulls images and ships logs",
             )
@@ -112,7 +108,7 @@ class Compute(pulumi.ComponentResource):
         # The Batch service role needs no guard: it is the service-linked role AWSServiceRoleForBatch,
         # which the stack never creates, changes or deletes (IAM deletes it only once no compute
         # environment uses it). https://docs.aws.amazon.com/batch/latest/userguide/using-service-linked-roles.html
-        ce_opts = pulumi.ResourceOptions(parent=self, depends_on=[instance_attachment])
+        ce_opts = self._child(depends_on=[instance_attachment])
         self._environments: dict[str, aws.batch.ComputeEnvironment] = {}
         for plan in policies.compute_environment_plans(args.settings):
             self._environments[plan.kind] = aws.batch.ComputeEnvironment(
@@ -138,7 +134,7 @@ class Compute(pulumi.ComponentResource):
         self.job_role_arns = {}
         for team in args.teams:
             self.job_role_arns[team.name] = self._job_role(team).arn
-            queues = {kind: self._job_queue(team, kind) for kind in config.queues_for(args.settings, team)}
+            queues = {kind: self._job_queue(team, kind) for kind in queues_for(args.settings, team)}
             self.job_queue_arns[team.name] = {kind: q.arn for kind, q in queues.items()}
             self.job_queue_names[team.name] = {kind: q.name for kind, q in queues.items()}
 
@@ -167,29 +163,29 @@ class Compute(pulumi.ComponentResource):
         """
         role = aws.iam.Role(
             f"{self._name}-{suffix}",
-            assume_role_policy=json.dumps(policies.service_trust_policy(service)),
+            assume_role_policy=json.dumps(iam.service_trust_policy(service)),
             description=description,
             tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
         attachment = aws.iam.RolePolicyAttachment(
             f"{self._name}-{suffix}",
             role=role.name,
             policy_arn=self._partition.apply(lambda p: policies.managed_policy_arn(p, managed_policy)),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
         return role, attachment
 
-    def _job_role(self, team: config.Team) -> aws.iam.Role:
+    def _job_role(self, team: Team) -> aws.iam.Role:
         """The role a team's Batch jobs run as: its own datastore prefix and the key (through S3), nothing else."""
         args = self._args
         role = aws.iam.Role(
             f"{self._name}-job-{team.name}",
             name=naming.job_role(args.environment, team.name),
-            assume_role_policy=json.dumps(policies.service_trust_policy(policies.ECS_TASKS_SERVICE)),
+            assume_role_policy=json.dumps(iam.service_trust_policy(iam.ECS_TASKS_SERVICE)),
             description=f"Batch jobs of team {team.name} in {args.environment}: its datastore prefix only",
             tags=self._team_tags(team),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
         prefix = naming.team_prefix(team.name)
         aws.iam.RolePolicy(
@@ -199,11 +195,11 @@ class Compute(pulumi.ComponentResource):
             policy=pulumi.Output.all(args.bucket_arn, args.kms_key_arn, self._via_s3).apply(
                 lambda v: json.dumps(policies.job_role_policy(v[0], prefix, v[1], kms_via_service=v[2]))
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
         return role
 
-    def _team_tags(self, team: config.Team) -> dict[str, str]:
+    def _team_tags(self, team: Team) -> dict[str, str]:
         """A team's job role and queues: its ``team`` and its ``cost-center`` (its spend, its budget)."""
         return {**self._tags, "team": team.name, "cost-center": team.cost_center}
 
@@ -246,7 +242,7 @@ class Compute(pulumi.ComponentResource):
                 {"resource_type": "volume", "tags": tags},
             ],
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
 
     def _compute_resources(
@@ -290,7 +286,7 @@ class Compute(pulumi.ComponentResource):
 
     # ------------------------------------------------------------ queues
 
-    def _job_queue(self, team: config.Team, kind: str) -> aws.batch.JobQueue:
+    def _job_queue(self, team: Team, kind: str) -> aws.batch.JobQueue:
         """A team's queue of ``kind``. No scheduling policy: Metaflow sends no shareIdentifier, and a
         fair-share queue rejects such jobs. Teams' priorities order work across queues sharing capacity."""
         args = self._args
@@ -304,5 +300,5 @@ class Compute(pulumi.ComponentResource):
                 for ce_kind, order in policies.queue_compute_environments(args.settings, kind)
             ],
             tags=self._team_tags(team),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )

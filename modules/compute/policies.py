@@ -7,23 +7,16 @@ component only turns Outputs into JSON.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from typing import Any
 
-from infra.config import BATCH_MAX_CES_PER_QUEUE, ComputeSettings
-from modules.datastore.policies import team_prefix_statements
+from core.iam import VERSION, PolicyDocument, team_data_statements
+from core.naming import QUEUE_KINDS
+from modules.compute.settings import BATCH_MAX_CES_PER_QUEUE, ComputeSettings
 
-Statement = dict[str, Any]
-PolicyDocument = dict[str, Any]
-
-VERSION = "2012-10-17"
-
-# Service principals of the roles this module creates. There is no Batch service role: compute
-# environments use Batch's service-linked role AWSServiceRoleForBatch, which AWS owns.
-# https://docs.aws.amazon.com/batch/latest/userguide/using-service-linked-roles.html
+# Service principal of the ECS container instance role (the ECS tasks one is ``core.iam.ECS_TASKS_SERVICE``).
+# There is no Batch service role: compute environments use Batch's service-linked role
+# AWSServiceRoleForBatch, which AWS owns. https://docs.aws.amazon.com/batch/latest/userguide/using-service-linked-roles.html
 EC2_SERVICE = "ec2.amazonaws.com"
-ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 
 # AWS-managed policies, by path/name; the partition is filled in by managed_policy_arn().
 # https://docs.aws.amazon.com/batch/latest/userguide/instance_IAM_role.html
@@ -34,7 +27,6 @@ ECS_TASK_EXECUTION_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
 # ---------------------------------------------------------------- capacity plan
 
 CE_KINDS = ("cpu-ondemand", "cpu-spot", "gpu", "fargate")
-QUEUE_KINDS = ("cpu", "gpu", "fargate")
 
 # Batch picks the AMI from the image type. AWS is ending support for the Amazon Linux 2 ECS AMIs and
 # made AL2023 the default for new ECS compute environments (January 2026), so both pools use AL2023;
@@ -140,51 +132,9 @@ def managed_policy_arn(partition: str, name: str) -> str:
     return f"arn:{partition}:iam::aws:policy/{name}"
 
 
-def s3_via_service(region: str, dns_suffix: str = "amazonaws.com") -> str:
-    """The ``kms:ViaService`` value of S3 in ``region`` (``s3.us-east-1.amazonaws.com``).
-
-    ``dns_suffix`` comes from ``aws.get_partition()`` so China (``amazonaws.com.cn``) works too.
-    https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
-    """
-    if not region or not dns_suffix:
-        raise ValueError("region and dns_suffix must be non-empty")
-    return f"s3.{region}.{dns_suffix}"
-
-
-def service_trust_policy(service: str) -> PolicyDocument:
-    """A trust policy letting one AWS service principal assume the role."""
-    return {
-        "Version": VERSION,
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"},
-        ],
-    }
-
-
-def team_data_statements(
-    bucket_arn: str, prefix: str, kms_key_arn: str, *, kms_via_service: str | None = None
-) -> list[Statement]:
-    """A team's slice of the datastore: its prefix only, plus the datastore key.
-
-    The statements come from ``modules.datastore.policies.team_prefix_statements`` (one definition of
-    "a team's prefix" for every role). With ``kms_via_service`` the KMS statement additionally requires
-    ``kms:ViaService``: the key can then only be used through S3, not called directly, so a team
-    credential cannot decrypt arbitrary ciphertext made with the shared key.
-    (No ``kms:EncryptionContext`` condition: with S3 Bucket Keys the context is the bucket ARN, not
-    the object's, so it cannot narrow the key to a prefix.)
-    """
-    statements = copy.deepcopy(team_prefix_statements(bucket_arn, prefix, kms_key_arn))
-    if kms_via_service is not None:
-        for statement in statements:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            if all(a.startswith("kms:") for a in actions):
-                condition = statement.setdefault("Condition", {})
-                condition.setdefault("StringEquals", {})["kms:ViaService"] = kms_via_service
-    return statements
-
-
 def job_role_policy(bucket_arn: str, prefix: str, kms_key_arn: str, *, kms_via_service: str | None = None) -> PolicyDocument:
-    """The inline policy of a team's Batch job role: read/write/delete/list its prefix, use the key."""
+    """The inline policy of a team's Batch job role: read/write/delete/list its prefix, use the key
+    (``core.iam.team_data_statements``: the same slice its data-scientist and warehouse roles carry)."""
     return {
         "Version": VERSION,
         "Statement": team_data_statements(bucket_arn, prefix, kms_key_arn, kms_via_service=kms_via_service),

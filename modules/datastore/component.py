@@ -3,39 +3,35 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from core import naming
-from infra import config
+from modules.base import Component, LayerArgs, ProtectArgs
 from modules.datastore import policies
+from modules.datastore.settings import DatastoreSettings
 
 
 @dataclass
-class DatastoreArgs:
-    """Inputs of :class:`Datastore`."""
+class DatastoreArgs(LayerArgs, ProtectArgs):
+    """Inputs of :class:`Datastore`. ``environment`` is part of the bucket names and of the key alias;
+    ``protect`` covers both buckets and the key."""
 
-    environment: str
-    """Environment (stack) name; part of the bucket names and of the key alias."""
     name_prefix: str
     """``strata:namePrefix``: makes the globally unique bucket names (``<prefix>-<env>-datastore``)."""
-    settings: config.DatastoreSettings
+    settings: DatastoreSettings
     """Lifecycle settings (``strata:datastore``): version expiry, multipart abort, tiering, log expiry."""
     teams: Sequence[str]
     """Team names; each gets the prefix ``naming.team_prefix(team)`` in :attr:`Datastore.team_prefixes`."""
-    protect: bool
-    """``strata:protect``: Pulumi ``protect`` + ``retain_on_delete`` on both buckets and the key."""
-    tags: Mapping[str, str]
-    """Tags put on every taggable resource."""
     elb_log_prefix: str | None = None
     """When set (e.g. ``metadata-ui/``), Elastic Load Balancing may write access logs under it in the
     access-log bucket (the Metaflow UI's ALB); see :attr:`Datastore.elb_log_bucket`."""
 
 
-class Datastore(pulumi.ComponentResource):
+class Datastore(Component):
     """KMS key, datastore bucket (SSE-KMS, versioned, private, TLS only) and its access-log bucket."""
 
     bucket_name: pulumi.Output[str]
@@ -53,10 +49,10 @@ class Datastore(pulumi.ComponentResource):
         s = args.settings
         # Stateful resources: refuse deletion when the stack protects them, and keep them in AWS if
         # they ever leave the program. Their logical names below must never change (URN stability).
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+        stateful = self._stateful(args.protect)
 
         # The default key policy (account root, delegating to IAM) is kept on purpose: team roles get
-        # kms:Decrypt/GenerateDataKey through their IAM policies (policies.team_prefix_statements),
+        # kms:Decrypt/GenerateDataKey through their IAM policies (core.iam.team_prefix_statements),
         # so adding a team never edits the key policy, and a hand-written key policy risks locking
         # the account out of the key. https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
         self._key = aws.kms.Key(
@@ -72,10 +68,10 @@ class Datastore(pulumi.ComponentResource):
             f"{name}-key-alias",
             name=naming.datastore_key_alias(args.environment),
             target_key_id=self._key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
 
-        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        account_id = self._aws.account_id
 
         self._log_bucket = aws.s3.Bucket(
             f"{name}-logs",
@@ -111,13 +107,13 @@ class Datastore(pulumi.ComponentResource):
             bucket=self._log_bucket.id,
             policy=pulumi.Output.all(*policy_inputs).apply(lambda v: log_policy_document(*v)),
             # S3 rejects concurrent policy and public-access-block writes on one bucket.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_pab]),
+            opts=self._child(depends_on=[log_pab]),
         )
         aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=self._bucket.id,
             policy=self._bucket.arn.apply(lambda arn: json.dumps(policies.datastore_bucket_policy(arn))),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[bucket_pab]),
+            opts=self._child(depends_on=[bucket_pab]),
         )
 
         self._lifecycle(f"{name}-bucket", self._bucket, self._datastore_rules(s), bucket_versioning)
@@ -129,7 +125,7 @@ class Datastore(pulumi.ComponentResource):
             target_bucket=self._log_bucket.id,
             target_prefix=policies.DATASTORE_LOG_PREFIX,
             # Delivery is authorised by the log bucket's policy; S3 validates it when logging is enabled.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
+            opts=self._child(depends_on=[log_policy]),
         )
 
         self.bucket_name = self._bucket.bucket
@@ -159,7 +155,7 @@ class Datastore(pulumi.ComponentResource):
 
     def _harden(self, prefix: str, bucket: aws.s3.Bucket, *, sse_algorithm: str) -> tuple[pulumi.Resource, pulumi.Resource]:
         """Encryption, versioning, no public access, ACLs disabled. Returns (public access block, versioning)."""
-        child = pulumi.ResourceOptions(parent=self)
+        child = self._child()
         if sse_algorithm == "aws:kms":
             default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
                 sse_algorithm="aws:kms", kms_master_key_id=self._key.arn
@@ -220,11 +216,11 @@ class Datastore(pulumi.ComponentResource):
             bucket=bucket.id,
             rules=rules,
             # Noncurrent-version rules need versioning in place first (the provider's documented order).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            opts=self._child(depends_on=[versioning]),
         )
 
     @staticmethod
-    def _datastore_rules(s: config.DatastoreSettings) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
+    def _datastore_rules(s: DatastoreSettings) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
         whole_bucket = aws.s3.BucketLifecycleConfigurationRuleFilterArgs()
         rules = [
             # Parts of abandoned multipart uploads are billed as storage until aborted.
@@ -260,7 +256,7 @@ class Datastore(pulumi.ComponentResource):
         return rules
 
     @staticmethod
-    def _log_rules(s: config.DatastoreSettings) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
+    def _log_rules(s: DatastoreSettings) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
         whole_bucket = aws.s3.BucketLifecycleConfigurationRuleFilterArgs()
         return [
             aws.s3.BucketLifecycleConfigurationRuleArgs(
@@ -278,7 +274,7 @@ class Datastore(pulumi.ComponentResource):
 
 
 def _abort_incomplete_uploads_rule(
-    s: config.DatastoreSettings, whole_bucket: aws.s3.BucketLifecycleConfigurationRuleFilterArgs
+    s: DatastoreSettings, whole_bucket: aws.s3.BucketLifecycleConfigurationRuleFilterArgs
 ) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
     """A lifecycle rule for both buckets: abort multipart uploads left incomplete after the configured days."""
     return aws.s3.BucketLifecycleConfigurationRuleArgs(

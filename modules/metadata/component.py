@@ -1,21 +1,27 @@
 """The metadata layer: Aurora PostgreSQL Serverless v2, the Metaflow metadata service on ECS Fargate,
-and its private front door with one API key per team: ``http-api`` (API Gateway HTTP API + VPC link +
-Cloud Map + a key-checking Lambda authorizer) or ``rest-api-nlb`` (REST API + VPC link + internal NLB,
-one API key and usage plan per team)."""
+and its private front door with one API key per team, a child component chosen by ``frontDoor``:
+``http-api`` (API Gateway HTTP API + VPC link + Cloud Map + a key-checking Lambda authorizer,
+``http_api.py``) or ``rest-api-nlb`` (REST API + VPC link + internal NLB, one API key and usage plan per
+team, ``rest_api.py``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from core import naming
-from infra import config
+from core import iam, naming
+from core.settings import Team
+from modules.base import Component, LayerArgs, LogKeyArgs, ProtectArgs
 from modules.metadata import policies
+from modules.metadata.front_door import FrontDoorArgs, MetadataFrontDoor, ServiceAttachment
+from modules.metadata.http_api import HttpApiFrontDoor
+from modules.metadata.rest_api import RestApiFrontDoor
+from modules.metadata.settings import ApiEndpointType, FrontDoor, MetadataSettings
 from modules.metadata.ui import MetadataUi, MetadataUiArgs
 
 # Aurora Serverless v2 instances have this class; capacity comes from the cluster's ACU range.
@@ -24,18 +30,22 @@ SERVERLESS_CLASS = "db.serverless"
 PERFORMANCE_INSIGHTS_DAYS = 7
 # Keys of 48 letters and digits: ~285 bits, and no character a shell or an HTTP header would mangle.
 API_KEY_LENGTH = 48
-CLOUD_MAP_SERVICE = "metadata"
+# ``strata:metadata.frontDoor`` -> the child component that puts an API in front of the service.
+FRONT_DOORS: dict[FrontDoor, Callable[[str, FrontDoorArgs, pulumi.ResourceOptions], MetadataFrontDoor]] = {
+    FrontDoor.HTTP_API: HttpApiFrontDoor,
+    FrontDoor.REST_API_NLB: RestApiFrontDoor,
+}
 
 
 @dataclass
-class MetadataArgs:
-    """Inputs of :class:`Metadata`."""
+class MetadataArgs(LayerArgs, ProtectArgs, LogKeyArgs):
+    """Inputs of :class:`Metadata`. ``environment`` is part of every physical name; ``protect`` covers the
+    cluster and its instances; ``log_kms_key_arn`` encrypts the service's, the API's and the authorizer's
+    log groups."""
 
-    environment: str
-    """Environment (stack) name; part of every physical name."""
-    settings: config.MetadataSettings
+    settings: MetadataSettings
     """``strata:metadata`` (validated): database, service, API and UI settings."""
-    teams: Sequence[config.Team]
+    teams: Sequence[Team]
     """Teams of this environment; each gets an API key, its secret and the right to read it."""
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[str]]
@@ -46,11 +56,6 @@ class MetadataArgs:
     """The platform key (``Datastore.kms_key_arn``): encrypts storage, Performance Insights and the DB secret."""
     job_role_arns: Mapping[str, pulumi.Input[str]]
     """team -> its Batch job role (``Compute.job_role_arns``); gets read access to the team's key only."""
-    protect: bool
-    """``strata:protect``: Pulumi ``protect`` + ``retain_on_delete`` on the cluster and its instances."""
-    tags: Mapping[str, str]
-    log_kms_key_arn: pulumi.Input[str] | None = None
-    """The observability key (``ObservabilityKey.key_arn``): encrypts the three log groups. None: CloudWatch's own key."""
     datastore_bucket_arn: pulumi.Input[str] | None = None
     datastore_bucket_name: pulumi.Input[str] | None = None
     """The datastore (``Datastore.bucket_arn`` / ``bucket_name``): the UI backend reads team roots. UI only."""
@@ -60,7 +65,7 @@ class MetadataArgs:
     """``Datastore.elb_log_bucket``: the UI's ALB writes its access logs there. UI only."""
 
 
-class Metadata(pulumi.ComponentResource):
+class Metadata(Component):
     """Postgres, the metadata service and its API, and one API key per team."""
 
     api_url: pulumi.Output[str]
@@ -68,6 +73,9 @@ class Metadata(pulumi.ComponentResource):
     internal_url: pulumi.Output[str]
     """``METAFLOW_SERVICE_INTERNAL_URL``: the service's Cloud Map name (inside the VPC)."""
     api_key_secret_arns: dict[str, pulumi.Output[str]]
+    data_scientist_statements: dict[str, pulumi.Output[list[iam.Statement]]]
+    """team -> what its data-scientist role may do here: read its own API key (``strata configure``). The
+    program hands them to the team (``TeamArgs.extra_statements``)."""
     api_keys: dict[str, pulumi.Output[str]]
     """team -> key, as Pulumi secrets."""
     cluster_arn: pulumi.Output[str]
@@ -85,6 +93,8 @@ class Metadata(pulumi.ComponentResource):
     """The internal NLB (``AWS/NetworkELB`` dimension ``LoadBalancer``); None with ``http-api``."""
     target_group_arn_suffix: pulumi.Output[str] | None
     """Its target group (dimension ``TargetGroup``); None with ``http-api``."""
+    front_door: MetadataFrontDoor
+    """The API in front of the service (:data:`FRONT_DOORS`): ``HttpApiFrontDoor`` or ``RestApiFrontDoor``."""
     ui: MetadataUi | None
     """The Metaflow UI (``ui.enabled``): ``url``, ``load_balancer_dns_name``; None when off."""
 
@@ -95,40 +105,42 @@ class Metadata(pulumi.ComponentResource):
         self._args = args
         self._env = args.environment
         self._tags = dict(args.tags)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        self._region = aws.get_region_output(opts=invoke).region
-        partition = aws.get_partition_output(opts=invoke)
-        self._partition = partition.partition
-        self._dns_suffix = partition.dns_suffix
-        self._account = aws.get_caller_identity_output(opts=invoke).account_id
+        self._region = self._aws.region
+        self._partition = self._aws.partition
+        self._dns_suffix = self._aws.dns_suffix
+        self._account = self._aws.account_id
 
-        rest = args.settings.front_door is config.FrontDoor.REST_API_NLB
-        db_sg, service_sg, link_sg = self._security_groups(rest)
+        db_sg, service_sg = self._security_groups()
         cluster, secret_arn = self._database(db_sg)
         keys = self._team_keys()
-        self.http_api_id = self.rest_api_name = self.load_balancer_arn_suffix = self.target_group_arn_suffix = None
-        if rest:
-            nlb, target_group = self._load_balancer(link_sg)
-            ecs_cluster, service, execution = self._service(cluster, secret_arn, service_sg, None, target_group)
-            rest_api = self._rest_api(nlb, keys)
-            self.api_url = pulumi.Output.all(rest_api.id, self._region, self._dns_suffix).apply(
-                lambda v: policies.rest_api_url(v[0], v[1], v[2])
-            )
-            self.internal_url = self._nlb_dns.apply(policies.nlb_internal_url)
-            self.rest_api_name = rest_api.name
-            self.load_balancer_arn_suffix = nlb.arn.apply(policies.elb_arn_suffix)
-            self.target_group_arn_suffix = target_group.arn.apply(policies.elb_arn_suffix)
-        else:
-            namespace, registry = self._service_discovery()
-            ecs_cluster, service, execution = self._service(cluster, secret_arn, service_sg, registry)
-            api = self._api(link_sg, registry, keys)
-            # The documented shape of an HTTP API's default endpoint (what api_endpoint reports), built from the
-            # id so that it is known wherever the id is. https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop.html
-            self.api_url = pulumi.Output.all(api.id, self._region, self._dns_suffix).apply(
-                lambda v: policies.api_url(v[0], v[1], v[2])
-            )
-            self.internal_url = namespace.name.apply(lambda ns: policies.internal_url(CLOUD_MAP_SERVICE, ns))
-            self.http_api_id = api.id
+        self.data_scientist_statements = {
+            team: arn.apply(lambda a: [policies.api_key_read_statement(a)]) for team, arn in self.api_key_secret_arns.items()
+        }
+        # Same name as this component: its children keep the logical names they had when they were declared
+        # here (the type token tells the two components apart). See MetadataFrontDoor for their aliases.
+        self.front_door = FRONT_DOORS[args.settings.front_door](
+            name,
+            FrontDoorArgs(
+                environment=self._env,
+                tags=self._tags,
+                log_kms_key_arn=args.log_kms_key_arn,
+                settings=args.settings,
+                teams=args.teams,
+                keys=keys,
+                vpc_id=args.vpc_id,
+                subnet_ids=args.subnet_ids,
+                client_security_group_id=args.client_security_group_id,
+                service_security_group_id=service_sg.id,
+            ),
+            self._child(),
+        )
+        ecs_cluster, service, execution = self._service(cluster, secret_arn, service_sg, self.front_door.attachment)
+        self.api_url = self.front_door.api_url
+        self.internal_url = self.front_door.internal_url
+        self.http_api_id = self.front_door.http_api_id
+        self.rest_api_name = self.front_door.rest_api_name
+        self.load_balancer_arn_suffix = self.front_door.load_balancer_arn_suffix
+        self.target_group_arn_suffix = self.front_door.target_group_arn_suffix
         self.ui = self._ui(cluster, secret_arn, db_sg, ecs_cluster, execution) if args.settings.ui.enabled else None
         self.cluster_arn = cluster.arn
         self.database_endpoint = cluster.endpoint
@@ -158,10 +170,9 @@ class Metadata(pulumi.ComponentResource):
 
     # ------------------------------------------------------------------ network
 
-    def _security_groups(self, rest: bool) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
-        """Database: 5432 from the service only. Service: 8080 from the front door and Batch only.
-        Front door (the HTTP API's VPC link, or the internal NLB): out to the service only; the NLB also
-        takes 8080 from Batch. No group allows anything from the internet."""
+    def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+        """Database: 5432 from the service only. Service: 8080 from the front door (which adds that rule with
+        its own group) and Batch only. No group allows anything from the internet."""
         n, a = self._name, self._args
 
         def group(suffix: str, what: str) -> aws.ec2.SecurityGroup:
@@ -175,10 +186,6 @@ class Metadata(pulumi.ComponentResource):
 
         db_sg = group("db", "database: Postgres from the service only")
         service_sg = group("service", "service: HTTP from the API's VPC link and Batch")
-        if rest:
-            link_sg = group("nlb", "internal NLB: from the REST API's VPC link and Batch, to the service only")
-        else:
-            link_sg = group("link", "API VPC link: to the service only")
 
         def ingress(suffix: str, sg, port: int, source, what: str) -> None:
             aws.vpc.SecurityGroupIngressRule(
@@ -187,22 +194,12 @@ class Metadata(pulumi.ComponentResource):
             )  # fmt: skip
 
         ingress("db-from-service", db_sg, policies.DB_PORT, service_sg.id, "Postgres from the metadata service tasks")
-        if rest:
-            ingress("service-from-nlb", service_sg, policies.SERVICE_PORT, link_sg.id, "Internal NLB (REST API VPC link)")
-            ingress("nlb-from-batch", link_sg, policies.SERVICE_PORT, a.client_security_group_id, "Metaflow in Batch jobs")
-        else:
-            ingress("service-from-link", service_sg, policies.SERVICE_PORT, link_sg.id, "API Gateway VPC link")
         ingress("service-from-batch", service_sg, policies.SERVICE_PORT, a.client_security_group_id, "Metaflow in Batch jobs")
         aws.vpc.SecurityGroupEgressRule(
             f"{n}-service-egress", security_group_id=service_sg.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
             description="Image pulls, Secrets Manager, CloudWatch Logs, the database", tags=self._tags, opts=self._child(),
         )  # fmt: skip
-        aws.vpc.SecurityGroupEgressRule(
-            f"{n}-{'nlb' if rest else 'link'}-to-service", security_group_id=link_sg.id, ip_protocol="tcp", from_port=policies.SERVICE_PORT,
-            to_port=policies.SERVICE_PORT, referenced_security_group_id=service_sg.id, description="To the service only",
-            tags=self._tags, opts=self._child(),
-        )  # fmt: skip
-        return db_sg, service_sg, link_sg
+        return db_sg, service_sg
 
     # ------------------------------------------------------------------ database
 
@@ -337,38 +334,15 @@ class Metadata(pulumi.ComponentResource):
 
     # ------------------------------------------------------------------ service
 
-    def _service_discovery(self) -> tuple[aws.servicediscovery.PrivateDnsNamespace, aws.servicediscovery.Service]:
-        """A private DNS name for the tasks: Batch jobs use it directly, the HTTP API's VPC link resolves
-        it through Cloud Map (SRV records carry the port). $0.50/month for the zone + $0.10 per task."""
-        n = self._name
-        namespace = aws.servicediscovery.PrivateDnsNamespace(
-            f"{n}-namespace", name=naming.metadata_namespace(self._env), vpc=self._args.vpc_id,
-            description=f"Strata {self._env} private service names", tags=self._tags, opts=self._child(),
-        )  # fmt: skip
-        registry = aws.servicediscovery.Service(
-            f"{n}-registry",
-            name=CLOUD_MAP_SERVICE,
-            dns_config={
-                "namespace_id": namespace.id,
-                "routing_policy": "MULTIVALUE",
-                "dns_records": [{"type": "A", "ttl": 10}, {"type": "SRV", "ttl": 10}],
-            },
-            # ECS reports task health to Cloud Map, so only healthy tasks are returned.
-            health_check_custom_config={"failure_threshold": 1},
-            tags=self._tags,
-            opts=self._child(),
-        )
-        return namespace, registry
-
     def _service(
         self,
         cluster: aws.rds.Cluster,
         secret_arn: pulumi.Output[str],
         service_sg: aws.ec2.SecurityGroup,
-        registry: aws.servicediscovery.Service | None,
-        target_group: aws.lb.TargetGroup | None = None,
+        attachment: ServiceAttachment,
     ) -> tuple[aws.ecs.Cluster, aws.ecs.Service, aws.iam.Role]:
-        """The ECS cluster, the service, and the execution role (the UI's tasks use it too)."""
+        """The ECS cluster, the service (joined to the front door by ``attachment``), and the execution role
+        (the UI's tasks use it too)."""
         n, a, s = self._name, self._args, self._args.settings
         svc = s.service
         ecs_cluster = aws.ecs.Cluster(
@@ -442,25 +416,10 @@ class Metadata(pulumi.ComponentResource):
             launch_type="FARGATE",
             platform_version="1.4.0",
             network_configuration={"subnets": a.subnet_ids, "security_groups": [service_sg.id], "assign_public_ip": False},
-            service_registries={
-                "registry_arn": registry.arn,
-                "container_name": policies.SERVICE_CONTAINER,
-                "container_port": policies.SERVICE_PORT,
-            }
-            if registry is not None
-            else None,
-            # rest-api-nlb: tasks register with the NLB's ip target group (awsvpc tasks are ip targets).
-            load_balancers=[
-                {
-                    "target_group_arn": target_group.arn,
-                    "container_name": policies.SERVICE_CONTAINER,
-                    "container_port": policies.SERVICE_PORT,
-                }
-            ]
-            if target_group is not None
-            else None,
-            # Migrations run before the service answers; give new tasks time before NLB health counts.
-            health_check_grace_period_seconds=120 if target_group is not None else None,
+            # http-api: a Cloud Map entry; rest-api-nlb: the NLB's target group and a health-check grace period.
+            service_registries=attachment.service_registries,
+            load_balancers=attachment.load_balancers,
+            health_check_grace_period_seconds=attachment.health_check_grace_period_seconds,
             # A deployment whose tasks never get healthy (bad image, failed migration) rolls back.
             deployment_circuit_breaker={"enable": True, "rollback": True},
             deployment_minimum_healthy_percent=100,
@@ -470,7 +429,7 @@ class Metadata(pulumi.ComponentResource):
             tags=self._tags,
             # Autoscaling owns the task count once it exists.
             opts=self._child(
-                depends_on=[execution_policy, *([self._listener] if target_group is not None else [])],
+                depends_on=[execution_policy, *attachment.depends_on],
                 ignore_changes=["desiredCount"] if s.autoscaling else None,
             ),
         )
@@ -501,358 +460,6 @@ class Metadata(pulumi.ComponentResource):
                 opts=self._child(),
             )
         return ecs_cluster, service, execution
-
-    # ------------------------------------------------------------------ API
-
-    def _api(
-        self, link_sg: aws.ec2.SecurityGroup, registry: aws.servicediscovery.Service, keys: Mapping[str, pulumi.Output[str]]
-    ) -> aws.apigatewayv2.Api:
-        """HTTP API -> VPC link -> Cloud Map: no load balancer. HTTP APIs have no usage plans, so a Lambda
-        REQUEST authorizer checks x-api-key against the teams' keys (hashes only, cached per key)."""
-        n, a, s = self._name, self._args, self._args.settings
-        api = aws.apigatewayv2.Api(
-            f"{n}-api", name=naming.metadata_name(self._env), protocol_type="HTTP",
-            description=f"Strata {self._env}: Metaflow metadata service (x-api-key per team)", tags=self._tags, opts=self._child(),
-        )  # fmt: skip
-        link = aws.apigatewayv2.VpcLink(
-            f"{n}-link", name=naming.metadata_name(self._env), subnet_ids=a.subnet_ids, security_group_ids=[link_sg.id],
-            tags=self._tags, opts=self._child(),
-        )  # fmt: skip
-        integration = aws.apigatewayv2.Integration(
-            f"{n}-integration",
-            api_id=api.id,
-            integration_type="HTTP_PROXY",
-            integration_method="ANY",
-            integration_uri=registry.arn,
-            connection_type="VPC_LINK",
-            connection_id=link.id,
-            payload_format_version="1.0",
-            timeout_milliseconds=29000,
-            opts=self._child(),
-        )
-        authorizer_fn = self._authorizer_function(keys)
-        authorizer = aws.apigatewayv2.Authorizer(
-            f"{n}-authorizer",
-            api_id=api.id,
-            name=naming.metadata_name(self._env, "keys"),
-            authorizer_type="REQUEST",
-            authorizer_uri=authorizer_fn.invoke_arn,
-            authorizer_payload_format_version="2.0",
-            enable_simple_responses=True,
-            identity_sources=[f"$request.header.{policies.API_KEY_HEADER}"],
-            authorizer_result_ttl_in_seconds=s.api.authorizer_cache_seconds,
-            opts=self._child(),
-        )
-        aws.lambda_.Permission(
-            f"{n}-authorizer",
-            action="lambda:InvokeFunction",
-            function=authorizer_fn.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.all(api.execution_arn, authorizer.id).apply(lambda v: f"{v[0]}/authorizers/{v[1]}"),
-            opts=self._child(),
-        )
-        aws.apigatewayv2.Route(
-            f"{n}-route",
-            api_id=api.id,
-            route_key="$default",
-            target=integration.id.apply(lambda i: f"integrations/{i}"),
-            authorization_type="CUSTOM",
-            authorizer_id=authorizer.id,
-            opts=self._child(),
-        )
-        access_logs = aws.cloudwatch.LogGroup(
-            f"{n}-api-logs", name=naming.metadata_log_group(self._env, "metadata-api"), retention_in_days=s.api.access_log_retention_days,
-            kms_key_id=self._args.log_kms_key_arn, tags=self._tags, opts=self._child(),
-        )  # fmt: skip
-        aws.apigatewayv2.Stage(
-            f"{n}-stage",
-            api_id=api.id,
-            name="$default",
-            auto_deploy=True,
-            access_log_settings={"destination_arn": access_logs.arn, "format": policies.access_log_format()},
-            default_route_settings={
-                "throttling_rate_limit": s.api.throttle_rate_limit,
-                "throttling_burst_limit": s.api.throttle_burst_limit,
-            },
-            tags=self._tags,
-            opts=self._child(),
-        )
-        return api
-
-    # ------------------------------------------------------------------ rest-api-nlb front door
-
-    def _load_balancer(self, nlb_sg: aws.ec2.SecurityGroup) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup]:
-        """An internal NLB ($0.0225/hour = $16.43/month + $0.006 per NLCU-hour): the REST API's VPC link
-        (v1) can only target an NLB. Batch jobs reach the service through it too (METAFLOW_SERVICE_INTERNAL_URL)."""
-        n, a = self._name, self._args
-        nlb = aws.lb.LoadBalancer(
-            f"{n}-nlb",
-            name=naming.metadata_name(self._env),
-            load_balancer_type="network",
-            internal=True,
-            subnets=a.subnet_ids,
-            security_groups=[nlb_sg.id],
-            # The VPC link reaches the NLB over PrivateLink, from no security group; its traffic is API
-            # Gateway's, already key-checked. Batch traffic still meets the group's inbound rules.
-            # https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-security-groups.html
-            enforce_security_group_inbound_rules_on_private_link_traffic="off",
-            enable_cross_zone_load_balancing=True,
-            enable_deletion_protection=a.settings.database.deletion_protection,
-            tags=self._tags,
-            opts=self._child(),
-        )
-        target_group = aws.lb.TargetGroup(
-            f"{n}-targets",
-            name=naming.metadata_name(self._env),
-            target_type="ip",  # awsvpc tasks register by IP
-            protocol="TCP",
-            port=policies.SERVICE_PORT,
-            vpc_id=a.vpc_id,
-            deregistration_delay="30",
-            health_check={
-                "protocol": "HTTP",
-                "path": policies.health_check_path(a.settings),
-                "port": "traffic-port",
-                "matcher": "200",
-                "interval": 30,
-                "healthy_threshold": 3,
-                "unhealthy_threshold": 3,
-            },
-            tags=self._tags,
-            opts=self._child(),
-        )
-        self._nlb_dns = nlb.dns_name.apply(_nlb_dns_name)
-        self._listener = aws.lb.Listener(
-            f"{n}-listener",
-            load_balancer_arn=nlb.arn,
-            port=policies.SERVICE_PORT,
-            protocol="TCP",
-            default_actions=[{"type": "forward", "target_group_arn": target_group.arn}],
-            tags=self._tags,
-            opts=self._child(),
-        )
-        return nlb, target_group
-
-    def _rest_api(self, nlb: aws.lb.LoadBalancer, keys: Mapping[str, pulumi.Output[str]]) -> aws.apigateway.RestApi:
-        """REST API ({proxy+} ANY, API key required) -> VPC link -> NLB; one API key + usage plan per team.
-        $3.50 per million requests. PRIVATE adds an execute-api interface endpoint ($0.01/AZ-hour)."""
-        n, a, s = self._name, self._args, self._args.settings
-        private = s.endpoint_type is config.ApiEndpointType.PRIVATE
-        endpoint = self._execute_api_endpoint() if private else None
-        api = aws.apigateway.RestApi(
-            f"{n}-rest-api",
-            name=naming.metadata_name(self._env),
-            description=f"Strata {self._env}: Metaflow metadata service (x-api-key per team)",
-            endpoint_configuration={
-                "types": s.endpoint_type.value,
-                **({"vpc_endpoint_ids": [endpoint.id]} if endpoint is not None else {}),
-            },
-            # merge: keeps the endpoint association if AWS adds more (provider docs for PRIVATE).
-            put_rest_api_mode="merge" if private else None,
-            tags=self._tags,
-            opts=self._child(),
-        )
-        deploy_after: list[pulumi.Resource] = []
-        if endpoint is not None:
-            deploy_after.append(
-                aws.apigateway.RestApiPolicy(
-                    f"{n}-rest-api-policy",
-                    rest_api_id=api.id,
-                    policy=pulumi.Output.all(api.execution_arn, endpoint.id).apply(
-                        lambda v: json.dumps(policies.private_api_policy(v[0], v[1]))
-                    ),
-                    opts=self._child(),
-                )
-            )
-        link = aws.apigateway.VpcLink(
-            f"{n}-vpc-link", name=naming.metadata_name(self._env), target_arn=nlb.arn,
-            description=f"Strata {self._env}: REST API to the metadata NLB", tags=self._tags, opts=self._child(),
-        )  # fmt: skip
-        proxy = aws.apigateway.Resource(
-            f"{n}-proxy", rest_api=api.id, parent_id=api.root_resource_id, path_part=policies.PROXY_PATH, opts=self._child()
-        )
-        method = aws.apigateway.Method(
-            f"{n}-proxy-any",
-            rest_api=api.id,
-            resource_id=proxy.id,
-            http_method="ANY",
-            # API keys identify the team; usage plans meter it. No authorizer in this mode.
-            authorization="NONE",
-            api_key_required=True,
-            request_parameters={"method.request.path.proxy": True},
-            opts=self._child(),
-        )
-        integration = aws.apigateway.Integration(
-            f"{n}-proxy-integration",
-            rest_api=api.id,
-            resource_id=proxy.id,
-            http_method=method.http_method,
-            type="HTTP_PROXY",
-            integration_http_method="ANY",
-            uri=self._nlb_dns.apply(lambda d: f"{policies.nlb_internal_url(d)}/{{proxy}}"),
-            connection_type="VPC_LINK",
-            connection_id=link.id,
-            request_parameters={"integration.request.path.proxy": "method.request.path.proxy"},
-            timeout_milliseconds=29000,
-            opts=self._child(),
-        )
-        deployment = aws.apigateway.Deployment(
-            f"{n}-deployment",
-            rest_api=api.id,
-            description=f"Strata {self._env} metadata API",
-            # A new deployment whenever the route or its integration changes (a stage serves a snapshot).
-            triggers={"redeployment": pulumi.Output.all(proxy.id, method.id, integration.id, integration.uri).apply(
-                lambda v: policies.key_hash("|".join(str(x) for x in v))
-            )},
-            opts=self._child(depends_on=[method, integration, *deploy_after]),
-        )  # fmt: skip
-        access_logs = aws.cloudwatch.LogGroup(
-            f"{n}-api-logs", name=policies.access_log_group_name(self._env), retention_in_days=s.api.access_log_retention_days,
-            kms_key_id=a.log_kms_key_arn, tags=self._tags, opts=self._child(),
-        )  # fmt: skip
-        account = self._account_logging_role() if s.api.manage_account_logging_role else None
-        stage = aws.apigateway.Stage(
-            f"{n}-stage",
-            rest_api=api.id,
-            deployment=deployment.id,
-            stage_name=policies.REST_STAGE,
-            access_log_settings={"destination_arn": access_logs.arn, "format": policies.rest_access_log_format()},
-            xray_tracing_enabled=False,
-            tags=self._tags,
-            opts=self._child(depends_on=[account] if account is not None else None),
-        )
-        # Stage-wide throttle (every team together); each team's usage plan throttles below it.
-        aws.apigateway.MethodSettings(
-            f"{n}-stage-throttle",
-            rest_api=api.id,
-            stage_name=stage.stage_name,
-            method_path="*/*",
-            settings={
-                "throttling_rate_limit": s.api.throttle_rate_limit,
-                "throttling_burst_limit": s.api.throttle_burst_limit,
-                "metrics_enabled": True,
-            },
-            opts=self._child(),
-        )
-        plan = s.usage_plan
-        for team in a.teams:
-            tags = {**self._tags, "team": team.name}
-            # The key's value is the team's random key: the Secrets Manager secret and `strata configure`
-            # are the same for either front door.
-            api_key = aws.apigateway.ApiKey(
-                f"{n}-{team.name}-api-key",
-                name=naming.metadata_name(self._env, team.name),
-                description=f"Metaflow metadata API key of team {team.name} in {self._env}",
-                value=keys[team.name],
-                enabled=True,
-                tags=tags,
-                opts=self._child(),
-            )
-            usage_plan = aws.apigateway.UsagePlan(
-                f"{n}-{team.name}-usage-plan",
-                name=naming.metadata_name(self._env, team.name),
-                description=f"Team {team.name}: its own throttle and daily quota",
-                api_stages=[{"api_id": api.id, "stage": stage.stage_name}],
-                throttle_settings={"rate_limit": plan.rate_limit, "burst_limit": plan.burst_limit},
-                quota_settings={"limit": plan.quota_per_day, "period": "DAY"},
-                tags=tags,
-                opts=self._child(),
-            )
-            aws.apigateway.UsagePlanKey(
-                f"{n}-{team.name}-usage-plan-key",
-                key_id=api_key.id,
-                key_type="API_KEY",
-                usage_plan_id=usage_plan.id,
-                opts=self._child(),
-            )
-        return api
-
-    def _account_logging_role(self) -> aws.apigateway.Account:
-        """API Gateway's account-level CloudWatch role (REST access logs need it). One per account and region:
-        the stack with ``api.manageAccountLoggingRole`` owns it; its role writes every Strata environment's
-        access-log group, so the other stacks in the account log through it."""
-        n = self._name
-        logs_role = aws.iam.Role(
-            f"{n}-apigw-logs",
-            assume_role_policy=json.dumps(policies.service_trust_policy(policies.APIGATEWAY_SERVICE)),
-            description="Strata: API Gateway writes the metadata APIs' access logs (account-wide setting)",
-            tags=self._tags,
-            opts=self._child(),
-        )
-        logs_policy = aws.iam.RolePolicy(
-            f"{n}-apigw-logs", role=logs_role.id, name="access-logs",
-            policy=pulumi.Output.all(self._partition, self._region, self._account).apply(
-                lambda v: json.dumps(policies.apigateway_logs_policy(*v))
-            ),
-            opts=self._child(),
-        )  # fmt: skip
-        return aws.apigateway.Account(
-            f"{n}-apigw-account", cloudwatch_role_arn=logs_role.arn, opts=self._child(depends_on=[logs_policy])
-        )
-
-    def _execute_api_endpoint(self) -> aws.ec2.VpcEndpoint:
-        """PRIVATE REST API: an execute-api interface endpoint in the private subnets ($0.01/AZ-hour),
-        HTTPS from Batch only; private DNS makes the API's default URL resolve to it inside the VPC."""
-        n, a = self._name, self._args
-        sg = aws.ec2.SecurityGroup(
-            f"{n}-execute-api-sg", vpc_id=a.vpc_id, description=f"Strata {self._env} metadata: execute-api endpoint",
-            tags=self._tags, opts=self._child(),
-        )  # fmt: skip
-        aws.vpc.SecurityGroupIngressRule(
-            f"{n}-execute-api-from-batch", security_group_id=sg.id, ip_protocol="tcp", from_port=443, to_port=443,
-            referenced_security_group_id=a.client_security_group_id, description="Metaflow in Batch jobs",
-            tags=self._tags, opts=self._child(),
-        )  # fmt: skip
-        return aws.ec2.VpcEndpoint(
-            f"{n}-execute-api",
-            vpc_id=a.vpc_id,
-            service_name=self._region.apply(lambda r: f"com.amazonaws.{r}.execute-api"),
-            vpc_endpoint_type="Interface",
-            subnet_ids=a.subnet_ids,
-            security_group_ids=[sg.id],
-            private_dns_enabled=True,
-            tags=self._tags,
-            opts=self._child(),
-        )
-
-    def _authorizer_function(self, keys: Mapping[str, pulumi.Output[str]]) -> aws.lambda_.Function:
-        n = self._name
-        fn_name = naming.metadata_name(self._env, "authorizer")
-        logs = aws.cloudwatch.LogGroup(
-            f"{n}-authorizer-logs", name=naming.lambda_log_group(fn_name), retention_in_days=self._args.settings.api.access_log_retention_days,
-            kms_key_id=self._args.log_kms_key_arn, tags=self._tags, opts=self._child(),
-        )  # fmt: skip
-        role = aws.iam.Role(
-            f"{n}-authorizer",
-            assume_role_policy=json.dumps(policies.service_trust_policy(policies.LAMBDA_SERVICE)),
-            description=f"Strata {self._env}: metadata API key authorizer (writes its own logs only)",
-            tags=self._tags,
-            opts=self._child(),
-        )
-        logs_policy = aws.iam.RolePolicy(
-            f"{n}-authorizer-logs", role=role.id, name="own-logs",
-            policy=logs.arn.apply(lambda arn: json.dumps(policies.lambda_logs_policy(arn))), opts=self._child(),
-        )  # fmt: skip
-        # A key not (yet) generated is left out: the authorizer fails closed, never open.
-        teams = sorted(keys)
-        hashes = pulumi.Output.all(*[keys[t] for t in teams]).apply(
-            lambda ks: policies.key_hashes({t: k for t, k in zip(teams, ks, strict=True) if k is not None})
-        )
-        return aws.lambda_.Function(
-            f"{n}-authorizer",
-            name=fn_name,
-            role=role.arn,
-            runtime="python3.12",
-            handler="index.handler",
-            architectures=["arm64"],
-            memory_size=128,
-            timeout=3,
-            code=pulumi.AssetArchive({"index.py": pulumi.StringAsset(policies.AUTHORIZER_SOURCE)}),
-            # Hashes, not keys; still a Pulumi secret so they never show in plain state or previews.
-            environment={"variables": {"KEY_HASHES": pulumi.Output.secret(hashes)}},
-            tags=self._tags,
-            opts=self._child(depends_on=[logs_policy, logs]),
-        )
 
     # ------------------------------------------------------------------ UI
 
@@ -891,9 +498,6 @@ class Metadata(pulumi.ComponentResource):
             opts=self._child(),
         )
 
-    def _child(self, **kwargs) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
-
 
 def _master_secret_arn(secrets: list | None) -> str:
     """The RDS-managed secret's ARN (``master_user_secrets[0].secret_arn``)."""
@@ -905,19 +509,12 @@ def _master_secret_arn(secrets: list | None) -> str:
     raise ValueError("the cluster reported no managed master user secret (manage_master_user_password is on)")
 
 
-def _nlb_dns_name(dns_name: str | None) -> str:
-    """The NLB's DNS name, which AWS always reports once the load balancer exists."""
-    if dns_name:
-        return dns_name
-    raise ValueError("the load balancer reported no DNS name")
-
-
 def _check(name: str, args: MetadataArgs) -> None:
     """Contradictory inputs fail at construction (config validation normally catches them first)."""
     s, problems = args.settings, []
     if not s.enabled:
         problems.append("the metadata layer is disabled (strata:metadata.enabled); do not declare it")
-    if s.endpoint_type is config.ApiEndpointType.PRIVATE and s.front_door is not config.FrontDoor.REST_API_NLB:
+    if s.endpoint_type is ApiEndpointType.PRIVATE and s.front_door is not FrontDoor.REST_API_NLB:
         problems.append("a PRIVATE endpoint needs the rest-api-nlb front door (HTTP APIs have none)")
     missing = sorted({t.name for t in args.teams} - set(args.job_role_arns))
     if missing:

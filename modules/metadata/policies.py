@@ -10,11 +10,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from infra.config import MetadataSettings
-
-Statement = dict[str, Any]
-PolicyDocument = dict[str, Any]
-VERSION = "2012-10-17"
+from core.iam import ECS_TASKS_SERVICE as ECS_TASKS_SERVICE  # re-exported: the component and the UI name it here
+from core.iam import VERSION, PolicyDocument, Statement, via_service
+from core.iam import service_trust_policy as service_trust_policy  # re-exported, likewise
+from modules.metadata.settings import MetadataSettings
 
 SERVICE_PORT = 8080
 DB_PORT = 5432
@@ -34,7 +33,6 @@ DEEP_HEALTH_PATH = "/healthcheck"
 SHALLOW_HEALTH_PATH = "/ping"
 # Metaflow sends the key as x-api-key (metaflow_config.py: SERVICE_AUTH_KEY -> SERVICE_HEADERS["x-api-key"]).
 API_KEY_HEADER = "x-api-key"
-ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
 ECS_TASK_EXECUTION_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
@@ -146,15 +144,8 @@ def container_health_check(port: int, path: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- IAM
 
 
-def service_trust_policy(service: str) -> PolicyDocument:
-    return {
-        "Version": VERSION,
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-    }
-
-
 def secretsmanager_via_service(region: str, dns_suffix: str = "amazonaws.com") -> str:
-    return f"secretsmanager.{region}.{dns_suffix}"
+    return via_service("secretsmanager", region, dns_suffix)
 
 
 def execution_role_policy(master_secret_arn: str, kms_key_arn: str, *, kms_via_service: str) -> PolicyDocument:

@@ -7,23 +7,24 @@ Idle cost (us-east-1): ALB $16.43/month + LCUs; backend 1 vCPU / 2 GB $36.04/mon
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from core import naming
-from infra import config
+from modules.base import Component, LayerArgs, LogKeyArgs
 from modules.metadata import policies, ui_spec
+from modules.metadata.settings import MetadataSettings, MetadataUiAuth
 
 
 @dataclass
-class MetadataUiArgs:
-    """Inputs of :class:`MetadataUi` (built by :class:`modules.metadata.Metadata`)."""
+class MetadataUiArgs(LayerArgs, LogKeyArgs):
+    """Inputs of :class:`MetadataUi` (built by :class:`modules.metadata.Metadata`); ``log_kms_key_arn`` encrypts
+    the UI's log groups."""
 
-    environment: str
-    settings: config.MetadataSettings
+    settings: MetadataSettings
     """``strata:metadata`` (validated; ``ui.enabled`` true)."""
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[str]]
@@ -42,14 +43,12 @@ class MetadataUiArgs:
     kms_key_arn: pulumi.Input[str]
     """The platform key that encrypts the datastore (the backend decrypts artifacts through S3)."""
     deletion_protection: bool
-    tags: Mapping[str, str]
-    log_kms_key_arn: pulumi.Input[str] | None = None
     access_log_bucket: pulumi.Input[str] | None = None
     """The access-log bucket (``Datastore.elb_log_bucket``, with ELB admitted under ``ui_spec.ACCESS_LOG_PREFIX``).
     None: no ALB access logs (component tests)."""
 
 
-class MetadataUi(pulumi.ComponentResource):
+class MetadataUi(Component):
     """Internal ALB (HTTPS, login first) -> ``/api/*`` backend, everything else the static app."""
 
     url: pulumi.Output[str]
@@ -68,9 +67,8 @@ class MetadataUi(pulumi.ComponentResource):
             )
         super().__init__("strata:metadata:Ui", name, None, opts)
         self._name, self._args, self._env, self._tags = name, args, args.environment, dict(args.tags)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        self._region = aws.get_region_output(opts=invoke).region
-        self._dns_suffix = aws.get_partition_output(opts=invoke).dns_suffix
+        self._region = self._aws.region
+        self._dns_suffix = self._aws.dns_suffix
 
         alb_sg, task_sg = self._security_groups()
         alb, backend_tg, static_tg, listener = self._load_balancer(alb_sg)
@@ -90,9 +88,6 @@ class MetadataUi(pulumi.ComponentResource):
                 "static_target_group_arn_suffix": self.static_target_group_arn_suffix,
             }
         )
-
-    def _child(self, **kwargs) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
 
     # ------------------------------------------------------------------ network
 
@@ -254,7 +249,7 @@ class MetadataUi(pulumi.ComponentResource):
 
     def _login_action(self) -> pulumi.Output[dict]:
         ui = self._args.settings.ui
-        if ui.auth is config.MetadataUiAuth.OIDC:
+        if ui.auth is MetadataUiAuth.OIDC:
             # The ALB needs the client secret itself; it is read at deploy time and kept a Pulumi secret
             # (encrypted in state, never in the stack file).
             secret = aws.secretsmanager.get_secret_version_output(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config import MetadataSettings, MetadataUi, MetadataUiAuth
 from modules.metadata.policies import (
     PYTHON,
     VERSION,
@@ -21,6 +20,7 @@ from modules.metadata.policies import (
     db_secrets,
     service_environment,
 )
+from modules.metadata.settings import MetadataSettings, MetadataUi, MetadataUiAuth
 
 BACKEND_CONTAINER = "ui-backend"
 STATIC_CONTAINER = "ui-static"

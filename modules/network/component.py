@@ -4,37 +4,32 @@ the always-on pieces every mode gets: S3 gateway endpoint, Batch security group,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from core import capacity
-from infra import config
-from infra.config import Egress, NetworkMode
+from modules.base import Component, LayerArgs, LogKeyArgs
 from modules.network import egress, policies
+from modules.network.settings import Egress, NetworkMode, NetworkSettings
 
 
 @dataclass
-class NetworkArgs:
-    """Inputs of :class:`Network`."""
+class NetworkArgs(LayerArgs, LogKeyArgs):
+    """Inputs of :class:`Network`. ``environment`` is used in descriptions; ``log_kms_key_arn`` encrypts the
+    flow-log group."""
 
-    environment: str
-    """Environment (stack) name; used in descriptions."""
-    settings: config.NetworkSettings
+    settings: NetworkSettings
     """``strata:network``. ``mode`` create|adopt; ``egress`` nat-gateway|nat-instance|endpoints|none
     (create mode only; an adopted VPC keeps its own egress); ``flow_log_retention_days``."""
     subnets: capacity.SubnetPlan | None
     """The subnets to carve (``Platform.subnets``, planned from the compute capacity). Required in
     create mode (``private`` has ``az_count`` entries; ``public`` too when egress is a NAT); None in adopt mode."""
-    tags: Mapping[str, str]
-    """Tags put on every taggable resource."""
-    log_kms_key_arn: pulumi.Input[str] | None = None
-    """KMS key for the flow-log group (``ObservabilityKey.key_arn``); None keeps CloudWatch's own encryption."""
 
 
-class Network(pulumi.ComponentResource):
+class Network(Component):
     """Private subnets for Batch, egress per ``settings.egress``, S3 gateway endpoint, flow logs."""
 
     vpc_id: pulumi.Output[str]
@@ -49,7 +44,7 @@ class Network(pulumi.ComponentResource):
         self._env = args.environment
         self._tags = dict(args.tags)
         s = args.settings
-        region = aws.get_region_output(opts=self._invoke_opts()).region
+        region = self._aws.region
 
         if s.mode is NetworkMode.CREATE:
             assert args.subnets is not None and s.cidr is not None  # _check
@@ -104,7 +99,7 @@ class Network(pulumi.ComponentResource):
     # ------------------------------------------------------------------ create mode
 
     def _create(
-        self, s: config.NetworkSettings, plan: capacity.SubnetPlan, region: pulumi.Output[str]
+        self, s: NetworkSettings, plan: capacity.SubnetPlan, region: pulumi.Output[str]
     ) -> tuple[pulumi.Output[str], pulumi.Output[list[str]], list[pulumi.Output[str]]]:
         name = self._name
         vpc = aws.ec2.Vpc(
@@ -223,7 +218,7 @@ class Network(pulumi.ComponentResource):
 
     def _nat_instance(
         self,
-        s: config.NetworkSettings,
+        s: NetworkSettings,
         vpc: aws.ec2.Vpc,
         subnet: aws.ec2.Subnet,
         igw: aws.ec2.InternetGateway,
@@ -336,7 +331,7 @@ class Network(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child(),
         )
-        account_id = aws.get_caller_identity_output(opts=self._invoke_opts()).account_id
+        account_id = self._aws.account_id
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
             description=f"Strata {self._env}: VPC Flow Logs writes into its log group",
@@ -374,14 +369,6 @@ class Network(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child(),
         )
-
-    # ------------------------------------------------------------------ options
-
-    def _child(self, **kwargs) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
-
-    def _invoke_opts(self) -> pulumi.InvokeOutputOptions:
-        return pulumi.InvokeOutputOptions(parent=self)
 
 
 def _check(args: NetworkArgs) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from infra.config import Egress
+from modules.network.settings import Egress
 
 # Interface endpoints that let Batch on EC2 run with no route to the internet: pull images (ECR API +
 # Docker registry; the layers themselves come from S3 through the gateway endpoint), talk to ECS

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.iam import VERSION
+
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
 
 
@@ -13,7 +15,7 @@ def flow_logs_trust_policy(account_id: str) -> dict[str, Any]:
     https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
     """
     return {
-        "Version": "2012-10-17",
+        "Version": VERSION,
         "Statement": [
             {
                 "Effect": "Allow",
@@ -36,7 +38,7 @@ def flow_logs_role_policy(log_group_arn: str) -> dict[str, Any]:
     if not log_group_arn or "*" in log_group_arn:
         raise ValueError(f"log_group_arn must be one log group's ARN, got {log_group_arn!r}")
     return {
-        "Version": "2012-10-17",
+        "Version": VERSION,
         "Statement": [
             {
                 "Sid": "WriteFlowLogs",

@@ -32,7 +32,7 @@ GIB = 1024**3
 
 
 class Thresholds(Protocol):
-    """``infra.config.AlarmThresholds`` (any object with these attributes)."""
+    """``modules.observability.settings.AlarmThresholds`` (any object with these attributes)."""
 
     failed_jobs: int
     api_errors: int

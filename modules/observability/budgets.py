@@ -24,7 +24,7 @@ from core import naming
 THRESHOLDS: tuple[tuple[str, float], ...] = (("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0))
 # "A notification can have one SNS subscriber and up to 10 email subscribers":
 # https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_NotificationWithSubscribers.html
-# (infra/config.py enforces it on team contacts and alertEmails).
+# (the settings enforce it: modules/team/settings.py on contacts, modules/observability/settings.py on alertEmails).
 MAX_EMAIL_SUBSCRIBERS = 10
 
 

@@ -22,26 +22,22 @@ import pulumi
 import pulumi_aws as aws
 
 from core import naming
-from infra import config
+from core.settings import Team
+from modules.base import Component, LayerArgs, ProtectArgs
 from modules.observability import alarms, budgets, dashboard, policies
+from modules.observability.settings import REQUIRED_TAG_KEYS, ObservabilitySettings
 from modules.observability.signals import DatabaseSignals, MetadataSignals, Signals, TeamSignals, WarehouseSignals
 
 # ------------------------------------------------------------------------------------------ the key
 
 
 @dataclass
-class ObservabilityKeyArgs:
-    """Inputs of :class:`ObservabilityKey`."""
-
-    environment: str
-    """Environment (stack) name; part of the key's alias."""
-    protect: bool
-    """``strata:protect``: Pulumi ``protect`` + ``retain_on_delete`` on the key (logs it encrypted stay readable)."""
-    tags: Mapping[str, str]
-    """Tags put on the key."""
+class ObservabilityKeyArgs(LayerArgs, ProtectArgs):
+    """Inputs of :class:`ObservabilityKey`. ``environment`` is part of the key's alias; ``protect`` covers the
+    key (logs it encrypted stay readable); ``tags`` go on the key."""
 
 
-class ObservabilityKey(pulumi.ComponentResource):
+class ObservabilityKey(Component):
     """One customer managed KMS key for the environment's log groups and alert topics ($1/month)."""
 
     key_arn: pulumi.Output[str]
@@ -49,10 +45,6 @@ class ObservabilityKey(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObservabilityKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("strata:observability:ObservabilityKey", name, None, opts)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        partition = aws.get_partition_output(opts=invoke)
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        region = aws.get_region_output(opts=invoke).region
         # A key of its own rather than the datastore key: the datastore key's policy stays the AWS
         # default (IAM decides who reads data), and this one names the log and alerting services.
         key = aws.kms.Key(
@@ -60,20 +52,20 @@ class ObservabilityKey(pulumi.ComponentResource):
             description=f"Strata {args.environment}: encrypts CloudWatch log groups and alert topics",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=pulumi.Output.all(partition.partition, partition.dns_suffix, account_id, region).apply(
+            policy=pulumi.Output.all(self._aws.partition, self._aws.dns_suffix, self._aws.account_id, self._aws.region).apply(
                 lambda v: json.dumps(
                     policies.key_policy(partition=v[0], dns_suffix=v[1], account_id=v[2], region=v[3]), sort_keys=True
                 )
             ),
             tags=dict(args.tags),
             # Logs encrypted with a deleted key can never be read again: stateful.
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+            opts=self._stateful(args.protect),
         )
         aws.kms.Alias(
             f"{name}-key-alias",
             name=naming.observability_key_alias(args.environment),
             target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
         self.key_arn = key.arn
         self.key_id = key.key_id
@@ -84,22 +76,19 @@ class ObservabilityKey(pulumi.ComponentResource):
 
 
 @dataclass
-class ObservabilityArgs:
-    """Inputs of :class:`Observability`."""
+class ObservabilityArgs(LayerArgs):
+    """Inputs of :class:`Observability`. ``environment`` is part of every name; ``tags`` go on shared
+    resources, team resources add ``team`` and ``cost-center`` from the team."""
 
-    environment: str
-    """Environment (stack) name; part of every name."""
-    settings: config.ObservabilitySettings
+    settings: ObservabilitySettings
     """``strata:observability``: alert e-mails, environment budget, retention, thresholds, switches."""
-    teams: Sequence[config.Team]
+    teams: Sequence[Team]
     """Teams of the environment: each gets a topic (its ``contacts``), a failed-jobs rule, an alarm and a
     budget (its ``monthly_budget_usd``, required here)."""
     job_queue_arns: Mapping[str, Mapping[str, pulumi.Input[str]]]
     """``Compute.job_queue_arns``: team -> kind -> queue ARN. Every team in ``teams`` needs >= 1 queue."""
     kms_key_arn: pulumi.Input[str]
     """``ObservabilityKey.key_arn``: encrypts the Batch log group and every topic."""
-    tags: Mapping[str, str]
-    """Tags of shared resources; team resources add ``team`` and ``cost-center`` from the team."""
     metadata: MetadataSignals | None = None
     """The metadata layer's API, load balancer and ECS names (fields may be Inputs); None until it exists."""
     database: DatabaseSignals | None = None
@@ -108,7 +97,7 @@ class ObservabilityArgs:
     """The warehouse (``name`` may be an Input); None until it exists."""
 
 
-class Observability(pulumi.ComponentResource):
+class Observability(Component):
     """Batch log group, alert topics, failed-job rules, alarms, dashboard, budgets, cost-allocation tags."""
 
     alarm_topic_arn: pulumi.Output[str]
@@ -126,10 +115,7 @@ class Observability(pulumi.ComponentResource):
         env = args.environment
         s = args.settings
         tags = dict(args.tags)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        partition = aws.get_partition_output(opts=invoke).partition
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        region = aws.get_region_output(opts=invoke).region
+        partition, account_id, region = self._aws.partition, self._aws.account_id, self._aws.region
 
         # ---- logs: Batch writes every job's output to /aws/batch/job unless a job definition names
         # another group (Metaflow names none). Owning it gives it a retention (the default is "never
@@ -305,7 +291,7 @@ class Observability(pulumi.ComponentResource):
         # ---- cost-allocation tags: only the payer account may activate them, and only once the key has
         # been seen on a resource; a budget filtered on a tag that is not active sees $0.
         if s.activate_cost_allocation_tags:
-            for key in config.REQUIRED_TAG_KEYS:
+            for key in REQUIRED_TAG_KEYS:
                 aws.costexplorer.CostAllocationTag(f"{name}-cost-tag-{key}", tag_key=key, status="Active", opts=self._child())
 
         self.register_outputs(
@@ -324,9 +310,6 @@ class Observability(pulumi.ComponentResource):
         # The address must confirm the subscription (SNS e-mails a link); until then nothing is
         # delivered, and SNS deletes unconfirmed subscriptions after 48 hours — re-run `pulumi up`.
         aws.sns.TopicSubscription(logical, topic=topic.arn, protocol="email", endpoint=email, opts=self._child())
-
-    def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -353,7 +336,7 @@ def _resolved(signal: Any) -> pulumi.Output[Any]:
     return pulumi.Output.all(**fields).apply(lambda v: dataclasses.replace(signal, **v))
 
 
-def _dashboard(env: str, teams: Sequence[config.Team], v: dict[str, Any]) -> dict[str, Any]:
+def _dashboard(env: str, teams: Sequence[Team], v: dict[str, Any]) -> dict[str, Any]:
     signals = Signals(
         environment=env,
         region=v["region"],

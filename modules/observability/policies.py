@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-VERSION = "2012-10-17"
+from core.iam import VERSION
+
 # What CloudWatch Logs needs on a customer managed key to encrypt and read a log group, as AWS documents
 # it ("Encrypt log data in CloudWatch Logs using AWS Key Management Service", step 2, the key policy):
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html

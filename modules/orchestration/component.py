@@ -8,24 +8,27 @@ State machines and schedule rules themselves are created by data scientists (Met
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from core import naming
-from infra import config
+from core import iam, naming
+from core.settings import LOG_RETENTION_DAYS
+from modules.base import Component, LayerArgs, LogKeyArgs, ProtectArgs
 from modules.orchestration import policies
+from modules.orchestration.settings import OrchestrationSettings
 
 
 @dataclass
-class OrchestrationArgs:
-    """Inputs of :class:`Orchestration`."""
+class OrchestrationArgs(LayerArgs, ProtectArgs, LogKeyArgs):
+    """Inputs of :class:`Orchestration`. ``environment`` is part of the table, log group and state-machine
+    prefix names; ``protect`` also turns on DynamoDB deletion protection on the state table;
+    ``log_kms_key_arn`` encrypts the execution-history log group."""
 
-    environment: str
-    """Environment (stack) name; part of the table, log group and state-machine prefix names."""
-    settings: config.OrchestrationSettings
+    settings: OrchestrationSettings
     """``strata:orchestration``: ``log_retention_days`` of the execution-history log group."""
     teams: Sequence[str]
     """Team names of this environment; each gets ``naming.state_machine_prefix(env, team)``."""
@@ -37,18 +40,9 @@ class OrchestrationArgs:
     an inline policy for the state table, which Metaflow's tasks read and write."""
     kms_key_arn: pulumi.Input[str]
     """The platform's KMS key (the datastore key): encrypts the state table."""
-    protect: bool
-    """``strata:protect``: Pulumi ``protect`` + ``retain_on_delete`` and DynamoDB deletion protection on
-    the state table."""
-    tags: Mapping[str, str]
-    """Tags put on every taggable resource."""
-    log_kms_key_arn: pulumi.Input[str] | None = None
-    """A KMS key whose key policy admits CloudWatch Logs (``ObservabilityKey.key_arn``): encrypts the log
-    group. None: CloudWatch Logs' default encryption. Never the datastore key: its default key policy does
-    not admit the CloudWatch Logs service, so creating the group with it would fail."""
 
 
-class Orchestration(pulumi.ComponentResource):
+class Orchestration(Component):
     """Step Functions role, foreach state table, EventBridge schedule role, log group, per-team prefixes."""
 
     step_functions_role_arn: pulumi.Output[str]
@@ -64,6 +58,10 @@ class Orchestration(pulumi.ComponentResource):
     """``METAFLOW_SFN_EXECUTION_LOG_GROUP_ARN`` (the log group ARN with ``:*``, as Step Functions wants it)."""
     state_machine_prefixes: dict[str, str]
     """team -> ``METAFLOW_SFN_STATE_MACHINE_PREFIX``."""
+    data_scientist_statements: dict[str, pulumi.Output[list[iam.Statement]]]
+    """team -> what its data-scientist role may do here (``policies.data_scientist_statements``): its own state
+    machines, executions and schedule rules, passing the two roles above each to its service only. The
+    program hands them to the team (``TeamArgs.extra_statements``)."""
 
     def __init__(self, name: str, args: OrchestrationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("strata:orchestration:Orchestration", name, None, opts)
@@ -77,24 +75,18 @@ class Orchestration(pulumi.ComponentResource):
                 raise ValueError(
                     f"Orchestration {name!r}: {what} must have exactly the teams {sorted(teams)}; got {sorted(mapping)}"
                 )
-        if args.settings.log_retention_days not in config.LOG_RETENTION_DAYS:
+        if args.settings.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(
                 f"Orchestration {name!r}: log_retention_days {args.settings.log_retention_days} is not a CloudWatch retention"
             )
 
         env = args.environment
         tags = dict(args.tags)
-        child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        partition = aws.get_partition_output(opts=invoke)
-        region = aws.get_region_output(opts=invoke)
-        identity = aws.get_caller_identity_output(opts=invoke)
-        where = pulumi.Output.all(
-            partition=partition.partition, region=region.region, account_id=identity.account_id, dns=partition.dns_suffix
-        )
+        child = self._child()
+        where = self._aws.where
         self.state_machine_prefixes = {team: naming.state_machine_prefix(env, team) for team in teams}
         name_prefixes = policies.team_name_prefixes({team: naming.state_machine_name_prefix(env, team) for team in teams})
-        dynamodb_via = where.apply(lambda w: policies.dynamodb_via_service(w["region"], w["dns"]))
+        dynamodb_via = where.apply(lambda w: policies.dynamodb_via_service(w["region"], w["dns_suffix"]))
 
         # Stateful: an execution in flight reads the foreach cardinality and parent task ids from here.
         # The logical name must never change (URN stability).
@@ -114,7 +106,7 @@ class Orchestration(pulumi.ComponentResource):
             server_side_encryption={"enabled": True, "kms_key_arn": args.kms_key_arn},
             deletion_protection_enabled=args.protect,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+            opts=self._stateful(args.protect),
         )
 
         # Encrypted with the log key when one is given, else with CloudWatch Logs' default encryption; never
@@ -212,6 +204,8 @@ class Orchestration(pulumi.ComponentResource):
         self.log_group_name = log_group.name
         self.log_group_arn = log_group.arn
         self.execution_log_group_arn = log_group.arn.apply(policies.execution_log_group_arn)
+        roles = pulumi.Output.all(w=where, sfn=sfn_role.arn, events=events_role.arn)
+        self.data_scientist_statements = {team: roles.apply(_data_scientist_statements(env, team)) for team in teams}
         self.register_outputs(
             {
                 "step_functions_role_arn": self.step_functions_role_arn,
@@ -224,3 +218,20 @@ class Orchestration(pulumi.ComponentResource):
                 "state_machine_prefixes": self.state_machine_prefixes,
             }
         )
+
+
+def _data_scientist_statements(env: str, team: str) -> Callable[[dict[str, Any]], list[iam.Statement]]:
+    """``{"w": where, "sfn": role ARN, "events": role ARN}`` -> the team's statements (for an ``apply``)."""
+    name_prefix = naming.state_machine_name_prefix(env, team)
+
+    def statements(v: dict[str, Any]) -> list[iam.Statement]:
+        return policies.data_scientist_statements(
+            partition=v["w"]["partition"],
+            region=v["w"]["region"],
+            account_id=v["w"]["account_id"],
+            name_prefix=name_prefix,
+            step_functions_role_arn=v["sfn"],
+            eventbridge_role_arn=v["events"],
+        )
+
+    return statements

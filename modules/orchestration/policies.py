@@ -2,8 +2,9 @@
 
 No Pulumi import: every function takes plain strings and returns plain data, so it is unit-tested
 without mocks (``tests/unit/test_orchestration_policies.py``) and the component only turns Outputs
-into JSON. The data-scientist statements (:func:`data_scientist_statements`) are added to each team's
-role by ``modules/team/policies.py``.
+into JSON. The data-scientist statements (:func:`data_scientist_statements`) are what a team's role may do
+here: the component computes them per team (``Orchestration.data_scientist_statements``) and the program
+hands them to the team's role.
 
 Why the shared roles are kept small: a state machine may call almost any AWS API through Step
 Functions' SDK integrations (``arn:aws:states:::aws-sdk:*``) with its execution role, and every team can
@@ -14,12 +15,17 @@ data scientists may do. So it holds exactly what Metaflow's generated state mach
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-Statement = dict[str, Any]
-PolicyDocument = dict[str, Any]
-
-VERSION = "2012-10-17"
+from core.iam import (
+    VERSION,
+    PolicyDocument,
+    Statement,
+    batch_job_definitions_arn,
+    batch_jobs_arn,
+    concrete,
+    require_arn,
+    via_service,
+)
 
 STATES_SERVICE = "states.amazonaws.com"
 EVENTS_SERVICE = "events.amazonaws.com"
@@ -77,32 +83,18 @@ RULE_ACTIONS = (
     "events:RemoveTargets",
 )
 
-_WILDCARDS = ("*", "?")
-
-
-def _concrete(what: str, value: str) -> None:
-    if not value or any(w in value for w in _WILDCARDS):
-        raise ValueError(f"{what} must be a concrete, non-empty value without '*' or '?': {value!r}")
-
-
-def _arn(what: str, value: str) -> None:
-    _concrete(what, value)
-    if not value.startswith("arn:"):
-        raise ValueError(f"{what} must be an ARN: {value!r}")
-
-
 # ---------------------------------------------------------------- ARN patterns
 
 
 def state_machine_arn_pattern(partition: str, region: str, account_id: str, name_prefix: str) -> str:
     """Every state machine (and its versions/aliases) whose name starts with ``name_prefix``."""
-    _concrete("name_prefix", name_prefix)
+    concrete("name_prefix", name_prefix)
     return f"arn:{partition}:states:{region}:{account_id}:stateMachine:{name_prefix}*"
 
 
 def execution_arn_pattern(partition: str, region: str, account_id: str, name_prefix: str) -> str:
     """Every execution of those state machines (``execution:<state machine>:<execution>``)."""
-    _concrete("name_prefix", name_prefix)
+    concrete("name_prefix", name_prefix)
     return f"arn:{partition}:states:{region}:{account_id}:execution:{name_prefix}*:*"
 
 
@@ -112,7 +104,7 @@ def rule_arn_pattern(partition: str, region: str, account_id: str, name_prefix: 
     Metaflow names a flow's schedule rule after its state machine (cut to 47 characters + a hash
     beyond 64; ``naming.state_machine_name_prefix`` is at most 45), so a team's rules carry its prefix.
     """
-    _concrete("name_prefix", name_prefix)
+    concrete("name_prefix", name_prefix)
     return f"arn:{partition}:events:{region}:{account_id}:rule/{name_prefix}*"
 
 
@@ -120,28 +112,15 @@ def batch_sync_rule_arn(partition: str, region: str, account_id: str) -> str:
     return f"arn:{partition}:events:{region}:{account_id}:rule/{BATCH_SYNC_RULE}"
 
 
-def job_definitions_arn(partition: str, region: str, account_id: str) -> str:
-    """Every job definition: Metaflow registers its own (``metaflow_<hash>``) at ``step-functions create``."""
-    return f"arn:{partition}:batch:{region}:{account_id}:job-definition/*"
-
-
-def jobs_arn(partition: str, region: str, account_id: str) -> str:
-    """Every Batch job of the account and region: job ids exist only at run time, so no narrower pattern.
-    (TerminateJob is authorised on the ``job`` resource type: Service Authorization Reference, AWS Batch.)"""
-    return f"arn:{partition}:batch:{region}:{account_id}:job/*"
-
-
 def dynamodb_via_service(region: str, dns_suffix: str = "amazonaws.com") -> str:
     """The ``kms:ViaService`` value of DynamoDB in ``region``."""
-    if not region or not dns_suffix:
-        raise ValueError("region and dns_suffix must be non-empty")
-    return f"dynamodb.{region}.{dns_suffix}"
+    return via_service("dynamodb", region, dns_suffix)
 
 
 def execution_log_group_arn(log_group_arn: str) -> str:
     """The form Step Functions' ``LoggingConfiguration`` wants (``...:log-group:<name>:*``)."""
     base = log_group_arn.removesuffix(":*")
-    _arn("log_group_arn", base)
+    require_arn("log_group_arn", base)
     return f"{base}:*"
 
 
@@ -151,7 +130,7 @@ def execution_log_group_arn(log_group_arn: str) -> str:
 def step_functions_trust_policy(partition: str, region: str, account_id: str) -> PolicyDocument:
     """Step Functions may assume the role only for state machines of this account and region
     (confused-deputy protection). https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html"""
-    _concrete("account_id", account_id)
+    concrete("account_id", account_id)
     return {
         "Version": VERSION,
         "Statement": [
@@ -172,7 +151,7 @@ def eventbridge_trust_policy(partition: str, region: str, account_id: str, name_
     """EventBridge may assume the role only on behalf of the teams' schedule rules (confused-deputy
     protection: EventBridge passes the rule's ARN as ``aws:SourceArn``).
     https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html"""
-    _concrete("account_id", account_id)
+    concrete("account_id", account_id)
     if not name_prefixes:
         raise ValueError("the EventBridge role needs at least one team's state-machine prefix")
     return {
@@ -220,9 +199,9 @@ def step_functions_role_policy(
     if not job_queue_arns:
         raise ValueError("the Step Functions role needs at least one job queue")
     for queue in job_queue_arns:
-        _arn("job_queue_arns", queue)
-    _arn("state_table_arn", state_table_arn)
-    _arn("kms_key_arn", kms_key_arn)
+        require_arn("job_queue_arns", queue)
+    require_arn("state_table_arn", state_table_arn)
+    require_arn("kms_key_arn", kms_key_arn)
     return {
         "Version": VERSION,
         "Statement": [
@@ -232,7 +211,7 @@ def step_functions_role_policy(
                 "Sid": "SubmitToEnvironmentQueues",
                 "Effect": "Allow",
                 "Action": "batch:SubmitJob",
-                "Resource": [*sorted(set(job_queue_arns)), job_definitions_arn(partition, region, account_id)],
+                "Resource": [*sorted(set(job_queue_arns)), batch_job_definitions_arn(partition, region, account_id)],
             },
             {
                 # AWS Batch has no resource-level permissions for DescribeJobs: "*" is required.
@@ -247,13 +226,13 @@ def step_functions_role_policy(
                 "Sid": "TagJobsAtSubmit",
                 "Effect": "Allow",
                 "Action": "batch:TagResource",
-                "Resource": jobs_arn(partition, region, account_id),
+                "Resource": batch_jobs_arn(partition, region, account_id),
             },
             {
                 "Sid": "TerminateJobs",
                 "Effect": "Allow",
                 "Action": "batch:TerminateJob",
-                "Resource": jobs_arn(partition, region, account_id),
+                "Resource": batch_jobs_arn(partition, region, account_id),
             },
             {
                 "Sid": "BatchSyncManagedRule",
@@ -309,8 +288,8 @@ def job_role_state_table_policy(*, state_table_arn: str, kms_key_arn: str, dynam
     The table's keys are Batch job ids (no team in them), so ``dynamodb:LeadingKeys`` cannot narrow it
     to a team's items; see the module README ("Shared by design").
     """
-    _arn("state_table_arn", state_table_arn)
-    _arn("kms_key_arn", kms_key_arn)
+    require_arn("state_table_arn", state_table_arn)
+    require_arn("kms_key_arn", kms_key_arn)
     return {
         "Version": VERSION,
         "Statement": [
@@ -354,9 +333,9 @@ def data_scientist_statements(
 
     No DynamoDB right: Metaflow's client never touches the state table, only the Batch tasks do.
     """
-    _concrete("name_prefix", name_prefix)
-    _arn("step_functions_role_arn", step_functions_role_arn)
-    _arn("eventbridge_role_arn", eventbridge_role_arn)
+    concrete("name_prefix", name_prefix)
+    require_arn("step_functions_role_arn", step_functions_role_arn)
+    require_arn("eventbridge_role_arn", eventbridge_role_arn)
     machines = state_machine_arn_pattern(partition, region, account_id, name_prefix)
     rules = rule_arn_pattern(partition, region, account_id, name_prefix)
     return [
@@ -416,7 +395,7 @@ def team_name_prefixes(prefixes: Mapping[str, str]) -> list[str]:
     """The per-team prefixes, checked to be pairwise non-overlapping (none starts another)."""
     values = sorted(prefixes.values())
     for a in values:
-        _concrete("state-machine prefix", a)
+        concrete("state-machine prefix", a)
         for b in values:
             if a != b and b.startswith(a):
                 raise ValueError(f"state-machine prefix {a!r} is the start of {b!r}: teams would reach each other's machines")

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from core import naming
-from infra import config
-from modules.compute.policies import s3_via_service
+from core import iam, naming
+from core.naming import QUEUE_KINDS
+from core.settings import Team
+from modules.base import Component, LayerArgs
 from modules.team import policies
-from modules.warehouse import WarehouseAccess
-
-QUEUE_KINDS = ("cpu", "gpu", "fargate")
 
 
 @dataclass
-class TeamArgs:
-    """Inputs of :class:`TeamComponent`."""
+class TeamArgs(LayerArgs):
+    """Inputs of :class:`TeamComponent`. ``environment`` is part of the role and parameter names; ``tags``
+    get the team's ``team`` and ``cost-center`` on top.
 
-    environment: str
-    """Environment (stack) name; part of the role and parameter names."""
-    team: config.Team
+    The team layer knows no other layer: what the role may do on another layer's resources is computed by
+    that layer and handed in by the program (``extra_statements``, ``role_tags``)."""
+
+    team: Team
     """The team: its name, and ``principals``, the only IAM ARNs that may assume the role."""
     bucket_arn: pulumi.Input[str]
     """ARN of the datastore bucket; the role gets ``naming.team_prefix(team)`` in it."""
@@ -39,21 +39,18 @@ class TeamArgs:
     """``Compute.fargate_execution_role_arn``; None when Fargate is disabled."""
     profile_json: pulumi.Input[str]
     """The team's Metaflow profile, rendered by the program; stored as-is (no secrets in it)."""
-    tags: Mapping[str, str]
-    """Tags put on every taggable resource (plus the team's ``team`` and ``cost-center``)."""
-    step_functions_role_arn: pulumi.Input[str] | None = None
-    """``Orchestration.step_functions_role_arn``: with ``eventbridge_role_arn``, the role may manage the state
-    machines and schedules named ``naming.state_machine_name_prefix(env, team)`` and pass these two roles."""
-    eventbridge_role_arn: pulumi.Input[str] | None = None
-    """``Orchestration.eventbridge_role_arn``; given together with ``step_functions_role_arn`` or not at all."""
-    metadata_api_key_secret_arn: pulumi.Input[str] | None = None
-    """``Metadata.api_key_secret_arns[team]``: the role may read this one secret (the team's API key)."""
-    warehouse: WarehouseAccess | None = None
-    """``Warehouse.team_access[team]``: Data API statements for the role (as the team's own database user
-    only) and the tags the role carries (Serverless: ``RedshiftDbRoles``). None when there is no warehouse."""
+    extra_statements: Sequence[pulumi.Input[Sequence[iam.Statement]]] = ()
+    """Statements other layers grant this team's data scientists on their resources, appended in this order
+    after the team's own: ``Orchestration.data_scientist_statements[team]`` (its state machines and
+    schedules, passing the two orchestration roles), ``Metadata.data_scientist_statements[team]`` (its API
+    key), ``Warehouse.team_access[team].statements`` (the Data API as its own database user). Each names only
+    this team's resources; the layer that owns them checks that."""
+    role_tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags the role carries for another layer, on top of the team's (``Warehouse.team_access[team].role_tags``:
+    on Serverless, ``RedshiftDbRoles``, the team's database role)."""
 
 
-class TeamComponent(pulumi.ComponentResource):
+class TeamComponent(Component):
     """The data-scientist role (assumable only by the team's principals) and the profile parameter."""
 
     data_scientist_role_arn: pulumi.Output[str]
@@ -70,12 +67,8 @@ class TeamComponent(pulumi.ComponentResource):
                 f"TeamComponent {name!r}: job_queue_arns of team {team.name!r} must have a 'cpu' queue and only "
                 f"kinds {', '.join(QUEUE_KINDS)}; got {sorted(kinds)}"
             )
-        if (args.step_functions_role_arn is None) != (args.eventbridge_role_arn is None):
-            raise ValueError(f"TeamComponent {name!r}: step_functions_role_arn and eventbridge_role_arn go together")
-        with_sfn = args.step_functions_role_arn is not None
         # The team's cost center over whatever the caller passed: the team's resources are billed to it.
         tags = {**args.tags, "team": team.name, "cost-center": team.cost_center}
-        child = pulumi.ResourceOptions(parent=self)
 
         # Standard tier: free, 4 KB. The size check runs at deploy time because the profile is an
         # Output; a clear error beats AWS's ValidationException (or a silent switch to a paid tier).
@@ -88,7 +81,7 @@ class TeamComponent(pulumi.ComponentResource):
             value=value,
             description=f"Metaflow profile of team {team.name} in {args.environment} (non-secret; written by Strata)",
             tags=tags,
-            opts=child,
+            opts=self._child(),
         )
 
         role = aws.iam.Role(
@@ -96,37 +89,27 @@ class TeamComponent(pulumi.ComponentResource):
             name=naming.data_scientist_role(args.environment, team.name),
             assume_role_policy=json.dumps(policies.trust_policy(team.principals)),
             description=f"Data scientists of team {team.name} in {args.environment}: own prefix, queues and profile only",
-            tags={**tags, **(args.warehouse.role_tags if args.warehouse else {})},
-            opts=child,
+            tags={**tags, **args.role_tags},
+            opts=self._child(),
         )
 
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        partition = aws.get_partition_output(opts=invoke)
-        region = aws.get_region_output(opts=invoke)
-        identity = aws.get_caller_identity_output(opts=invoke)
         prefix = naming.team_prefix(team.name)
         queue_arns = pulumi.Output.all(*[args.job_queue_arns[k] for k in sorted(kinds)])
         document = pulumi.Output.all(
-            partition=partition.partition,
-            dns_suffix=partition.dns_suffix,
-            region=region.region,
-            account_id=identity.account_id,
+            where=self._aws.where,
             bucket_arn=args.bucket_arn,
             kms_key_arn=args.kms_key_arn,
             job_queue_arns=queue_arns,
             job_role_arn=args.job_role_arn,
             fargate_execution_role_arn=args.fargate_execution_role_arn,
             profile_parameter_arn=parameter.arn,
-            step_functions_role_arn=args.step_functions_role_arn,
-            eventbridge_role_arn=args.eventbridge_role_arn,
-            metadata_key=args.metadata_api_key_secret_arn,
-            warehouse_statements=args.warehouse.statements if args.warehouse else [],
+            extra=pulumi.Output.all(*args.extra_statements),
         ).apply(
             lambda v: json.dumps(
                 policies.data_scientist_policy(
-                    partition=v["partition"],
-                    region=v["region"],
-                    account_id=v["account_id"],
+                    partition=v["where"]["partition"],
+                    region=v["where"]["region"],
+                    account_id=v["where"]["account_id"],
                     bucket_arn=v["bucket_arn"],
                     team_prefix=prefix,
                     kms_key_arn=v["kms_key_arn"],
@@ -134,16 +117,12 @@ class TeamComponent(pulumi.ComponentResource):
                     job_role_arn=v["job_role_arn"],
                     profile_parameter_arn=v["profile_parameter_arn"],
                     fargate_execution_role_arn=v["fargate_execution_role_arn"],
-                    kms_via_service=s3_via_service(v["region"], v["dns_suffix"]),
-                    state_machine_name_prefix=naming.state_machine_name_prefix(args.environment, team.name) if with_sfn else None,
-                    step_functions_role_arn=v["step_functions_role_arn"],
-                    eventbridge_role_arn=v["eventbridge_role_arn"],
-                    metadata_api_key_secret_arn=v["metadata_key"],
-                    warehouse_statements=v["warehouse_statements"],
+                    kms_via_service=iam.s3_via_service(v["where"]["region"], v["where"]["dns_suffix"]),
+                    extra_statements=[s for statements in v["extra"] for s in statements],
                 )
             )
         )
-        aws.iam.RolePolicy(f"{name}-data-scientist", role=role.id, name="team-access", policy=document, opts=child)
+        aws.iam.RolePolicy(f"{name}-data-scientist", role=role.id, name="team-access", policy=document, opts=self._child())
 
         self.data_scientist_role_arn = role.arn
         self.data_scientist_role_name = role.name

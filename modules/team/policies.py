@@ -3,27 +3,26 @@
 Pure functions of plain strings (no Pulumi import), unit-tested in ``tests/unit/test_team_policies.py``.
 Every resource a statement names is the team's own (its prefix, queues, job role, profile parameter)
 or an AWS-wide pattern that names no team (job definitions, the Batch log group); the only ``"*"``
-resource is on Batch read actions that AWS does not scope by resource.
+resource is on Batch read actions that AWS does not scope by resource. What the role may do on other
+layers' resources (state machines, the metadata API key, the warehouse) those layers compute; it arrives
+here as ``extra_statements``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from core.naming import TEAM_TAG, team_from_prefix
-from modules.compute.policies import ECS_TASKS_SERVICE, team_data_statements
-from modules.metadata.policies import api_key_read_statement
-from modules.orchestration.policies import data_scientist_statements as step_functions_statements
-from modules.orchestration.policies import jobs_arn
+from core.iam import (
+    ECS_TASKS_SERVICE,
+    VERSION,
+    PolicyDocument,
+    Statement,
+    batch_job_definitions_arn,
+    batch_jobs_arn,
+    team_data_statements,
+)
+from core.naming import BATCH_LOG_GROUP, TEAM_TAG, team_from_prefix
 
-Statement = dict[str, Any]
-PolicyDocument = dict[str, Any]
-
-VERSION = "2012-10-17"
-# The log group AWS Batch writes job output to when a job definition names none (Metaflow's don't).
-# https://docs.aws.amazon.com/batch/latest/userguide/using_awslogs.html
-BATCH_JOB_LOG_GROUP = "/aws/batch/job"
 # Standard SSM parameters are free and hold up to 4 KB; Advanced ones cost $0.05/month each.
 # https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html
 STANDARD_PARAMETER_MAX_BYTES = 4096
@@ -68,17 +67,13 @@ def trust_policy(principals: Sequence[str]) -> PolicyDocument:
     }
 
 
-def job_definitions_arn(partition: str, region: str, account_id: str) -> str:
-    """Every job definition of the account and region.
-
-    Metaflow names its definitions ``metaflow_<hash>``, so no narrower pattern fits a team.
-    """
-    return f"arn:{partition}:batch:{region}:{account_id}:job-definition/*"
-
-
 def batch_log_arns(partition: str, region: str, account_id: str) -> list[str]:
-    """The Batch job log group and its streams (GetLogEvents is authorised on either, by API version)."""
-    group = f"arn:{partition}:logs:{region}:{account_id}:log-group:{BATCH_JOB_LOG_GROUP}"
+    """The Batch job log group and its streams (GetLogEvents is authorised on either, by API version).
+
+    The group is the one AWS Batch writes job output to when a job definition names none (Metaflow's don't).
+    https://docs.aws.amazon.com/batch/latest/userguide/using_awslogs.html
+    """
+    group = f"arn:{partition}:logs:{region}:{account_id}:log-group:{BATCH_LOG_GROUP}"
     return [group, f"{group}:log-stream:*"]
 
 
@@ -103,11 +98,7 @@ def data_scientist_policy(
     profile_parameter_arn: str,
     fargate_execution_role_arn: str | None = None,
     kms_via_service: str | None = None,
-    state_machine_name_prefix: str | None = None,
-    step_functions_role_arn: str | None = None,
-    eventbridge_role_arn: str | None = None,
-    metadata_api_key_secret_arn: str | None = None,
-    warehouse_statements: Sequence[Statement] = (),
+    extra_statements: Sequence[Statement] = (),
 ) -> PolicyDocument:
     """The inline policy of a team's data-scientist role.
 
@@ -118,9 +109,9 @@ def data_scientist_policy(
     * pass only the team's job role (and the Fargate execution role), only to Batch/ECS tasks;
     * read only the team's profile parameter;
     * read Batch job logs;
-    * with ``state_machine_name_prefix`` and the two orchestration roles (all three or none): its own
-      state machines, executions and schedules, passing only those roles
-      (``modules.orchestration.policies.data_scientist_statements``).
+    * then ``extra_statements``, as given: what other layers grant the team on their resources (its own state
+      machines and schedules, its metadata API key, the warehouse as its own database user), each computed
+      by the layer that owns the resource and handed in by the program.
     """
     if not job_queue_arns:
         raise ValueError("a team has at least its cpu queue")
@@ -132,7 +123,7 @@ def data_scientist_policy(
         if not arn.startswith("arn:") or "*" in arn or "?" in arn:
             raise ValueError(f"{what} must be a concrete ARN: {arn!r}")
     team = team_from_prefix(team_prefix)
-    job_definitions = job_definitions_arn(partition, region, account_id)
+    job_definitions = batch_job_definitions_arn(partition, region, account_id)
     passable = [job_role_arn] + ([fargate_execution_role_arn] if fargate_execution_role_arn else [])
     statements: list[Statement] = [
         *team_data_statements(bucket_arn, team_prefix, kms_key_arn, kms_via_service=kms_via_service),
@@ -152,7 +143,7 @@ def data_scientist_policy(
             "Sid": "TagOwnJobs",
             "Effect": "Allow",
             "Action": "batch:TagResource",
-            "Resource": jobs_arn(partition, region, account_id),
+            "Resource": batch_jobs_arn(partition, region, account_id),
             "Condition": {
                 "StringEquals": {f"aws:RequestTag/{TEAM_TAG}": team},
                 "StringEqualsIfExists": {f"aws:ResourceTag/{TEAM_TAG}": team},
@@ -163,7 +154,7 @@ def data_scientist_policy(
             "Sid": "StopOwnJobs",
             "Effect": "Allow",
             "Action": ["batch:TerminateJob", "batch:CancelJob"],
-            "Resource": jobs_arn(partition, region, account_id),
+            "Resource": batch_jobs_arn(partition, region, account_id),
             "Condition": {"StringEquals": {f"aws:ResourceTag/{TEAM_TAG}": team}},
         },
         {
@@ -199,21 +190,5 @@ def data_scientist_policy(
             "Resource": batch_log_arns(partition, region, account_id),
         },
     ]
-    orchestration = (state_machine_name_prefix, step_functions_role_arn, eventbridge_role_arn)
-    if any(v is not None for v in orchestration):
-        if any(v is None for v in orchestration):
-            raise ValueError("state_machine_name_prefix, step_functions_role_arn and eventbridge_role_arn go together")
-        statements += step_functions_statements(
-            partition=partition,
-            region=region,
-            account_id=account_id,
-            name_prefix=state_machine_name_prefix,  # type: ignore[arg-type]
-            step_functions_role_arn=step_functions_role_arn,  # type: ignore[arg-type]
-            eventbridge_role_arn=eventbridge_role_arn,  # type: ignore[arg-type]
-        )
-    if metadata_api_key_secret_arn is not None:
-        # The team's metadata API key, read by `strata configure` (modules.metadata.policies).
-        statements.append(api_key_read_statement(metadata_api_key_secret_arn))
-    # The Data API on the warehouse, as the team's own database user (modules.warehouse.policies.data_api_statements).
-    statements += [dict(s) for s in warehouse_statements]
+    statements += [dict(s) for s in extra_statements]
     return {"Version": VERSION, "Statement": statements}

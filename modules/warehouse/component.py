@@ -5,16 +5,16 @@ CloudWatch, and what each team's data-scientist role needs to use the Data API a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from core import naming
-from infra import config
-from modules.compute.policies import s3_via_service
+from core import iam, naming
+from core.settings import Team
+from modules.base import Component, LayerArgs, LogKeyArgs, ProtectArgs
 from modules.warehouse import policies, settings, sql
 
 # Any IPv4 destination, HTTPS only: with enhanced VPC routing COPY/UNLOAD traffic to S3 leaves through the
@@ -24,15 +24,16 @@ HTTPS = 443
 
 
 @dataclass
-class WarehouseArgs:
-    """Inputs of :class:`Warehouse`."""
+class WarehouseArgs(LayerArgs, ProtectArgs, LogKeyArgs):
+    """Inputs of :class:`Warehouse`. ``environment`` is part of every physical name (``naming.warehouse_name``);
+    ``protect`` covers the cluster (or namespace and workgroup) and leaves a final snapshot when a cluster is
+    deleted; ``log_kms_key_arn`` encrypts the audit log groups; team roles add ``team`` and ``cost-center``
+    to ``tags``."""
 
-    environment: str
-    """Environment (stack) name; part of every physical name (``naming.warehouse_name``)."""
-    settings: config.WarehouseSettings
+    settings: settings.WarehouseSettings
     """``strata:warehouse``: mode, capacity or nodes, snapshots, maintenance window, audit-log retention.
     ``enabled`` must be true (the program declares no Warehouse otherwise)."""
-    teams: Sequence[config.Team]
+    teams: Sequence[Team]
     """Every team of the environment: each gets a COPY/UNLOAD role and Data API access (at most 50)."""
     vpc_id: pulumi.Input[str]
     """The VPC of the warehouse's security group."""
@@ -42,27 +43,20 @@ class WarehouseArgs:
     """The datastore bucket: each team's COPY/UNLOAD role reaches ``naming.team_prefix(team)`` in it only."""
     kms_key_arn: pulumi.Input[str]
     """The platform key: encrypts the warehouse, its snapshots and the admin secret."""
-    protect: bool
-    """``strata:protect``: Pulumi ``protect`` + ``retain_on_delete`` on the cluster (or namespace and
-    workgroup), and a final snapshot when a cluster is deleted."""
-    tags: Mapping[str, str]
-    """Tags put on every taggable resource (team roles add ``team`` and ``cost-center``)."""
-    log_kms_key_arn: pulumi.Input[str] | None = None
-    """``ObservabilityKey.key_arn``: encrypts the audit log groups (its key policy admits CloudWatch Logs).
-    None leaves them to CloudWatch Logs' own encryption (the datastore key's policy does not admit the service)."""
 
 
 @dataclass
 class WarehouseAccess:
-    """What a team's data-scientist role gets from the warehouse (``TeamArgs.warehouse``)."""
+    """What a team's data-scientist role gets from the warehouse; the program hands both to the team
+    (``TeamArgs.extra_statements`` and ``TeamArgs.role_tags``)."""
 
-    statements: pulumi.Output[list[dict[str, Any]]]
+    statements: pulumi.Output[list[iam.Statement]]
     """IAM statements: Data API on this warehouse as the team's own database user only."""
     role_tags: dict[str, str]
     """Tags the data-scientist role must carry (Serverless: ``RedshiftDbRoles``, the team's database role)."""
 
 
-class Warehouse(pulumi.ComponentResource):
+class Warehouse(Component):
     """Redshift with per-team COPY/UNLOAD roles and per-team Data API access."""
 
     mode: str
@@ -89,16 +83,7 @@ class Warehouse(pulumi.ComponentResource):
         self.database = naming.WAREHOUSE_DATABASE
         self.audit_log_groups = settings.audit_log_groups(self.mode, self.name)
 
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        partition = aws.get_partition_output(opts=invoke)
-        region = aws.get_region_output(opts=invoke)
-        identity = aws.get_caller_identity_output(opts=invoke)
-        where = pulumi.Output.all(
-            partition=partition.partition,
-            dns_suffix=partition.dns_suffix,
-            region=region.region,
-            account_id=identity.account_id,
-        )
+        where = self._aws.where
 
         # Nothing connects in: the Data API and the query editor reach the warehouse through AWS, not
         # through this group. Out: HTTPS only (COPY/UNLOAD to S3 through the VPC, enhanced VPC routing).
@@ -126,7 +111,7 @@ class Warehouse(pulumi.ComponentResource):
         role_arns = [roles[t.name].arn for t in args.teams]
         log_groups = self._audit_log_groups(s.audit_log_retention_days, args.log_kms_key_arn)
 
-        if s.mode is config.WarehouseMode.SERVERLESS:
+        if s.mode is settings.WarehouseMode.SERVERLESS:
             self._serverless(args, sg, role_arns, log_groups)
         else:
             self._provisioned(args, sg, role_arns, log_groups)
@@ -281,7 +266,7 @@ class Warehouse(pulumi.ComponentResource):
 
     # ------------------------------------------------------------------ per team
 
-    def _copy_unload_role(self, team: config.Team, args: WarehouseArgs, where: pulumi.Output[dict]) -> aws.iam.Role:
+    def _copy_unload_role(self, team: Team, args: WarehouseArgs, where: pulumi.Output[dict]) -> aws.iam.Role:
         env = args.environment
         prefix = naming.team_prefix(team.name)
         db_user = policies.team_db_user(
@@ -311,7 +296,7 @@ class Warehouse(pulumi.ComponentResource):
                     v["bucket_arn"],
                     prefix,
                     v["kms_key_arn"],
-                    kms_via_service=s3_via_service(v["where"]["region"], v["where"]["dns_suffix"]),
+                    kms_via_service=iam.s3_via_service(v["where"]["region"], v["where"]["dns_suffix"]),
                 )
             )
         )
@@ -324,7 +309,7 @@ class Warehouse(pulumi.ComponentResource):
         )
         return role
 
-    def _team_access(self, team: config.Team, where: pulumi.Output[dict]) -> WarehouseAccess:
+    def _team_access(self, team: Team, where: pulumi.Output[dict]) -> WarehouseAccess:
         provisioned = self.mode == policies.PROVISIONED
         warehouse = self.name
         component = self._name
@@ -370,13 +355,6 @@ class Warehouse(pulumi.ComponentResource):
             for kind, group in self.audit_log_groups.items()
         ]
 
-    def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
-
-    def _stateful(self, protect: bool, **kwargs: Any) -> pulumi.ResourceOptions:
-        # Logical names of stateful children never change (URN stability); renames go through aliases.
-        return pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect, **kwargs)
-
 
 def _first_address(endpoints: Any) -> str | None:
     """The address of a workgroup's first endpoint (output objects or plain dicts)."""
@@ -390,10 +368,10 @@ def _check(name: str, args: WarehouseArgs) -> None:
     """Contradictory arguments fail at construction, naming the component."""
     if not args.settings.enabled:
         raise ValueError(f"Warehouse {name!r}: settings.enabled is false; declare no Warehouse instead")
-    if len(args.teams) > config.REDSHIFT_MAX_IAM_ROLES:
+    if len(args.teams) > settings.REDSHIFT_MAX_IAM_ROLES:
         raise ValueError(
             f"Warehouse {name!r}: {len(args.teams)} teams need {len(args.teams)} IAM roles; Redshift associates at most "
-            f"{config.REDSHIFT_MAX_IAM_ROLES} with one warehouse"
+            f"{settings.REDSHIFT_MAX_IAM_ROLES} with one warehouse"
         )
     names = [t.name for t in args.teams]
     if len(set(names)) != len(names):

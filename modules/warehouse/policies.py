@@ -17,14 +17,9 @@ Two kinds of access, both per team:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from modules.compute.policies import team_data_statements
+from core.iam import VERSION, PolicyDocument, Statement, concrete, require_arn, team_data_statements
 
-Statement = dict[str, Any]
-PolicyDocument = dict[str, Any]
-
-VERSION = "2012-10-17"
 SERVERLESS = "serverless"
 PROVISIONED = "provisioned"
 MODES = (SERVERLESS, PROVISIONED)
@@ -51,19 +46,6 @@ OWN_STATEMENT_ACTIONS = (
 )
 
 
-def _concrete(what: str, value: str | None) -> str:
-    if not value or "*" in value or "?" in value:
-        raise ValueError(f"{what} must be a concrete, non-empty value without '*' or '?': {value!r}")
-    return value
-
-
-def _arn(what: str, value: str | None) -> str:
-    _concrete(what, value)
-    if not str(value).startswith("arn:"):
-        raise ValueError(f"{what} must be an ARN: {value!r}")
-    return str(value)
-
-
 def _check_mode(mode: str) -> None:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}: {mode!r}")
@@ -72,20 +54,18 @@ def _check_mode(mode: str) -> None:
 def redshift_arn(partition: str, region: str, account_id: str, resource: str) -> str:
     """``arn:<partition>:redshift:<region>:<account>:<resource>`` (clusters, dbuser, dbname, dbgroup)."""
     for what, value in (("partition", partition), ("region", region), ("account_id", account_id)):
-        _concrete(what, value)
+        concrete(what, value)
     return f"arn:{partition}:redshift:{region}:{account_id}:{resource}"
 
 
 def db_user_arn(partition: str, region: str, account_id: str, warehouse: str, user: str) -> str:
     """A database user of a cluster (``dbuser:<cluster>/<user>``) or of a Serverless workgroup
     (``dbuser:<workgroup>/<user>``: the service is ``redshift`` for both)."""
-    return redshift_arn(partition, region, account_id, f"dbuser:{_concrete('warehouse', warehouse)}/{_concrete('user', user)}")
+    return redshift_arn(partition, region, account_id, f"dbuser:{concrete('warehouse', warehouse)}/{concrete('user', user)}")
 
 
 def db_name_arn(partition: str, region: str, account_id: str, cluster: str, database: str) -> str:
-    return redshift_arn(
-        partition, region, account_id, f"dbname:{_concrete('cluster', cluster)}/{_concrete('database', database)}"
-    )
+    return redshift_arn(partition, region, account_id, f"dbname:{concrete('cluster', cluster)}/{concrete('database', database)}")
 
 
 def team_db_user(mode: str, *, provisioned_user: str, data_scientist_role_name: str) -> str:
@@ -96,8 +76,8 @@ def team_db_user(mode: str, *, provisioned_user: str, data_scientist_role_name: 
     (``redshift-serverless:GetCredentials`` takes no user name, so no team can pick another's)."""
     _check_mode(mode)
     if mode == PROVISIONED:
-        return _concrete("provisioned_user", provisioned_user)
-    return IAM_ROLE_USER_PREFIX + _concrete("data_scientist_role_name", data_scientist_role_name)
+        return concrete("provisioned_user", provisioned_user)
+    return IAM_ROLE_USER_PREFIX + concrete("data_scientist_role_name", data_scientist_role_name)
 
 
 def copy_unload_trust_policy(db_user_arns: Sequence[str]) -> PolicyDocument:
@@ -109,7 +89,7 @@ def copy_unload_trust_policy(db_user_arns: Sequence[str]) -> PolicyDocument:
     if not db_user_arns:
         raise ValueError("a COPY/UNLOAD role is restricted to at least one database user")
     for arn in db_user_arns:
-        _arn("db_user_arns", arn)
+        require_arn("db_user_arns", arn)
         if ":dbuser:" not in arn:
             raise ValueError(f"db_user_arns must be dbuser ARNs: {arn!r}")
     return {
@@ -129,7 +109,7 @@ def copy_unload_trust_policy(db_user_arns: Sequence[str]) -> PolicyDocument:
 def copy_unload_policy(bucket_arn: str, team_prefix: str, kms_key_arn: str, *, kms_via_service: str) -> PolicyDocument:
     """Permissions of a team's COPY/UNLOAD role: the team's datastore prefix and nothing else.
 
-    The same statements as the team's Batch job role (``modules.compute.policies.team_data_statements``):
+    The same statements as the team's Batch job role (``core.iam.team_data_statements``):
     list/read/write under ``teams/<team>/``, and the datastore key through S3 only (``kms:ViaService``).
     UNLOAD therefore relies on the bucket's default SSE-KMS encryption; ``UNLOAD ... KMS_KEY_ID`` (Redshift
     calling KMS itself) is refused."""
@@ -161,8 +141,8 @@ def data_api_statements(
       the caller started (``redshift-data:statement-owner-iam-userid`` = ``${aws:userid}``).
     """
     _check_mode(mode)
-    _arn("warehouse_arn", warehouse_arn)
-    _concrete("database", database)
+    require_arn("warehouse_arn", warehouse_arn)
+    concrete("database", database)
     run = {
         "Sid": "WarehouseRunStatements",
         "Effect": "Allow",
@@ -223,4 +203,4 @@ def data_scientist_role_tags(mode: str, db_role: str) -> dict[str, str]:
     _check_mode(mode)
     if mode == PROVISIONED:
         return {}
-    return {DB_ROLES_TAG: _concrete("db_role", db_role)}
+    return {DB_ROLES_TAG: concrete("db_role", db_role)}

@@ -13,7 +13,7 @@ A case is a directory ``cases/<name>/`` holding only what differs from the repos
 
 For every case: ``strata validate`` exits non-zero without a traceback and prints file, key and fix
 (subprocess); the validator reports exactly the expected issue (in-process), in plain words (none of
-``infra.config.PYDANTIC_JARGON``); and running the program with ``localcloud.plan.PlainMocks`` declares
+``core.issues.PYDANTIC_JARGON``); and running the program with ``localcloud.plan.PlainMocks`` declares
 no resource at all.
 """
 
@@ -35,18 +35,11 @@ import pytest
 import yaml
 from pulumi.runtime import settings as pulumi_settings
 
-from infra.config import (
-    BATCH_MAX_JOB_QUEUES,
-    PROJECT,
-    PYDANTIC_JARGON,
-    ConfigError,
-    load_from_files,
-    load_from_pulumi,
-    pulumi_config_strings,
-    queues_for,
-)
+from core.issues import PYDANTIC_JARGON
+from infra.config import PROJECT, ConfigError, load_from_files, load_from_pulumi, pulumi_config_strings
 from localcloud.plan import PlainMocks
 from localcloud.runner import run_program
+from modules.compute.settings import BATCH_MAX_JOB_QUEUES, queues_for
 
 REPO = Path(__file__).resolve().parents[2]
 CASES_DIR = Path(__file__).parent / "cases"

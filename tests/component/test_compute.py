@@ -12,8 +12,9 @@ from support import Deployment as BaseDeployment
 from support import RecordingMocks
 
 from core import naming
-from infra.config import ComputeSettings, Team
+from core.settings import Team
 from modules.compute import Compute, ComputeArgs
+from modules.compute.settings import ComputeSettings
 
 ENV = "dev"
 BUCKET = "arn:aws:s3:::acme-ml-dev-datastore"

@@ -12,8 +12,8 @@ import pytest
 from pulumi.runtime.mocks import MockMonitor
 
 from core import naming
-from infra.config import DatastoreSettings
 from modules.datastore import Datastore, DatastoreArgs, policies
+from modules.datastore.settings import DatastoreSettings
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

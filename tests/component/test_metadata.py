@@ -9,10 +9,11 @@ import pulumi
 import pytest
 
 from core import naming
-from infra.config import MetadataSettings, Team
+from core.settings import Team
 from localcloud import RecordingMonitor
 from localcloud.plan import computed_outputs
 from modules.metadata import Metadata, MetadataArgs
+from modules.metadata.settings import MetadataSettings
 
 ACCOUNT = "111111111111"
 SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:rds!cluster-1"

@@ -13,8 +13,8 @@ import pytest
 from pulumi.runtime.mocks import MockMonitor
 
 from core import capacity
-from infra.config import Egress, NetworkMode, NetworkSettings
 from modules.network import Network, NetworkArgs, egress, policies
+from modules.network.settings import Egress, NetworkMode, NetworkSettings
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -13,9 +13,10 @@ import pytest
 from pulumi.runtime.mocks import MockMonitor
 
 from core import capacity
-from infra.config import AlarmThresholds, Egress, NetworkMode, NetworkSettings, ObservabilitySettings, Team
+from core.settings import Team
 from localcloud.default_tags import is_taggable
 from modules.network import Network, NetworkArgs
+from modules.network.settings import Egress, NetworkMode, NetworkSettings
 from modules.observability import (
     DatabaseKind,
     DatabaseSignals,
@@ -27,6 +28,7 @@ from modules.observability import (
     WarehouseKind,
     WarehouseSignals,
 )
+from modules.observability.settings import AlarmThresholds, ObservabilitySettings
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 TAGS = {"environment": "dev", "managed-by": "strata", "cost-center": "ml-platform"}

@@ -16,9 +16,10 @@ from support import ACCOUNT, REGION, RecordingMocks
 from support import Deployment as BaseDeployment
 
 from core import naming
-from infra.config import OrchestrationSettings, Team
+from core.settings import Team
 from localcloud import RecordingMonitor
 from modules.orchestration import Orchestration, OrchestrationArgs
+from modules.orchestration.settings import OrchestrationSettings
 from modules.team import TeamArgs, TeamComponent
 
 ENV = "dev"
@@ -282,33 +283,36 @@ FRAUD = Team(
 )
 
 
+def team_args(extra_statements: list) -> TeamArgs:
+    return TeamArgs(
+        environment=ENV,
+        team=FRAUD,
+        bucket_arn="arn:aws:s3:::acme-ml-dev-datastore",
+        kms_key_arn=KEY,
+        job_queue_arns={"cpu": queue_arn("fraud", "cpu")},
+        job_role_arn=job_role_arn("fraud"),
+        fargate_execution_role_arn=None,
+        profile_json="{}",
+        tags=TAGS,
+        extra_statements=extra_statements,
+    )
+
+
 def test_team_role_manages_only_its_prefix_and_passes_only_the_platform_roles() -> None:
-    sfn_role = f"arn:aws:iam::{ACCOUNT}:role/orchestration-step-functions-1a2b3c4"
-    events_role = f"arn:aws:iam::{ACCOUNT}:role/orchestration-eventbridge-1a2b3c4"
+    """The program's wiring: Orchestration.data_scientist_statements[team] -> TeamArgs.extra_statements."""
 
     def program():
-        team = TeamComponent(
-            "team-fraud",
-            TeamArgs(
-                environment=ENV,
-                team=FRAUD,
-                bucket_arn="arn:aws:s3:::acme-ml-dev-datastore",
-                kms_key_arn=KEY,
-                job_queue_arns={"cpu": queue_arn("fraud", "cpu")},
-                job_role_arn=job_role_arn("fraud"),
-                fargate_execution_role_arn=None,
-                profile_json="{}",
-                tags=TAGS,
-                step_functions_role_arn=sfn_role,
-                eventbridge_role_arn=events_role,
-            ),
-        )
-        return {"role": team.data_scientist_role_arn}
+        orchestration = Orchestration("orchestration", make_args(teams={"fraud": ("cpu",)}))
+        team = TeamComponent("team-fraud", team_args([orchestration.data_scientist_statements["fraud"]]))
+        return {"role": team.data_scientist_role_arn, "sfn_role": orchestration.step_functions_role_arn}
 
     deployment = deploy(program)
     urn = "team-fraud-data-scientist"
     doc = {s["Sid"]: s for s in json.loads(deployment.of(ROLE_POLICY)[urn].inputs["policy"])["Statement"]}
     prefix = naming.state_machine_name_prefix(ENV, "fraud")
+    sfn_role = f"arn:aws:iam::{ACCOUNT}:role/orchestration-step-functions-1a2b3c4"
+    events_role = f"arn:aws:iam::{ACCOUNT}:role/orchestration-eventbridge-1a2b3c4"
+    assert deployment.outputs["sfn_role"] == sfn_role
     assert doc["OwnStateMachines"]["Resource"] == f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{prefix}*", urn
     assert doc["OwnScheduleRules"]["Resource"] == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{prefix}*", urn
     assert doc["PassStepFunctionsRole"]["Resource"] == sfn_role, urn
@@ -316,23 +320,25 @@ def test_team_role_manages_only_its_prefix_and_passes_only_the_platform_roles() 
     assert doc["PassOwnJobRoles"]["Resource"] == [job_role_arn("fraud")], urn
 
 
-def test_team_orchestration_roles_go_together() -> None:
+def test_each_team_gets_statements_naming_its_own_prefix_only() -> None:
     def program():
-        return TeamComponent(
-            "team-fraud",
-            TeamArgs(
-                environment=ENV,
-                team=FRAUD,
-                bucket_arn="arn:aws:s3:::acme-ml-dev-datastore",
-                kms_key_arn=KEY,
-                job_queue_arns={"cpu": queue_arn("fraud", "cpu")},
-                job_role_arn=job_role_arn("fraud"),
-                fargate_execution_role_arn=None,
-                profile_json="{}",
-                tags=TAGS,
-                step_functions_role_arn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
-            ),
-        ).data_scientist_role_arn
+        orchestration = Orchestration("orchestration", make_args())
+        assert set(orchestration.data_scientist_statements) == set(TEAMS)
+        return {"statements": orchestration.data_scientist_statements}
 
-    with pytest.raises(Exception, match="go together"):
-        deploy(program)
+    statements = deploy(program).outputs["statements"]
+    for team in TEAMS:
+        text = json.dumps(statements[team])
+        assert naming.state_machine_name_prefix(ENV, team) in text, team
+        for other in TEAMS:
+            if other != team:
+                assert naming.state_machine_name_prefix(ENV, other) not in text, f"{team}'s statements name {other}"
+        assert {s["Sid"] for s in statements[team]} == {
+            "OwnStateMachines",
+            "OwnExecutions",
+            "ListStateMachines",
+            "OwnScheduleRules",
+            "OwnScheduleTargets",
+            "PassStepFunctionsRole",
+            "PassEventBridgeRole",
+        }, team

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from support import ACCOUNT, Deployment, RecordingMocks
 
 from core import naming
-from infra.config import Team
+from core.settings import Team
 from modules.team import TeamArgs, TeamComponent
 
 ENV = "dev"
@@ -189,3 +190,47 @@ def test_a_profile_too_large_for_a_standard_parameter_fails_the_deployment() -> 
 
     with pytest.raises(Exception, match="Standard SSM parameter"):
         program()
+
+
+def test_other_layers_statements_and_role_tags_are_added_as_handed_in() -> None:
+    """``extra_statements`` (Outputs or plain lists, as the program hands them from the orchestration, metadata
+    and warehouse layers) come after the team's own statements in the order given; ``role_tags`` go on the
+    role only."""
+    key = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:strata/dev/teams/fraud/metadata-api-key-AbCdEf"
+    metadata = [{"Sid": "ReadOwnMetadataApiKey", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": key}]
+    warehouse = [
+        {"Sid": "WarehouseRunStatements", "Effect": "Allow", "Action": "redshift-data:ExecuteStatement", "Resource": "*"}
+    ]
+    deployment = Deployment()
+    start(deployment)
+
+    @pulumi.runtime.test
+    def program():
+        base = make_args(FRAUD, ("cpu",))
+        plain = TeamComponent("team-fraud", base)
+        extra = TeamComponent(
+            "team-fraud-extra",
+            dataclasses.replace(
+                base,
+                extra_statements=[pulumi.Output.from_input(metadata), warehouse],
+                role_tags={"RedshiftDbRoles": "team_fraud"},
+            ),
+        )
+        return pulumi.Output.all(plain.data_scientist_role_arn, extra.data_scientist_role_arn)
+
+    program()
+    policies = deployment.of(ROLE_POLICY)
+    own = json.loads(policies["team-fraud-data-scientist"].inputs["policy"])["Statement"]
+    # The same team under another component name: only its profile parameter's (mock) ARN differs.
+    text = policies["team-fraud-extra-data-scientist"].inputs["policy"].replace("team-fraud-extra-profile", "team-fraud-profile")
+    with_extra = json.loads(text)["Statement"]
+    assert with_extra == [*own, *metadata, *warehouse], "team-fraud-extra-data-scientist"
+    roles = deployment.of(ROLE)
+    assert roles["team-fraud-extra-data-scientist"].inputs["tags"] == {
+        **TAGS,
+        "team": "fraud",
+        "cost-center": FRAUD.cost_center,
+        "RedshiftDbRoles": "team_fraud",
+    }
+    assert "RedshiftDbRoles" not in roles["team-fraud-data-scientist"].inputs["tags"]
+    assert "RedshiftDbRoles" not in deployment.of(PARAMETER)["team-fraud-extra-profile"].inputs["tags"], "the role only"

@@ -14,8 +14,9 @@ from pulumi.runtime.mocks import MockMonitor
 from support import ACCOUNT, REGION, aws_invoke
 
 from core import naming
-from infra.config import Team, WarehouseMode, WarehouseSettings
+from core.settings import Team
 from modules.warehouse import Warehouse, WarehouseArgs
+from modules.warehouse.settings import WarehouseMode, WarehouseSettings
 
 ENV = "dev"
 NAME = naming.warehouse_name(ENV)

@@ -21,11 +21,12 @@ from botocore.exceptions import ClientError
 from rich.console import Console
 
 from core import naming
-from infra.config import MANAGED_BY, REQUIRED_TAG_KEYS, load_from_files
+from infra.config import load_from_files
 from localcloud.default_tags import is_taggable
 from localcloud.engine import ResourceRecord
 from localcloud.server import configure_moto, start_moto
 from localcloud.session import STACK, deploy
+from modules.observability.settings import MANAGED_BY, REQUIRED_TAG_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""Regenerate the golden URN files: ``python -m tests.golden.regen [stack ...]`` (default: every stack file).
+"""Regenerate the golden URN files: ``python -m tests.golden.regen [--all] [stack ...]`` (default: every stack file).
 
 ``tests/golden/urns-<stack>.txt`` lists the URNs of the stack's *stateful* resources
 (``tools.guards.is_stateful_type``) as the Pulumi engine names them (``pulumi stack --show-urns``).
@@ -9,6 +9,12 @@ Only stateful resources are listed, on purpose: a renamed security group or poli
 harmlessly, so listing every resource would make every refactor a golden-file update and teach
 people to regenerate without reading. Regenerate only after reviewing what disappeared.
 (Also: ``UPDATE_GOLDEN=1 pytest tests/gates/test_no_data_loss.py``.)
+
+``--all`` writes ``tests/golden/all-urns-<stack>.txt`` instead: the URN of *every* resource the stack
+declares (components too). ``tests/gates/test_urn_aliases.py`` holds a refactor that moves resources
+(a new child component, a new parent) to it: each listed URN still exists, or exactly one resource
+claims it through ``aliases``, so ``pulumi up`` updates in place rather than replacing. A resource
+added later needs no update of the list; regenerate it only after reviewing what disappeared.
 """
 
 from __future__ import annotations
@@ -29,20 +35,31 @@ HEADER = """\
 # Regenerate only after reviewing the change: python -m tests.golden.regen {stack}
 """
 
+ALL_HEADER = """\
+# Every resource of stack `{stack}` (components too), as `pulumi stack --show-urns` names them.
+# tests/gates/test_urn_aliases.py fails when one disappears and no single resource claims it through `aliases`.
+# Regenerate only after reviewing the change: python -m tests.golden.regen --all {stack}
+"""
+
 
 def golden_path(stack: str) -> Path:
     return GOLDEN_DIR / f"urns-{stack}.txt"
 
 
-def read_golden(stack: str) -> list[str]:
-    path = golden_path(stack)
+def all_urns_path(stack: str) -> Path:
+    return GOLDEN_DIR / f"all-urns-{stack}.txt"
+
+
+def read_golden(stack: str, path: Path | None = None) -> list[str]:
+    """The URNs of a golden file (default: the stack's stateful ``urns-<stack>.txt``); [] when it is missing."""
+    path = path or golden_path(stack)
     if not path.exists():
         return []
     return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
 
 
-def render(stack: str, urns: list[str]) -> str:
-    return HEADER.format(stack=stack) + "".join(f"{u}\n" for u in sorted(urns))
+def render(stack: str, urns: list[str], header: str = HEADER) -> str:
+    return header.format(stack=stack) + "".join(f"{u}\n" for u in sorted(urns))
 
 
 def current_urns(stack: str) -> list[str]:
@@ -50,14 +67,21 @@ def current_urns(stack: str) -> list[str]:
     return guards.stateful_urns(run.registrations, stack, PROJECT)
 
 
+def current_all_urns(stack: str) -> list[str]:
+    run = run_program(REPO, stack, PlainMocks())
+    return sorted(guards.canonical_urns(run.registrations, stack, PROJECT).values())
+
+
 def main(argv: list[str]) -> int:
-    stacks = argv or sorted(known_environments(REPO))
+    every = "--all" in argv
+    stacks = [a for a in argv if a != "--all"] or sorted(known_environments(REPO))
     for stack in stacks:
-        urns = current_urns(stack)
-        before = set(read_golden(stack))
-        golden_path(stack).write_text(render(stack, urns))
+        path = all_urns_path(stack) if every else golden_path(stack)
+        urns = current_all_urns(stack) if every else current_urns(stack)
+        before = set(read_golden(stack, path))
+        path.write_text(render(stack, urns, ALL_HEADER if every else HEADER))
         gone, new = sorted(before - set(urns)), sorted(set(urns) - before)
-        print(f"{golden_path(stack).relative_to(REPO)}: {len(urns)} stateful URNs (+{len(new)} -{len(gone)})")
+        print(f"{path.relative_to(REPO)}: {len(urns)} {'' if every else 'stateful '}URNs (+{len(new)} -{len(gone)})")
         for u in gone:
             print(f"  - {u}")
         for u in new:

@@ -15,9 +15,10 @@ import boto3
 import pulumi
 import pytest
 
-from infra.config import MetadataSettings, Team
+from core.settings import Team
 from localcloud import LocalEngine, configure_moto, start_moto
 from localcloud.server import MotoServer
+from modules.metadata.settings import MetadataSettings
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from core import naming
-from infra.config import MetadataSettings
 from localcloud import RecordingMonitor
 from localcloud.handlers import RESOURCE_HANDLERS
 from modules.metadata import policies as mp
+from modules.metadata.settings import MetadataSettings
 from tests.localcloud.conftest import METADATA_TEAMS, declare_metadata
 
 ENV = "mdtest"

@@ -13,7 +13,7 @@ import pulumi_aws as aws
 import pytest
 from pulumi.runtime import config as runtime_config
 
-from infra.config import ObservabilitySettings, Team
+from core.settings import Team
 from localcloud import LocalEngine, RecordingMonitor
 from localcloud import default_tags as dt
 from localcloud.engine import NOT_EMULATED, LocalEngineError
@@ -25,6 +25,7 @@ from modules.observability import (
     ObservabilityKey,
     ObservabilityKeyArgs,
 )
+from modules.observability.settings import ObservabilitySettings
 
 ACCOUNT_QUEUE = "arn:aws:batch:us-east-1:123456789012:job-queue/strata-hdl-{}-cpu"
 DEFAULT_TAGS = {"environment": "hdl", "team": "platform", "cost-center": "platform", "managed-by": "strata"}

@@ -10,9 +10,10 @@ import pulumi_aws as aws
 import pytest
 
 from core import naming
-from infra.config import Team, WarehouseMode, WarehouseSettings
+from core.settings import Team
 from localcloud import NOT_EMULATED, LocalEngine, RecordingMonitor
 from modules.warehouse import Warehouse, WarehouseArgs
+from modules.warehouse.settings import WarehouseMode, WarehouseSettings
 
 ACCOUNT = "123456789012"  # moto's default account
 

@@ -13,10 +13,10 @@ import pulumi_aws as aws
 import pytest
 
 from core import naming
-from infra.config import MetadataSettings
 from localcloud import LocalEngine, LocalEngineError, RecordingMonitor
 from localcloud.handlers import INVOKE_HANDLERS, RESOURCE_HANDLERS
 from modules.metadata import policies as mp
+from modules.metadata.settings import MetadataSettings
 from tests.localcloud.conftest import METADATA_TEAMS, _deploy, declare_metadata
 
 TEAMS = METADATA_TEAMS

@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from core import capacity
-from infra.config import ComputeSettings, load_from_files
+from infra.config import load_from_files
+from modules.compute.settings import ComputeSettings
 from tools.capacity_report import (
     BATCH_MAX_ARRAY_SIZE,
     MEMORY_FOR_JOBS,

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from core import naming
-from infra import config
-from infra.config import ComputeSettings, Team
+from core.iam import team_prefix_statements
+from core.settings import Team
 from modules.compute import policies
-from modules.datastore.policies import team_prefix_statements
+from modules.compute.settings import BATCH_MAX_CES_PER_QUEUE, ComputeSettings, queues_for
 
 BUCKET = "arn:aws:s3:::acme-ml-dev-datastore"
 KEY = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -99,8 +99,8 @@ def test_gpu_and_fargate_queues_have_their_own_environment_only() -> None:
 @pytest.mark.parametrize("spot,gpu,fargate", ALL_COMBOS)
 def test_no_queue_exceeds_the_per_queue_quota(spot: bool, gpu: bool, fargate: bool) -> None:
     s = settings(spot, gpu, fargate)
-    for kind in config.queues_for(s, team("fraud", gpu_max_vcpus=8)):
-        assert 1 <= len(policies.queue_compute_environments(s, kind)) <= config.BATCH_MAX_CES_PER_QUEUE
+    for kind in queues_for(s, team("fraud", gpu_max_vcpus=8)):
+        assert 1 <= len(policies.queue_compute_environments(s, kind)) <= BATCH_MAX_CES_PER_QUEUE
 
 
 def test_queue_over_a_disabled_or_unknown_pool_is_refused() -> None:
@@ -128,20 +128,6 @@ def test_managed_policy_arns_follow_the_partition() -> None:
         policies.managed_policy_arn("aws-us-gov", policies.ECS_TASK_EXECUTION_POLICY)
         == "arn:aws-us-gov:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
     )
-
-
-def test_s3_via_service() -> None:
-    assert policies.s3_via_service("eu-west-1") == "s3.eu-west-1.amazonaws.com"
-    assert policies.s3_via_service("cn-north-1", "amazonaws.com.cn") == "s3.cn-north-1.amazonaws.com.cn"
-    with pytest.raises(ValueError):
-        policies.s3_via_service("")
-
-
-@pytest.mark.parametrize("service", [policies.EC2_SERVICE, policies.ECS_TASKS_SERVICE])
-def test_service_trust_policy_admits_one_service(service: str) -> None:
-    doc = policies.service_trust_policy(service)
-    assert doc["Version"] == "2012-10-17"
-    assert doc["Statement"] == [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
 
 
 def _actions(statement: dict) -> list[str]:
@@ -193,7 +179,7 @@ def test_without_via_service_the_key_statement_is_unconditioned_and_the_source_i
     policies.job_role_policy(BUCKET, prefix, KEY, kms_via_service=VIA)
     plain = policies.job_role_policy(BUCKET, prefix, KEY)
     assert "kms:ViaService" not in json.dumps(plain)
-    # team_data_statements must not mutate the datastore module's statements.
+    # team_data_statements must not mutate the prefix statements (core.iam).
     assert "kms:ViaService" not in json.dumps(team_prefix_statements(BUCKET, prefix, KEY))
 
 

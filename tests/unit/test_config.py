@@ -9,17 +9,11 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from infra.config import (
-    PYDANTIC_JARGON,
-    ConfigError,
-    Egress,
-    StackSettings,
-    TeamFile,
-    aws_regions,
-    load_from_files,
-    pulumi_config_strings,
-    queues_for,
-)
+from core.issues import PYDANTIC_JARGON
+from infra.config import ConfigError, StackSettings, aws_regions, load_from_files, pulumi_config_strings
+from modules.compute.settings import queues_for
+from modules.network.settings import Egress
+from modules.team.settings import TeamFile
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from infra.config import ApiEndpointType, FrontDoor, MetadataSettings, _check_metadata, _Issues, load_from_files
+from core.issues import Issues
+from infra.config import _check_metadata, load_from_files
+from modules.metadata.settings import ApiEndpointType, FrontDoor, MetadataSettings
 
 
 def check(data: dict) -> list[str]:
-    issues = _Issues()
+    issues = Issues()
     _check_metadata({"metadata": MetadataSettings.model_validate(data), "production": False}, "stacks/Pulumi.x.yaml", issues)
     return [f"{i.key}: {i.problem}" for i in issues]
 

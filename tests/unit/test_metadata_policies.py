@@ -4,8 +4,11 @@ import json
 
 import pytest
 
-from infra.config import ConfigError, MetadataSettings, NetworkSettings, _check_metadata, _Issues
+from core.issues import Issues
+from infra.config import ConfigError, _check_metadata
 from modules.metadata import policies as mp
+from modules.metadata.settings import MetadataSettings
+from modules.network.settings import NetworkSettings
 
 SECRET = "arn:aws:secretsmanager:us-east-1:111111111111:secret:rds!cluster-abc"
 KEY_ARN = "arn:aws:kms:us-east-1:111111111111:key/k"
@@ -88,7 +91,7 @@ def test_authorizer_holds_hashes_and_accepts_exactly_the_team_keys():
 
 
 def check(data: dict, production: bool = False, network: dict | None = None) -> list[str]:
-    issues = _Issues()
+    issues = Issues()
     sections = {"metadata": MetadataSettings.model_validate(data), "production": production}
     if network is not None:
         sections["network"] = NetworkSettings.model_validate(network)

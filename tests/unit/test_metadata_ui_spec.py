@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config import MetadataSettings, MetadataUi
 from modules.metadata import ui_spec
+from modules.metadata.settings import MetadataSettings, MetadataUi
 
 BUCKET_ARN = "arn:aws:s3:::acme-dev-datastore"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/k"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.config import REQUIRED_TAG_KEYS, ConfigError, load_from_files
+from infra.config import ConfigError, load_from_files
+from modules.observability.settings import REQUIRED_TAG_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
 

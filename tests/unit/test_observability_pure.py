@@ -8,8 +8,8 @@ import re
 import pytest
 
 from core import naming
-from infra.config import AlarmThresholds
 from modules.observability import alarms, budgets, dashboard, policies
+from modules.observability.settings import AlarmThresholds
 from modules.observability.signals import (
     DatabaseKind,
     DatabaseSignals,

@@ -6,15 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import (
-    LOG_RETENTION_DAYS,
-    ConfigError,
-    OrchestrationSettings,
-    build_platform,
-    known_environments,
-    load_from_files,
-    pulumi_config_strings,
-)
+from core.settings import LOG_RETENTION_DAYS
+from infra.config import ConfigError, build_platform, known_environments, load_from_files, pulumi_config_strings
+from modules.orchestration.settings import OrchestrationSettings
 
 REPO = Path(__file__).resolve().parents[2]
 

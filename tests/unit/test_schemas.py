@@ -12,7 +12,8 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from infra.config import StackSettings, TeamEnvironment, TeamFile
+from infra.config import StackSettings
+from modules.team.settings import TeamEnvironment, TeamFile
 from tools import schemas
 
 REPO = Path(__file__).resolve().parents[2]

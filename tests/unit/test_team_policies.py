@@ -32,7 +32,7 @@ def parameter_arn(team: str) -> str:
     return f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{naming.profile_parameter(ENV, team)}"
 
 
-def policy_for(team: str, kinds: tuple[str, ...] = ("cpu",), fargate: str | None = None) -> dict:
+def policy_for(team: str, kinds: tuple[str, ...] = ("cpu",), fargate: str | None = None, extra: tuple = ()) -> dict:
     return policies.data_scientist_policy(
         partition="aws",
         region=REGION,
@@ -45,6 +45,7 @@ def policy_for(team: str, kinds: tuple[str, ...] = ("cpu",), fargate: str | None
         profile_parameter_arn=parameter_arn(team),
         fargate_execution_role_arn=fargate,
         kms_via_service=VIA,
+        extra_statements=extra,
     )
 
 
@@ -151,8 +152,19 @@ def test_data_statements_are_the_job_roles() -> None:
     assert s3_objects == {f"{BUCKET}/teams/fraud/*"}
 
 
+def test_other_layers_statements_come_last_in_the_order_given_and_are_copied() -> None:
+    """What the program hands in (orchestration, metadata, warehouse statements) is appended as it is."""
+    key = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:strata/dev/teams/fraud/metadata-api-key-AbCdEf"
+    first = {"Sid": "ReadOwnMetadataApiKey", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": key}
+    second = {"Sid": "Later", "Effect": "Allow", "Action": "redshift-data:ExecuteStatement", "Resource": "arn:aws:redshift:x"}
+    own = policy_for("fraud")["Statement"]
+    doc = policy_for("fraud", extra=(first, second))
+    assert doc["Statement"] == [*own, first, second]
+    doc["Statement"][-1]["Sid"] = "Changed"
+    assert second["Sid"] == "Later", "the caller's statements are copied, not aliased"
+
+
 def test_partition_and_account_reach_every_built_arn() -> None:
-    assert policies.job_definitions_arn("aws-cn", "cn-north-1", "123") == "arn:aws-cn:batch:cn-north-1:123:job-definition/*"
     assert policies.batch_log_arns("aws-us-gov", "us-gov-west-1", "123")[0] == (
         "arn:aws-us-gov:logs:us-gov-west-1:123:log-group:/aws/batch/job"
     )

@@ -1,5 +1,7 @@
-"""The Step Functions part of a team's data-scientist policy (modules/team/policies.py with the orchestration
-roles): present only when asked for, and no statement of team A reaches a resource of team B."""
+"""The Step Functions part of a team's data-scientist policy: the orchestration layer's statements for the team
+(modules/orchestration/policies.py ``data_scientist_statements``, which the program hands to the team as
+``extra_statements``) in the team's document (modules/team/policies.py). Present only when handed in, and no
+statement of team A reaches a resource of team B."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import pytest
 
 from core import naming
+from modules.orchestration import policies as orchestration_policies
 from modules.team import policies
 
 ENV = "dev"
@@ -42,16 +45,19 @@ def parameter_arn(team: str) -> str:
     return f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{naming.profile_parameter(ENV, team)}"
 
 
-def policy_for(team: str, with_sfn: bool = True) -> dict:
-    extra = (
-        dict(
-            state_machine_name_prefix=naming.state_machine_name_prefix(ENV, team),
-            step_functions_role_arn=SFN_ROLE,
-            eventbridge_role_arn=EVENTS_ROLE,
-        )
-        if with_sfn
-        else {}
+def sfn_statements(team: str) -> list[dict]:
+    """What ``Orchestration.data_scientist_statements[team]`` holds (the same function, the same arguments)."""
+    return orchestration_policies.data_scientist_statements(
+        partition="aws",
+        region=REGION,
+        account_id=ACCOUNT,
+        name_prefix=naming.state_machine_name_prefix(ENV, team),
+        step_functions_role_arn=SFN_ROLE,
+        eventbridge_role_arn=EVENTS_ROLE,
     )
+
+
+def policy_for(team: str, with_sfn: bool = True) -> dict:
     return policies.data_scientist_policy(
         partition="aws",
         region=REGION,
@@ -63,7 +69,7 @@ def policy_for(team: str, with_sfn: bool = True) -> dict:
         job_role_arn=job_role_arn(team),
         profile_parameter_arn=parameter_arn(team),
         kms_via_service="s3.us-east-1.amazonaws.com",
-        **extra,
+        extra_statements=sfn_statements(team) if with_sfn else (),
     )
 
 
@@ -94,20 +100,32 @@ def test_step_functions_statements_only_when_the_roles_are_given() -> None:
     assert policy_for("fraud", with_sfn=False)["Statement"] == policy_for("fraud")["Statement"][: len(without)]
 
 
-def test_orchestration_arguments_go_together() -> None:
-    with pytest.raises(ValueError, match="go together"):
-        policies.data_scientist_policy(
-            partition="aws",
-            region=REGION,
-            account_id=ACCOUNT,
-            bucket_arn=BUCKET,
-            team_prefix="teams/fraud/",
-            kms_key_arn=KEY,
-            job_queue_arns=[queue_arn("fraud", "cpu")],
-            job_role_arn=job_role_arn("fraud"),
-            profile_parameter_arn=parameter_arn("fraud"),
-            step_functions_role_arn=SFN_ROLE,
-        )
+def test_the_orchestration_statements_come_last_and_unchanged() -> None:
+    statements = policy_for("fraud")["Statement"]
+    assert statements[-len(SFN_SIDS) :] == sfn_statements("fraud")
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"name_prefix": ""},
+        {"name_prefix": "strata-dev-*"},
+        {"step_functions_role_arn": f"arn:aws:iam::{ACCOUNT}:role/*"},
+        {"eventbridge_role_arn": "orchestration-eventbridge"},
+    ],
+)
+def test_the_orchestration_statements_refuse_a_loose_prefix_or_role(override: dict) -> None:
+    """The prefix and both roles are required (keyword-only, no default) and must be concrete."""
+    kwargs = dict(
+        partition="aws",
+        region=REGION,
+        account_id=ACCOUNT,
+        name_prefix=naming.state_machine_name_prefix(ENV, "fraud"),
+        step_functions_role_arn=SFN_ROLE,
+        eventbridge_role_arn=EVENTS_ROLE,
+    )
+    with pytest.raises(ValueError):
+        orchestration_policies.data_scientist_statements(**{**kwargs, **override})
 
 
 def test_pass_role_is_own_job_role_plus_the_two_platform_roles_each_to_its_service() -> None:

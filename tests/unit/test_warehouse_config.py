@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.config import ConfigError, WarehouseMode, load_from_files
+from infra.config import ConfigError, load_from_files
+from modules.warehouse.settings import WarehouseMode
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -221,7 +221,7 @@ def test_the_team_policy_carries_the_warehouse_statements_last() -> None:
     )
     without = team_policies.data_scientist_policy(**kwargs)["Statement"]
     warehouse = data_api("provisioned", "fraud")
-    with_it = team_policies.data_scientist_policy(**kwargs, warehouse_statements=warehouse)["Statement"]
+    with_it = team_policies.data_scientist_policy(**kwargs, extra_statements=warehouse)["Statement"]
     assert with_it[: len(without)] == without, "nothing else changes"
     assert with_it[len(without) :] == warehouse
 

@@ -1,0 +1,50 @@
+"""A team file, ``stacks/teams/<team>.yaml``: the tenancy layer's settings.
+
+Pure (the core and pydantic; no Pulumi). The loader (``infra/config.py``) reads every team file with
+:class:`TeamFile`, checks each team's quotas against the stack's compute pools, and resolves the team
+in one environment into a :class:`core.settings.Team`, which is what every layer is handed.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from core.settings import Emails, Model, principal_arns
+
+
+class TeamEnvironment(Model):
+    """The team in one environment (``environments.<env>`` of its team file)."""
+
+    # Batch job-queue priority: higher runs first when queues share compute environments.
+    priority: int = Field(default=10, ge=0, le=1000)
+    # The most vCPUs the team's jobs use at once here (its CPU queues); <= the environment's CPU capacity.
+    max_vcpus: int = Field(gt=0)
+    # > 0 makes the team GPU-entitled here (a GPU queue); needs strata:compute.gpu.enabled.
+    gpu_max_vcpus: int = Field(default=0, ge=0)
+    # IAM principals (account root, role or user ARNs) allowed to assume the team's data-scientist role.
+    principals: tuple[str, ...] = Field(min_length=1)
+    # The team's monthly AWS Budget in this environment (USD), filtered by its `team` tag; alerts at
+    # 80% and 100% go to the team's contacts.
+    monthly_budget_usd: float = Field(gt=0)
+
+    @field_validator("principals")
+    @classmethod
+    def _arns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return principal_arns(value)
+
+
+class TeamFile(Model):
+    """A team file, ``stacks/teams/<team>.yaml``: one team, owned by that team (docs/configuration.md#team-files)."""
+
+    # The team's name; the file must be named after it (<team>.yaml). 2-24 characters of a-z, 0-9 and
+    # single hyphens, starting with a letter: it appears in role, queue and bucket-prefix names.
+    team: str
+    # One line on what the team does, for whoever reads the file.
+    description: str = ""
+    # Tagged on the team's resources (cost-center) and used by cost allocation.
+    cost_center: str = Field(min_length=1)
+    # E-mail addresses for the team's budget alerts and failed Batch jobs. At most 10: an AWS Budgets
+    # notification takes up to 10 e-mail subscribers.
+    contacts: Emails = Field(min_length=1, max_length=10)
+    # One section per environment (stack) the team exists in; a team without one is not deployed there.
+    environments: dict[str, TeamEnvironment] = Field(min_length=1)
