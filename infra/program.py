@@ -12,27 +12,24 @@ import pulumi
 from core import naming
 from core.profile import ProfileInputs, render_profile
 from infra.config import ConfigError, Platform, load_from_pulumi
-from modules.compute import Compute, ComputeArgs
-from modules.datastore import Datastore, DatastoreArgs
-from modules.metadata import Metadata, MetadataArgs
+from modules.compute.component import Compute, ComputeArgs
+from modules.datastore.component import Datastore, DatastoreArgs
+from modules.metadata.component import Metadata, MetadataArgs
 from modules.metadata.settings import MetadataMode
 from modules.metadata.ui_spec import ACCESS_LOG_PREFIX as UI_ACCESS_LOG_PREFIX
-from modules.network import Network, NetworkArgs
-from modules.observability import (
+from modules.network.component import Network, NetworkArgs
+from modules.observability.component import Observability, ObservabilityArgs, ObservabilityKey, ObservabilityKeyArgs
+from modules.observability.signals import (
     DatabaseKind,
     DatabaseSignals,
     LoadBalancerKind,
     MetadataSignals,
-    Observability,
-    ObservabilityArgs,
-    ObservabilityKey,
-    ObservabilityKeyArgs,
     WarehouseKind,
     WarehouseSignals,
 )
-from modules.orchestration import Orchestration, OrchestrationArgs
-from modules.team import TeamArgs, TeamComponent
-from modules.warehouse import Warehouse, WarehouseArgs
+from modules.orchestration.component import Orchestration, OrchestrationArgs
+from modules.team.component import TeamArgs, TeamComponent
+from modules.warehouse.component import Warehouse, WarehouseArgs
 
 
 def base_tags(platform: Platform) -> dict[str, str]:

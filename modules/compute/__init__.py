@@ -1,5 +1,4 @@
-"""Compute layer: AWS Batch capacity that scales to zero, with per-team job queues and job roles."""
+"""Compute layer: AWS Batch capacity that scales to zero, with per-team job queues and job roles.
 
-from modules.compute.component import Compute, ComputeArgs
-
-__all__ = ["Compute", "ComputeArgs"]
+The component imports Pulumi; import it from ``modules.compute.component``. Keeping this file empty lets the
+config loader and ``strata validate`` read ``modules.compute.settings`` without loading Pulumi."""

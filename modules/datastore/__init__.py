@@ -1,5 +1,4 @@
-"""The data layer: KMS key, hardened S3 datastore with per-team prefixes, access-log bucket."""
+"""The data layer: KMS key, hardened S3 datastore with per-team prefixes, access-log bucket.
 
-from modules.datastore.component import Datastore, DatastoreArgs
-
-__all__ = ["Datastore", "DatastoreArgs"]
+The component imports Pulumi; import it from ``modules.datastore.component``. Keeping this file empty lets the
+config loader and ``strata validate`` read ``modules.datastore.settings`` without loading Pulumi."""

@@ -1,5 +1,4 @@
-"""The network layer: private VPC sized from the capacity config (or an adopted VPC), egress, S3 gateway endpoint, flow logs."""
+"""The network layer: private VPC sized from the capacity config (or an adopted VPC), egress, S3 gateway endpoint, flow logs.
 
-from modules.network.component import Network, NetworkArgs
-
-__all__ = ["Network", "NetworkArgs"]
+The component imports Pulumi; import it from ``modules.network.component``. Keeping this file empty lets the
+config loader and ``strata validate`` read ``modules.network.settings`` without loading Pulumi."""

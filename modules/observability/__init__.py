@@ -1,24 +1,4 @@
-"""Observability and cost controls: log key and retention, dashboard, alarms, failed-job alerts, budgets."""
+"""Observability and cost controls: log key and retention, dashboard, alarms, failed-job alerts, budgets.
 
-from modules.observability.component import Observability, ObservabilityArgs, ObservabilityKey, ObservabilityKeyArgs
-from modules.observability.signals import (
-    DatabaseKind,
-    DatabaseSignals,
-    LoadBalancerKind,
-    MetadataSignals,
-    WarehouseKind,
-    WarehouseSignals,
-)
-
-__all__ = [
-    "DatabaseKind",
-    "DatabaseSignals",
-    "LoadBalancerKind",
-    "MetadataSignals",
-    "Observability",
-    "ObservabilityArgs",
-    "ObservabilityKey",
-    "ObservabilityKeyArgs",
-    "WarehouseKind",
-    "WarehouseSignals",
-]
+The component imports Pulumi; import it from ``modules.observability.component``. Keeping this file empty lets the
+config loader and ``strata validate`` read ``modules.observability.settings`` without loading Pulumi."""

@@ -1,5 +1,4 @@
-"""Orchestration layer: Step Functions role, foreach state table, EventBridge schedule role, per-team prefixes."""
+"""Orchestration layer: Step Functions role, foreach state table, EventBridge schedule role, per-team prefixes.
 
-from modules.orchestration.component import Orchestration, OrchestrationArgs
-
-__all__ = ["Orchestration", "OrchestrationArgs"]
+The component imports Pulumi; import it from ``modules.orchestration.component``. Keeping this file empty lets the
+config loader and ``strata validate`` read ``modules.orchestration.settings`` without loading Pulumi."""

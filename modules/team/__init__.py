@@ -1,5 +1,4 @@
-"""Team layer: a team's data-scientist role and its Metaflow profile parameter."""
+"""Team layer: a team's data-scientist role and its Metaflow profile parameter.
 
-from modules.team.component import TeamArgs, TeamComponent
-
-__all__ = ["TeamArgs", "TeamComponent"]
+The component imports Pulumi; import it from ``modules.team.component``. Keeping this file empty lets the
+config loader and ``strata validate`` read ``modules.team.settings`` without loading Pulumi."""

@@ -1,5 +1,4 @@
-"""Warehouse layer: Redshift (Serverless or provisioned), per-team COPY/UNLOAD roles and Data API access."""
+"""Warehouse layer: Redshift (Serverless or provisioned), per-team COPY/UNLOAD roles and Data API access.
 
-from modules.warehouse.component import Warehouse, WarehouseAccess, WarehouseArgs
-
-__all__ = ["Warehouse", "WarehouseAccess", "WarehouseArgs"]
+The component imports Pulumi; import it from ``modules.warehouse.component``. Keeping this file empty lets the
+config loader and ``strata validate`` read ``modules.warehouse.settings`` without loading Pulumi."""

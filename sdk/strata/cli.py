@@ -7,6 +7,8 @@ get it instead of failing with an import error.
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
+
 import typer
 from rich.console import Console
 
@@ -52,13 +54,22 @@ def _platform_missing(command: str) -> None:
         raise typer.Exit(2)
 
 
-try:
-    from tools.cli import register as _register_platform
-except ImportError:  # only the SDK is installed
-    for _command in ("validate", "local"):
-        _platform_missing(_command)
-else:
-    _register_platform(app)
+# The platform's commands, shown with an install hint when only the SDK is installed.
+PLATFORM_COMMANDS = ("validate", "capacity", "plan-json", "local")
+
+
+def _plug_in_platform() -> None:
+    """The platform package adds its commands through the ``strata.commands`` entry point (its
+    pyproject.toml); the SDK imports no platform code, so it installs and runs alone."""
+    plugins = entry_points(group="strata.commands")
+    for plugin in plugins:
+        plugin.load()(app)
+    if not plugins:
+        for command in PLATFORM_COMMANDS:
+            _platform_missing(command)
+
+
+_plug_in_platform()
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from support import RecordingMocks
 
 from core import naming
 from core.settings import Team
-from modules.compute import Compute, ComputeArgs
+from modules.compute.component import Compute, ComputeArgs
 from modules.compute.settings import ComputeSettings
 
 ENV = "dev"

@@ -12,7 +12,8 @@ import pytest
 from pulumi.runtime.mocks import MockMonitor
 
 from core import naming
-from modules.datastore import Datastore, DatastoreArgs, policies
+from modules.datastore import policies
+from modules.datastore.component import Datastore, DatastoreArgs
 from modules.datastore.settings import DatastoreSettings
 
 REGION = "us-east-1"

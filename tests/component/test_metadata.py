@@ -12,7 +12,7 @@ from core import naming
 from core.settings import Team
 from localcloud import RecordingMonitor
 from localcloud.plan import computed_outputs
-from modules.metadata import Metadata, MetadataArgs
+from modules.metadata.component import Metadata, MetadataArgs
 from modules.metadata.settings import MetadataSettings
 
 ACCOUNT = "111111111111"

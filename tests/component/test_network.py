@@ -13,7 +13,8 @@ import pytest
 from pulumi.runtime.mocks import MockMonitor
 
 from core import capacity
-from modules.network import Network, NetworkArgs, egress, policies
+from modules.network import egress, policies
+from modules.network.component import Network, NetworkArgs
 from modules.network.settings import Egress, NetworkMode, NetworkSettings
 
 REGION = "us-east-1"

@@ -15,20 +15,11 @@ from pulumi.runtime.mocks import MockMonitor
 from core import capacity
 from core.settings import Team
 from localcloud.default_tags import is_taggable
-from modules.network import Network, NetworkArgs
+from modules.network.component import Network, NetworkArgs
 from modules.network.settings import Egress, NetworkMode, NetworkSettings
-from modules.observability import (
-    DatabaseKind,
-    DatabaseSignals,
-    MetadataSignals,
-    Observability,
-    ObservabilityArgs,
-    ObservabilityKey,
-    ObservabilityKeyArgs,
-    WarehouseKind,
-    WarehouseSignals,
-)
+from modules.observability.component import Observability, ObservabilityArgs, ObservabilityKey, ObservabilityKeyArgs
 from modules.observability.settings import AlarmThresholds, ObservabilitySettings
+from modules.observability.signals import DatabaseKind, DatabaseSignals, MetadataSignals, WarehouseKind, WarehouseSignals
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 TAGS = {"environment": "dev", "managed-by": "strata", "cost-center": "ml-platform"}

@@ -18,9 +18,9 @@ from support import Deployment as BaseDeployment
 from core import naming
 from core.settings import Team
 from localcloud import RecordingMonitor
-from modules.orchestration import Orchestration, OrchestrationArgs
+from modules.orchestration.component import Orchestration, OrchestrationArgs
 from modules.orchestration.settings import OrchestrationSettings
-from modules.team import TeamArgs, TeamComponent
+from modules.team.component import TeamArgs, TeamComponent
 
 ENV = "dev"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -12,7 +12,7 @@ from support import ACCOUNT, Deployment, RecordingMocks
 
 from core import naming
 from core.settings import Team
-from modules.team import TeamArgs, TeamComponent
+from modules.team.component import TeamArgs, TeamComponent
 
 ENV = "dev"
 BUCKET = "arn:aws:s3:::acme-ml-dev-datastore"

@@ -15,7 +15,7 @@ from support import ACCOUNT, REGION, aws_invoke
 
 from core import naming
 from core.settings import Team
-from modules.warehouse import Warehouse, WarehouseArgs
+from modules.warehouse.component import Warehouse, WarehouseArgs
 from modules.warehouse.settings import WarehouseMode, WarehouseSettings
 
 ENV = "dev"

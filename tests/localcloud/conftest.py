@@ -111,8 +111,8 @@ def declare_metadata(name: str, env: str, cidr: int, settings: MetadataSettings,
     import pulumi_aws as aws
 
     from core import naming
-    from modules.metadata import Metadata, MetadataArgs
     from modules.metadata import policies as mp
+    from modules.metadata.component import Metadata, MetadataArgs
 
     vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=f"10.{cidr}.0.0/16")
     subnets = [

@@ -17,15 +17,9 @@ from core.settings import Team
 from localcloud import LocalEngine, RecordingMonitor
 from localcloud import default_tags as dt
 from localcloud.engine import NOT_EMULATED, LocalEngineError
-from modules.observability import (
-    DatabaseKind,
-    DatabaseSignals,
-    Observability,
-    ObservabilityArgs,
-    ObservabilityKey,
-    ObservabilityKeyArgs,
-)
+from modules.observability.component import Observability, ObservabilityArgs, ObservabilityKey, ObservabilityKeyArgs
 from modules.observability.settings import ObservabilitySettings
+from modules.observability.signals import DatabaseKind, DatabaseSignals
 
 ACCOUNT_QUEUE = "arn:aws:batch:us-east-1:123456789012:job-queue/strata-hdl-{}-cpu"
 DEFAULT_TAGS = {"environment": "hdl", "team": "platform", "cost-center": "platform", "managed-by": "strata"}

@@ -12,7 +12,7 @@ import pytest
 from core import naming
 from core.settings import Team
 from localcloud import NOT_EMULATED, LocalEngine, RecordingMonitor
-from modules.warehouse import Warehouse, WarehouseArgs
+from modules.warehouse.component import Warehouse, WarehouseArgs
 from modules.warehouse.settings import WarehouseMode, WarehouseSettings
 
 ACCOUNT = "123456789012"  # moto's default account

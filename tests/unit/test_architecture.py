@@ -153,3 +153,25 @@ def test_the_mock_check_passes_a_plain_component(tmp_path):
     path = tmp_path / "component.py"
     path.write_text("import pulumi\nfrom pulumi import runtime\nDRY = runtime.is_dry_run()\n# unit-tested without mocks\n")
     assert mock_references(path) == []
+
+
+def test_the_import_diagram_is_current_and_runs_one_way():
+    """docs/architecture.md's diagram is drawn from the code; no arrow runs back up, none joins two layers,
+    and there is no cycle (tools/import_graph.py)."""
+    from tools import import_graph
+
+    graph = import_graph.build()
+    assert graph.violations() == [], graph.violations()
+    assert import_graph.main(["--check"]) == 0, "docs/architecture.md's diagram is stale: python -m tools.import_graph --write"
+
+
+def test_the_import_diagram_check_sees_an_arrow_back_up():
+    from tools.import_graph import Graph
+
+    bad = Graph(
+        ("infra", "modules.compute", "modules.team", "core"), (("modules.compute", "infra"), ("modules.team", "modules.compute"))
+    )
+    problems = bad.violations()
+    assert "modules.compute -> infra: runs back up" in problems, problems
+    assert "modules.team -> modules.compute: one layer imports another" in problems, problems
+    assert any(p.startswith("cycle:") for p in Graph(("core", "infra"), (("core", "infra"), ("infra", "core"))).violations())
