@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # AWS keeps the first four and the last address of every subnet.
@@ -27,7 +28,10 @@ FIXED_OVERHEAD_PER_AZ = 16
 MIN_PRIVATE_PREFIX = 24
 PUBLIC_PREFIX = 28
 
-PRIVATE_RANGES = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+# ``ip_network`` returns either version; the helpers below accept both.
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,19 @@ class PlanError(ValueError):
     """The VPC cannot hold what the capacity config asks for; the message says what would fit."""
 
 
+def _within(inner: Network, outer: Network) -> bool:
+    """``inner.subnet_of(outer)`` for networks of either version; across versions it is False (subnet_of raises)."""
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner.subnet_of(outer)
+    return False
+
+
 def is_private(cidr: str) -> bool:
     net = ipaddress.ip_network(cidr, strict=False)
-    return any(net.version == r.version and net.subnet_of(r) for r in PRIVATE_RANGES)
+    # The private ranges are IPv4 (RFC 1918); an IPv6 network is never inside one (subnet_of would raise).
+    return isinstance(net, ipaddress.IPv4Network) and any(net.subnet_of(r) for r in PRIVATE_RANGES)
 
 
 def plan_subnets(cidr: str, az_count: int, demand: Demand, with_public: bool) -> SubnetPlan:
@@ -82,24 +96,24 @@ def plan_subnets(cidr: str, az_count: int, demand: Demand, with_public: bool) ->
     prefix = private_prefix_for(per_az)
     if prefix < vpc.prefixlen:
         raise PlanError(f"a /{vpc.prefixlen} cannot hold one /{prefix} private subnet per AZ ({per_az} addresses per AZ at peak)")
-    blocks = vpc.subnets(new_prefix=prefix)
-    private = [next(blocks, None) for _ in range(az_count)]
-    if any(p is None for p in private):
+    blocks: Iterator[Network] = vpc.subnets(new_prefix=prefix)
+    private = [b for b in (next(blocks, None) for _ in range(az_count)) if b is not None]
+    if len(private) < az_count:
         raise PlanError(
             f"a /{vpc.prefixlen} holds fewer than {az_count} private /{prefix} subnets ({per_az} addresses per AZ at peak)"
         )
-    public: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    public: list[Network] = []
     if with_public:
-        start = int(private[-1].broadcast_address) + 1  # type: ignore[union-attr]
+        start = int(private[-1].broadcast_address) + 1
         for i in range(az_count):
             net = ipaddress.ip_network((start + i * 2 ** (32 - PUBLIC_PREFIX), PUBLIC_PREFIX))
-            if not net.subnet_of(vpc):  # type: ignore[arg-type]
+            if not _within(net, vpc):
                 raise PlanError(
                     f"a /{vpc.prefixlen} has no room left for the /{PUBLIC_PREFIX} public subnets "
                     f"that NAT egress needs after {az_count} private /{prefix} subnets"
                 )
             public.append(net)
-    usable = sum(p.num_addresses - RESERVED_PER_SUBNET for p in private)  # type: ignore[union-attr]
+    usable = sum(p.num_addresses - RESERVED_PER_SUBNET for p in private)
     return SubnetPlan(
         private=tuple(str(p) for p in private),
         public=tuple(str(p) for p in public),

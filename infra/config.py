@@ -59,7 +59,7 @@ def _partitions() -> tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...]:
     """(id, region pattern, regions) of every AWS partition, from the partition data botocore ships
     (``botocore/data/partitions.json``, the data its endpoint resolution uses), read offline.
     Pseudo-regions such as ``aws-global`` fail their partition's ``regionRegex`` and are left out."""
-    from botocore.loaders import create_loader  # type: ignore[import-untyped]
+    from botocore.loaders import create_loader
 
     out = []
     for partition in create_loader().load_data("partitions")["partitions"]:
@@ -341,7 +341,7 @@ def _check_region(region: str | None, path: str, issues: Issues) -> None:
     otherwise surface only when ``pulumi up`` calls AWS."""
     if region is None or any(region in regions for regions in aws_regions().values()):
         return
-    import botocore  # type: ignore[import-untyped]
+    import botocore
 
     partition = partition_of(region)
     known = aws_regions()[partition or "aws"]

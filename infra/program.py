@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
 from core import naming
 from core.profile import ProfileInputs, render_profile
+from core.settings import Team
 from infra.config import ConfigError, Platform, load_from_pulumi
 from modules.compute.component import Compute, ComputeArgs
 from modules.datastore.component import Datastore, DatastoreArgs
@@ -37,7 +39,7 @@ def base_tags(platform: Platform) -> dict[str, str]:
     return {**platform.settings.tags, "environment": platform.environment, naming.MANAGED_BY_TAG: naming.MANAGED_BY}
 
 
-def build(platform: Platform) -> dict[str, pulumi.Output]:
+def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
     """Declare every layer for one environment; returns the stack outputs."""
     env = platform.environment
     s = platform.settings
@@ -145,20 +147,9 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
         assert orchestration is not None
         warehouse_access = warehouse.team_access[team.name] if warehouse is not None else None
         fargate_role = compute.fargate_execution_role_arn
-        profile = pulumi.Output.all(
-            bucket=datastore.bucket_name,
-            queue=compute.job_queue_arns[team.name]["cpu"],
-            job_role=compute.job_role_arns[team.name],
-            fargate=fargate_role,
-            sfn_role=orchestration.step_functions_role_arn,
-            sfn_table=orchestration.state_table_name,
-            events_role=orchestration.eventbridge_role_arn,
-            sfn_logs=orchestration.execution_log_group_arn,
-            service_url=metadata.api_url if metadata is not None and use_service else None,
-            internal_url=metadata.internal_url if metadata is not None and use_service else None,
-            warehouse_role=warehouse.copy_role_arns[team.name] if warehouse is not None else None,
-        ).apply(
-            lambda v, team=team: render_profile(
+
+        def profile_of(v: dict[str, Any], team: Team = team) -> dict[str, str]:
+            return render_profile(
                 ProfileInputs(
                     bucket_name=v["bucket"],
                     team_prefix=naming.team_prefix(team.name),
@@ -176,7 +167,20 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
                     warehouse=warehouse.profile_keys(team.name, v["warehouse_role"], platform.region) if warehouse else None,
                 )
             )
-        )
+
+        profile = pulumi.Output.all(
+            bucket=datastore.bucket_name,
+            queue=compute.job_queue_arns[team.name]["cpu"],
+            job_role=compute.job_role_arns[team.name],
+            fargate=fargate_role,
+            sfn_role=orchestration.step_functions_role_arn,
+            sfn_table=orchestration.state_table_name,
+            events_role=orchestration.eventbridge_role_arn,
+            sfn_logs=orchestration.execution_log_group_arn,
+            service_url=metadata.api_url if metadata is not None and use_service else None,
+            internal_url=metadata.internal_url if metadata is not None and use_service else None,
+            warehouse_role=warehouse.copy_role_arns[team.name] if warehouse is not None else None,
+        ).apply(profile_of)
         component = TeamComponent(
             f"team-{team.name}",
             TeamArgs(
@@ -234,7 +238,7 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
         ),
     )
 
-    outputs = {
+    outputs: dict[str, pulumi.Output[Any]] = {
         "environment": pulumi.Output.from_input(env),
         "region": pulumi.Output.from_input(platform.region),
         "vpcId": network.vpc_id,
@@ -274,14 +278,16 @@ def build(platform: Platform) -> dict[str, pulumi.Output]:
             "warehouseBootstrapSql": warehouse.bootstrap_sql,
         }
     if metadata is not None:
+        # Pulumi secrets: `pulumi stack output metadataApiKeys --show-secrets` for operators only. (Declared:
+        # pulumi's Output.secret infers its type from the target only; the keys resolve to dict[str, str].)
+        api_keys: pulumi.Output[Any] = pulumi.Output.secret(pulumi.Output.from_input(metadata.api_keys))
         outputs |= {
             "metadataApiUrl": metadata.api_url,
             "metadataInternalUrl": metadata.internal_url,
             "metadataApiKeySecrets": pulumi.Output.from_input(
                 {t.name: naming.metadata_api_key_secret(env, t.name) for t in platform.teams}
             ),
-            # Pulumi secrets: `pulumi stack output metadataApiKeys --show-secrets` for operators only.
-            "metadataApiKeys": pulumi.Output.secret(pulumi.Output.from_input(metadata.api_keys)),
+            "metadataApiKeys": api_keys,
         }
         if metadata.ui is not None:
             # Users open the URL; DNS for ui.domainName must point at the internal ALB's name.

@@ -250,9 +250,9 @@ class Compute(Component):
         plan: policies.EnvironmentPlan,
         instance_profile: aws.iam.InstanceProfile,
         launch_template: aws.ec2.LaunchTemplate,
-    ) -> dict:
+    ) -> aws.batch.ComputeEnvironmentComputeResourcesArgsDict:
         args = self._args
-        resources: dict = {
+        resources: aws.batch.ComputeEnvironmentComputeResourcesArgsDict = {
             "type": plan.type,
             "max_vcpus": plan.max_vcpus,
             # Private subnets only, so EC2 instances get no public IP. Fargate's assignPublicIp is a
@@ -264,22 +264,18 @@ class Compute(Component):
         }
         if not plan.is_ec2:
             return resources
-        resources.update(
-            {
-                # Scale to zero: no instance runs (or bills) while no job is queued. desired_vcpus is
-                # left to Batch; setting it would pin capacity and fight the scaler.
-                "min_vcpus": 0,
-                "instance_types": list(plan.instance_types),
-                "allocation_strategy": plan.allocation_strategy,
-                "instance_role": instance_profile.arn,
-                # The explicit version (not $Latest) makes a template change show up as a diff here.
-                "launch_template": {
-                    "launch_template_id": launch_template.id,
-                    "version": launch_template.latest_version.apply(str),
-                },
-                "ec2_configurations": [{"image_type": plan.image_type}],
-            }
-        )
+        # Scale to zero: no instance runs (or bills) while no job is queued. desired_vcpus is
+        # left to Batch; setting it would pin capacity and fight the scaler.
+        resources["min_vcpus"] = 0
+        resources["instance_types"] = list(plan.instance_types)
+        resources["allocation_strategy"] = plan.allocation_strategy
+        resources["instance_role"] = instance_profile.arn
+        # The explicit version (not $Latest) makes a template change show up as a diff here.
+        resources["launch_template"] = {
+            "launch_template_id": launch_template.id,
+            "version": launch_template.latest_version.apply(str),
+        }
+        resources["ec2_configurations"] = [{"image_type": plan.image_type}]
         if plan.bid_percentage is not None:
             resources["bid_percentage"] = plan.bid_percentage
         return resources

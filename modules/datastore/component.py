@@ -99,7 +99,9 @@ class Datastore(Component):
             policy_inputs.append(aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn)
 
         def log_policy_document(log_arn: str, bucket_arn: str, account: str, elb_arn: str | None = None) -> str:
-            extra = [policies.elb_access_log_statement(log_arn, args.elb_log_prefix, account, elb_arn)] if elb_arn else []
+            # elb_arn comes only with a prefix (above); the prefix test narrows it for the type checker.
+            elb_prefix = args.elb_log_prefix
+            extra = [policies.elb_access_log_statement(log_arn, elb_prefix, account, elb_arn)] if elb_arn and elb_prefix else []
             return json.dumps(policies.log_bucket_policy(log_arn, bucket_arn, account, policies.DATASTORE_LOG_PREFIX, extra))
 
         log_policy = aws.s3.BucketPolicy(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -219,11 +220,17 @@ class Metadata(Component):
             name=naming.metadata_name(self._env, f"pg{major}"),
             family=f"aurora-postgresql{major}",
             description=f"Strata {self._env} metadata: TLS only" + (", idle sessions closed" if s.auto_pause else ""),
-            parameters=policies.cluster_parameters(s),
+            parameters=[aws.rds.ClusterParameterGroupParameterArgs(**p) for p in policies.cluster_parameters(s)],
             tags=self._tags,
             opts=self._child(),
         )
         identifier = naming.metadata_name(self._env)
+        scaling: aws.rds.ClusterServerlessv2ScalingConfigurationArgsDict = {
+            "min_capacity": db.min_capacity,
+            "max_capacity": db.max_capacity,
+        }
+        if s.auto_pause:
+            scaling["seconds_until_auto_pause"] = db.seconds_until_auto_pause
         cluster = aws.rds.Cluster(
             f"{n}-db",
             cluster_identifier=identifier,
@@ -241,11 +248,7 @@ class Metadata(Component):
             db_subnet_group_name=subnets.name,
             vpc_security_group_ids=[db_sg.id],
             db_cluster_parameter_group_name=params.name,
-            serverlessv2_scaling_configuration={
-                "min_capacity": db.min_capacity,
-                "max_capacity": db.max_capacity,
-                **({"seconds_until_auto_pause": db.seconds_until_auto_pause} if s.auto_pause else {}),
-            },
+            serverlessv2_scaling_configuration=scaling,
             backup_retention_period=db.backup_retention_days,
             preferred_backup_window="03:00-04:00",
             copy_tags_to_snapshot=True,
@@ -262,7 +265,9 @@ class Metadata(Component):
                 identifier=f"{identifier}-{i}",
                 cluster_identifier=cluster.cluster_identifier,
                 instance_class=SERVERLESS_CLASS,
-                engine=cluster.engine,
+                # pulumi_aws types this argument as its EngineType enum only (the cluster's takes str or the
+                # enum); the provider's schema is a string, and the cluster's engine is one of the enum's values.
+                engine=cluster.engine,  # type: ignore[arg-type]
                 engine_version=cluster.engine_version,
                 db_subnet_group_name=subnets.name,
                 publicly_accessible=False,
@@ -302,9 +307,11 @@ class Metadata(Component):
             aws.secretsmanager.SecretVersion(
                 f"{n}-{team.name}-key", secret_id=secret.id, secret_string=key.result, opts=self._child()
             )
-            ds_role = pulumi.Output.all(self._partition, self._account).apply(
-                lambda v, t=team.name: f"arn:{v[0]}:iam::{v[1]}:role/{naming.data_scientist_role(self._env, t)}"
-            )
+
+            def ds_role_arn(v: list[str], team_name: str = team.name) -> str:
+                return f"arn:{v[0]}:iam::{v[1]}:role/{naming.data_scientist_role(self._env, team_name)}"
+
+            ds_role = pulumi.Output.all(self._partition, self._account).apply(ds_role_arn)
             job_role = a.job_role_arns[team.name]
             aws.secretsmanager.SecretPolicy(
                 f"{n}-{team.name}-key",
@@ -473,7 +480,10 @@ class Metadata(Component):
     ) -> MetadataUi:
         a, s = self._args, self._args.settings
         assert a.datastore_bucket_arn is not None and a.datastore_bucket_name is not None  # _check
-        cidrs = list(s.ui.allowed_cidrs) or [a.vpc_cidr]
+        cidrs: list[pulumi.Input[str]] = list(s.ui.allowed_cidrs)
+        if not cidrs:
+            assert a.vpc_cidr is not None  # _check
+            cidrs = [a.vpc_cidr]
         return MetadataUi(
             f"{self._name}-ui",
             MetadataUiArgs(
@@ -499,8 +509,9 @@ class Metadata(Component):
         )
 
 
-def _master_secret_arn(secrets: list | None) -> str:
-    """The RDS-managed secret's ARN (``master_user_secrets[0].secret_arn``)."""
+def _master_secret_arn(secrets: Sequence[Any] | None) -> str:
+    """The RDS-managed secret's ARN (``master_user_secrets[0].secret_arn``); the entries are
+    ``ClusterMasterUserSecret`` objects, or plain dicts under Pulumi's mocks."""
     if secrets:
         first = secrets[0]
         arn = first.get("secret_arn") if isinstance(first, dict) else getattr(first, "secret_arn", None)

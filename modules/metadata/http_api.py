@@ -167,6 +167,9 @@ class HttpApiFrontDoor(MetadataFrontDoor):
         hashes = pulumi.Output.all(*[keys[t] for t in teams]).apply(
             lambda ks: policies.key_hashes({t: k for t, k in zip(teams, ks, strict=True) if k is not None})
         )
+        # Hashes, not keys; still a Pulumi secret so they never show in plain state or previews. (Annotated:
+        # pulumi's Output.secret infers its type only from the assignment's declared type.)
+        secret_hashes: pulumi.Output[str] = pulumi.Output.secret(hashes)
         return aws.lambda_.Function(
             f"{n}-authorizer",
             name=fn_name,
@@ -177,8 +180,7 @@ class HttpApiFrontDoor(MetadataFrontDoor):
             memory_size=128,
             timeout=3,
             code=pulumi.AssetArchive({"index.py": pulumi.StringAsset(policies.AUTHORIZER_SOURCE)}),
-            # Hashes, not keys; still a Pulumi secret so they never show in plain state or previews.
-            environment={"variables": {"KEY_HASHES": pulumi.Output.secret(hashes)}},
+            environment={"variables": {"KEY_HASHES": secret_hashes}},
             tags=self._tags,
             opts=self._child(depends_on=[logs_policy, logs]),
         )

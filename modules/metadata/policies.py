@@ -31,6 +31,10 @@ SERVICE_COMMAND = (PYTHON, "-m", "services.metadata_service.server")
 # /healthcheck runs `SELECT 1` through the pool (services/metadata_service/api/admin.py); /ping does not.
 DEEP_HEALTH_PATH = "/healthcheck"
 SHALLOW_HEALTH_PATH = "/ping"
+# Seconds a deregistering task keeps draining (the service's and the UI's target groups). A string on purpose:
+# the provider's schema holds it as one (Terraform's nullable int), and so does every stack's recorded input;
+# pulumi_aws's Python signature says ``int``, hence ``Any`` here. An int would change that input.
+DEREGISTRATION_DELAY: Any = "30"
 # Metaflow sends the key as x-api-key (metaflow_config.py: SERVICE_AUTH_KEY -> SERVICE_HEADERS["x-api-key"]).
 API_KEY_HEADER = "x-api-key"
 LAMBDA_SERVICE = "lambda.amazonaws.com"

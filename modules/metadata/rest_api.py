@@ -90,7 +90,7 @@ class RestApiFrontDoor(MetadataFrontDoor):
             protocol="TCP",
             port=policies.SERVICE_PORT,
             vpc_id=a.vpc_id,
-            deregistration_delay="30",
+            deregistration_delay=policies.DEREGISTRATION_DELAY,
             health_check={
                 "protocol": "HTTP",
                 "path": policies.health_check_path(a.settings),
@@ -121,14 +121,14 @@ class RestApiFrontDoor(MetadataFrontDoor):
         n, a, s = self._name, self._args, self._args.settings
         private = s.endpoint_type is ApiEndpointType.PRIVATE
         endpoint = self._execute_api_endpoint() if private else None
+        endpoint_configuration: aws.apigateway.RestApiEndpointConfigurationArgsDict = {"types": s.endpoint_type.value}
+        if endpoint is not None:
+            endpoint_configuration["vpc_endpoint_ids"] = [endpoint.id]
         api = aws.apigateway.RestApi(
             f"{n}-rest-api",
             name=naming.metadata_name(self._env),
             description=f"Strata {self._env}: Metaflow metadata service (x-api-key per team)",
-            endpoint_configuration={
-                "types": s.endpoint_type.value,
-                **({"vpc_endpoint_ids": [endpoint.id]} if endpoint is not None else {}),
-            },
+            endpoint_configuration=endpoint_configuration,
             # merge: keeps the endpoint association if AWS adds more (provider docs for PRIVATE).
             put_rest_api_mode="merge" if private else None,
             tags=self._tags,

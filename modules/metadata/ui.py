@@ -115,7 +115,11 @@ class MetadataUi(Component):
         # One rule per CIDR (a rule holds one); the count is known from the stack file, or one VPC CIDR.
         count = len(a.settings.ui.allowed_cidrs) or 1
         for i in range(count):
-            cidr = cidrs.apply(lambda c, i=i: c[i])
+
+            def nth(c: Sequence[str], i: int = i) -> str:
+                return c[i]
+
+            cidr = cidrs.apply(nth)
             for port, what in ((ui_spec.HTTPS_PORT, "HTTPS"), (ui_spec.HTTP_PORT, "HTTP (redirected to HTTPS)")):
                 rule(
                     aws.vpc.SecurityGroupIngressRule,
@@ -194,7 +198,7 @@ class MetadataUi(Component):
                 protocol="HTTP",
                 port=port,
                 vpc_id=a.vpc_id,
-                deregistration_delay="30",
+                deregistration_delay=policies.DEREGISTRATION_DELAY,
                 health_check={
                     "protocol": "HTTP",
                     "path": path,

@@ -3,8 +3,9 @@ the always-on pieces every mode gets: S3 gateway endpoint, Batch security group,
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -46,12 +47,16 @@ class Network(Component):
         s = args.settings
         region = self._aws.region
 
+        vpc_id: pulumi.Output[str]
+        subnet_ids: pulumi.Output[list[str]]
+        route_table_ids: Sequence[pulumi.Input[str]]
         if s.mode is NetworkMode.CREATE:
             assert args.subnets is not None and s.cidr is not None  # _check
             vpc_id, subnet_ids, route_table_ids = self._create(s, args.subnets, region)
         else:
             # An adopted VPC: we declare nothing of its own (its owners keep subnets, routes, egress
             # and default security group); we only attach what Strata needs to it.
+            assert s.vpc_id is not None  # _check
             vpc_id = pulumi.Output.from_input(s.vpc_id)
             subnet_ids = pulumi.Output.from_input(list(s.private_subnet_ids))
             route_table_ids = list(s.private_route_table_ids)
@@ -309,7 +314,7 @@ class Network(Component):
             aws.ec2.VpcEndpoint(
                 f"{name}-endpoint-{egress.endpoint_suffix(service)}",
                 vpc_id=vpc.id,
-                service_name=region.apply(lambda r, svc=service: egress.endpoint_service_name(r, svc)),
+                service_name=region.apply(functools.partial(egress.endpoint_service_name, service=service)),
                 vpc_endpoint_type="Interface",
                 # The public service hostnames resolve to the endpoint inside the VPC: no client changes.
                 private_dns_enabled=True,

@@ -22,11 +22,12 @@ Pricing: $0.10 per standard-resolution alarm metric a month, the first 10 free p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol
 
 from core import naming
-from modules.observability.signals import LB_NAMESPACES, DatabaseKind, Signals, WarehouseKind
+from modules.observability.signals import LB_NAMESPACES, DatabaseKind, N, Signals, WarehouseKind
 
 GIB = 1024**3
 
@@ -43,14 +44,15 @@ class Thresholds(Protocol):
 
 
 @dataclass(frozen=True)
-class AlarmSpec:
+class AlarmSpec(Generic[N]):
     key: str
     """Short, stable id: the alarm's logical-name suffix and the part of its name after ``strata-<env>-``."""
     name: str
     description: str
     namespace: str
     metric: str
-    dimensions: dict[str, str]
+    dimensions: Mapping[str, str | N]
+    """Our own names (a team's rule) and the other layers' (``N``: as the signals hold them)."""
     statistic: str
     period: int
     evaluation_periods: int
@@ -61,9 +63,9 @@ class AlarmSpec:
     """Set on a team's alarm (it gets the team's tags)."""
 
 
-def alarm_specs(signals: Signals, t: Thresholds) -> list[AlarmSpec]:
+def alarm_specs(signals: Signals[N], t: Thresholds) -> list[AlarmSpec[N]]:
     env = signals.environment
-    specs: list[AlarmSpec] = []
+    specs: list[AlarmSpec[N]] = []
 
     def add(key: str, description: str, **kwargs) -> None:
         specs.append(AlarmSpec(key=key, name=naming.alarm(env, key), description=f"Strata {env}: {description}", **kwargs))
@@ -84,7 +86,7 @@ def alarm_specs(signals: Signals, t: Thresholds) -> list[AlarmSpec]:
             team=team.team,
         )
 
-    def errors_5xx(key: str, what: str, namespace: str, metric: str, dimensions: dict[str, str]) -> None:
+    def errors_5xx(key: str, what: str, namespace: str, metric: str, dimensions: Mapping[str, N]) -> None:
         add(
             key,
             f"{what} answered {t.api_errors}+ 5xx responses within 5 minutes",
@@ -98,7 +100,7 @@ def alarm_specs(signals: Signals, t: Thresholds) -> list[AlarmSpec]:
             comparison="GreaterThanOrEqualToThreshold",
         )
 
-    def no_healthy_target(key: str, what: str, namespace: str, load_balancer: str, target_group: str) -> None:
+    def no_healthy_target(key: str, what: str, namespace: str, load_balancer: N, target_group: N) -> None:
         add(
             key,
             f"{what} has no healthy task behind its load balancer for 5 minutes",

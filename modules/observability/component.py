@@ -89,11 +89,11 @@ class ObservabilityArgs(LayerArgs):
     """``Compute.job_queue_arns``: team -> kind -> queue ARN. Every team in ``teams`` needs >= 1 queue."""
     kms_key_arn: pulumi.Input[str]
     """``ObservabilityKey.key_arn``: encrypts the Batch log group and every topic."""
-    metadata: MetadataSignals | None = None
+    metadata: MetadataSignals[pulumi.Input[str]] | None = None
     """The metadata layer's API, load balancer and ECS names (fields may be Inputs); None until it exists."""
-    database: DatabaseSignals | None = None
+    database: DatabaseSignals[pulumi.Input[str]] | None = None
     """The metadata database (``identifier`` may be an Input); None until it exists."""
-    warehouse: WarehouseSignals | None = None
+    warehouse: WarehouseSignals[pulumi.Input[str]] | None = None
     """The warehouse (``name`` may be an Input); None until it exists."""
 
 
@@ -224,8 +224,8 @@ class Observability(Component):
         )
         self.alarm_arns = {}
         for spec in specs:
-            team = next((t for t in args.teams if t.name == spec.team), None)
-            alarm_tags = {**tags, "team": team.name, "cost-center": team.cost_center} if team else tags
+            alarm_team = next((t for t in args.teams if t.name == spec.team), None)
+            alarm_tags = {**tags, "team": alarm_team.name, "cost-center": alarm_team.cost_center} if alarm_team else tags
             alarm = aws.cloudwatch.MetricAlarm(
                 f"{name}-alarm-{spec.key}",
                 name=spec.name,
@@ -267,26 +267,25 @@ class Observability(Component):
 
         # ---- budgets: the environment's and one per team, alerting by e-mail at 80% / 100%
         self.budget_names = {}
-        for spec in budgets.budget_specs(
-            env,
-            s.monthly_budget_usd,
-            s.alert_emails,
-            [(t.name, t.monthly_budget_usd, t.contacts) for t in args.teams],
-        ):
-            team = next((t for t in args.teams if t.name == spec.team), None)
+        team_budgets: list[tuple[str, float, Sequence[str]]] = []
+        for t in args.teams:
+            assert t.monthly_budget_usd is not None  # _check
+            team_budgets.append((t.name, t.monthly_budget_usd, t.contacts))
+        for budget_spec in budgets.budget_specs(env, s.monthly_budget_usd, s.alert_emails, team_budgets):
+            budget_team = next((t for t in args.teams if t.name == budget_spec.team), None)
             budget = aws.budgets.Budget(
-                f"{name}-budget-{spec.key}",
-                name=spec.name,
+                f"{name}-budget-{budget_spec.key}",
+                name=budget_spec.name,
                 budget_type="COST",
                 time_unit="MONTHLY",
-                limit_amount=spec.limit_amount,
+                limit_amount=budget_spec.limit_amount,
                 limit_unit="USD",
-                cost_filters=[aws.budgets.BudgetCostFilterArgs(name="TagKeyValue", values=[spec.tag_filter])],
-                notifications=[aws.budgets.BudgetNotificationArgs(**n) for n in budgets.notifications(spec.emails)],
-                tags={**tags, "team": team.name, "cost-center": team.cost_center} if team else tags,
+                cost_filters=[aws.budgets.BudgetCostFilterArgs(name="TagKeyValue", values=[budget_spec.tag_filter])],
+                notifications=[aws.budgets.BudgetNotificationArgs(**n) for n in budgets.notifications(budget_spec.emails)],
+                tags={**tags, "team": budget_team.name, "cost-center": budget_team.cost_center} if budget_team else tags,
                 opts=self._child(),
             )
-            self.budget_names[spec.key] = budget.name
+            self.budget_names[budget_spec.key] = budget.name
 
         # ---- cost-allocation tags: only the payer account may activate them, and only once the key has
         # been seen on a resource; a budget filtered on a tag that is not active sees $0.

@@ -88,7 +88,7 @@ def _search(expression_id: str, namespace: str, dimension: str, value: str, stat
     return [{"expression": f"SEARCH('{query}', '{stat}', {PERIOD})", "id": expression_id, "label": label}]
 
 
-def dashboard_body(signals: Signals, alarm_arns: Sequence[str] = ()) -> dict[str, Any]:
+def dashboard_body(signals: Signals[str], alarm_arns: Sequence[str] = ()) -> dict[str, Any]:
     env, region = signals.environment, signals.region
     layout = _Layout()
     layout.full(

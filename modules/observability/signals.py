@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, TypeVar
+
+N = TypeVar("N")
+"""The type of the other layers' names in a signal: ``str`` once resolved (what the dashboard reads), or
+``pulumi.Input[str]`` as the program hands them to the component (the alarms take them as they are)."""
 
 
 @dataclass(frozen=True)
@@ -30,24 +35,24 @@ LB_NAMESPACES = {LoadBalancerKind.APPLICATION: "AWS/ApplicationELB", LoadBalance
 
 
 @dataclass(frozen=True)
-class MetadataSignals:
+class MetadataSignals(Generic[N]):
     """The metadata service's front door and tasks; give whichever exist."""
 
-    rest_api_name: str | None = None
+    rest_api_name: N | None = None
     """API Gateway REST API name (metrics dimension ``ApiName``)."""
-    http_api_id: str | None = None
+    http_api_id: N | None = None
     """API Gateway HTTP API id (metrics dimension ``ApiId``), when the front door is an HTTP API."""
-    load_balancer: str | None = None
+    load_balancer: N | None = None
     """ALB/NLB ARN suffix (``app/<name>/<id>`` or ``net/<name>/<id>``), with ``target_group``."""
-    target_group: str | None = None
+    target_group: N | None = None
     """Target-group ARN suffix (``targetgroup/<name>/<id>``)."""
     load_balancer_kind: LoadBalancerKind = LoadBalancerKind.APPLICATION
-    ecs_cluster: str | None = None
-    ecs_service: str | None = None
-    ui_load_balancer: str | None = None
+    ecs_cluster: N | None = None
+    ecs_service: N | None = None
+    ui_load_balancer: N | None = None
     """The Metaflow UI's ALB ARN suffix (``app/<name>/<id>``), when the UI is on."""
-    ui_backend_target_group: str | None = None
-    ui_static_target_group: str | None = None
+    ui_backend_target_group: N | None = None
+    ui_static_target_group: N | None = None
     """The UI's target-group ARN suffixes (backend under /api, static app)."""
 
 
@@ -57,9 +62,9 @@ class DatabaseKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class DatabaseSignals:
+class DatabaseSignals(Generic[N]):
     kind: DatabaseKind
-    identifier: str
+    identifier: N
 
 
 class WarehouseKind(StrEnum):
@@ -68,17 +73,17 @@ class WarehouseKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class WarehouseSignals:
+class WarehouseSignals(Generic[N]):
     kind: WarehouseKind
-    name: str
+    name: N
     """Workgroup name (serverless) or cluster identifier (provisioned)."""
 
 
 @dataclass(frozen=True)
-class Signals:
+class Signals(Generic[N]):
     environment: str
     region: str
     teams: tuple[TeamSignals, ...]
-    metadata: MetadataSignals | None = None
-    database: DatabaseSignals | None = None
-    warehouse: WarehouseSignals | None = None
+    metadata: MetadataSignals[N] | None = None
+    database: DatabaseSignals[N] | None = None
+    warehouse: WarehouseSignals[N] | None = None

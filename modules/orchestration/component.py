@@ -181,11 +181,15 @@ class Orchestration(Component):
         # Metaflow's Batch tasks write the foreach state; the job roles belong to the compute layer, so
         # the grant is an inline policy of its own (named after its purpose) on each team's role.
         for team in teams:
+
+            def job_role_name(_arn: str, team: str = team) -> str:
+                return naming.job_role(env, team)
+
             aws.iam.RolePolicy(
                 f"{name}-job-{team}",
                 # The compute layer names job roles naming.job_role(); going through the role's ARN Output
                 # makes this policy wait for the role (and fail with it).
-                role=pulumi.Output.from_input(args.job_role_arns[team]).apply(lambda _, t=team: naming.job_role(env, t)),
+                role=pulumi.Output.from_input(args.job_role_arns[team]).apply(job_role_name),
                 name="sfn-state-table",
                 policy=pulumi.Output.all(table=table.arn, key=args.kms_key_arn, via=dynamodb_via).apply(
                     lambda v: json.dumps(

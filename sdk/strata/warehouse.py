@@ -184,7 +184,8 @@ def query(
         raise WarehouseError(f"timeout must be positive, got {timeout}")
     settings = load_settings(env, team, home)
     client = client or _client(settings.region)
-    request = {**settings.target(), "Sql": sql, "StatementName": STATEMENT_NAME}
+    # A boto3 request: string fields plus the list of Parameters, hence ``Any`` values.
+    request: dict[str, Any] = {**settings.target(), "Sql": sql, "StatementName": STATEMENT_NAME}
     if params:
         request["Parameters"] = parameters(params)
     statement_id = _call(settings, "run the statement", client.execute_statement, **request)["Id"]
