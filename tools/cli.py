@@ -11,11 +11,28 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.config import ConfigError, load_from_files
+from infra.config import ConfigError, Platform, load_from_files
 from tools import capacity_report as cr
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
+
+
+def require_project(project_dir: Path) -> None:
+    """Exit 2 with a hint when ``project_dir`` is not a Strata repository."""
+    if not (project_dir / "Pulumi.yaml").exists():
+        err.print(f"[red]error:[/red] {project_dir.resolve()} has no Pulumi.yaml; pass --project-dir")
+        raise typer.Exit(2)
+
+
+def load_or_exit(project_dir: Path, stack: str) -> Platform:
+    """The validated platform, or every config problem on stderr (file, key, fix) and exit 1."""
+    require_project(project_dir)
+    try:
+        return load_from_files(project_dir, stack)
+    except ConfigError as exc:
+        err.print(exc.render(), highlight=False, markup=False)
+        raise typer.Exit(1) from None
 
 
 def validate(
@@ -23,14 +40,7 @@ def validate(
     project_dir: Path = typer.Option(Path("."), help="The Strata repository (holds Pulumi.yaml and stacks/)."),
 ) -> None:
     """Check a stack file and the team files without deploying: exit 0, or every problem on stderr."""
-    if not (project_dir / "Pulumi.yaml").exists():
-        err.print(f"[red]error:[/red] {project_dir.resolve()} has no Pulumi.yaml; pass --project-dir")
-        raise typer.Exit(2)
-    try:
-        platform = load_from_files(project_dir, stack)
-    except ConfigError as exc:
-        err.print(exc.render(), highlight=False, markup=False)
-        raise typer.Exit(1) from None
+    platform = load_or_exit(project_dir, stack)
     teams = ", ".join(t.name for t in platform.teams) or "none"
     out.print(f"stack {stack!r} is valid: region {platform.region}, teams: {teams}")
 
@@ -64,14 +74,7 @@ def capacity(
     except cr.WorkloadError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    if not (project_dir / "Pulumi.yaml").exists():
-        err.print(f"[red]error:[/red] {project_dir.resolve()} has no Pulumi.yaml; pass --project-dir")
-        raise typer.Exit(2)
-    try:
-        platform = load_from_files(project_dir, stack)
-    except ConfigError as exc:
-        err.print(exc.render(), highlight=False, markup=False)
-        raise typer.Exit(1) from None
+    platform = load_or_exit(project_dir, stack)
     report = cr.capacity_report(platform, parsed, subnet_ips)
     if fmt is ReportFormat.JSON:
         import json

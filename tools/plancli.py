@@ -19,9 +19,9 @@ def plan_json(
 ) -> None:
     """Run the program with echo mocks (no cloud, no Pulumi CLI) and write a Terraform plan JSON of
     every AWS resource it declares: `checkov -f plan.json --framework terraform_plan`."""
-    if not (project_dir / "Pulumi.yaml").exists():
-        err.print(f"[red]error:[/red] {project_dir.resolve()} has no Pulumi.yaml; pass --project-dir")
-        raise typer.Exit(2)
+    from tools.cli import require_project
+
+    require_project(project_dir)
     import pulumi  # the program runs in this process: import Pulumi only when asked to
 
     from infra.config import ConfigError
