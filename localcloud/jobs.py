@@ -13,6 +13,12 @@ port that accepts and closes at once — so the EC2 instance-metadata probe Meta
 fails in milliseconds instead of reaching 169.254.169.254. Dependencies are not pip-installed
 (``METAFLOW_SKIP_INSTALL_DEPENDENCIES``): the job uses this Python (metaflow, boto3) as its image.
 
+Like a warm container image, the "image" keeps its compiled bytecode: every job of the server shares one
+``PYTHONPYCACHEPREFIX`` (the server's own, which `strata local up` sets, else ``<work root>/pycache``), and a
+job runs in its slot's directory (``slot-<n>``, emptied first), so the Metaflow code package it extracts has
+the same paths as the last job's and Python reuses the bytecode instead of compiling Metaflow again in the
+half a dozen Python processes of every job.
+
 Pure helpers (:func:`job_command`, :func:`job_environment`) are unit-tested; :func:`install` needs moto.
 """
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import shutil
 import socket
 import subprocess
@@ -44,11 +51,15 @@ MAX_LOG_LINES = 5000
 
 
 def max_parallel_jobs(environ: Mapping[str, str] = os.environ) -> int:
-    """How many jobs run at once (``STRATA_LOCAL_BATCH_MAX_PARALLEL``, default the CPU count, at least 2):
-    a wide foreach waits in RUNNABLE, as on a full compute environment, instead of forking the machine to death."""
+    """How many jobs run at once (``STRATA_LOCAL_BATCH_MAX_PARALLEL``, default twice the CPU count, at least 4):
+    a wide foreach waits in RUNNABLE, as on a full compute environment, instead of forking the machine to death.
+
+    Twice the CPUs so that `strata local up`'s two walks (a three-way foreach on Batch and the same flow on Step
+    Functions, at the same time) do not queue behind each other: with one job per CPU, the third task of the
+    foreach alone waited a whole task's length on a 2-CPU machine."""
     raw = environ.get("STRATA_LOCAL_BATCH_MAX_PARALLEL")
     if raw is None:
-        return max(2, os.cpu_count() or 2)
+        return max(4, 2 * (os.cpu_count() or 2))
     value = int(raw)
     if value < 1:
         raise ValueError(f"STRATA_LOCAL_BATCH_MAX_PARALLEL must be >= 1, got {raw!r}")
@@ -78,8 +89,10 @@ def job_environment(
     home: str,
     job_id: str,
     queue: str,
+    pycache: str | None = None,
 ) -> dict[str, str]:
-    """The process environment: the job's own variables, plus what the local cloud's "container" provides.
+    """The process environment: the job's own variables, plus what the local cloud's "container" provides
+    (``pycache``: the image's shared bytecode cache, ``PYTHONPYCACHEPREFIX``).
 
     The caller's environment is not inherited (no real credentials can leak into a job)."""
     env = {
@@ -87,6 +100,7 @@ def job_environment(
         "HOME": home,
         "LANG": "C.UTF-8",
         "PYTHONUNBUFFERED": "1",
+        **({"PYTHONPYCACHEPREFIX": pycache} if pycache else {}),
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         # Batch sets these in every container.
@@ -142,22 +156,27 @@ class DeadProxy:
             log.info("dead proxy: closed connection %d (a job's non-loopback HTTP call; nothing left the machine)", self.refused)
 
 
-def _run(job: Any, endpoint: str, region: str, dead_proxy: str, work_root: Path, slots: threading.Semaphore) -> None:
+def _run(job: Any, endpoint: str, region: str, dead_proxy: str, work_root: Path, slots: queue.Queue[int]) -> None:
     """Wait for a free slot (the job is RUNNABLE meanwhile), run the job to completion in this thread and
     record its outcome on the moto job."""
     from moto.batch.utils import JobStatus
 
     job.status = JobStatus.RUNNABLE.value
-    with slots:
-        _run_now(job, endpoint, region, dead_proxy, work_root)
+    slot = slots.get()
+    try:
+        _run_now(job, endpoint, region, dead_proxy, work_root, slot)
+    finally:
+        slots.put(slot)
 
 
-def _run_now(job: Any, endpoint: str, region: str, dead_proxy: str, work_root: Path) -> None:
+def _run_now(job: Any, endpoint: str, region: str, dead_proxy: str, work_root: Path, slot: int) -> None:
     from moto.batch.utils import JobStatus
 
     job.status = JobStatus.RUNNING.value
     details = job._container_details()
-    workdir = Path(tempfile.mkdtemp(prefix=f"job-{job.job_id[:8]}-", dir=work_root))
+    workdir = work_root / f"slot-{slot}"  # the same path for every job of this slot: see the module docstring
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
     lines: list[str] = []
     exit_code = 1
     try:
@@ -171,9 +190,10 @@ def _run_now(job: Any, endpoint: str, region: str, dead_proxy: str, work_root: P
             home=str(workdir),
             job_id=job.job_id,
             queue=job.job_queue.name,
+            pycache=os.environ.get("PYTHONPYCACHEPREFIX") or str(work_root / "pycache"),
         )
         timeout = job._get_attempt_duration() or DEFAULT_TIMEOUT_S
-        log.info("batch job %s (%s): running %s", job.job_id, job.job_name, command[:2])
+        log.info("batch job %s (%s): running %s in %s", job.job_id, job.job_name, command[:2], workdir)
         try:
             proc = subprocess.run(
                 command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
@@ -194,10 +214,17 @@ def _run_now(job: Any, endpoint: str, region: str, dead_proxy: str, work_root: P
         job.exit_code = exit_code
         if exit_code != 0 and job.job_stopped_reason is None:
             job.job_stopped_reason = "Essential container in task exited"
-        job._mark_stopped(success=exit_code == 0)
-        log.info("batch job %s (%s): exit %s", job.job_id, job.job_name, exit_code)
         if exit_code == 0:
             shutil.rmtree(workdir, ignore_errors=True)
+        else:  # kept for inspection, out of the slot's way
+            kept = work_root / f"failed-{job.job_id}"
+            try:
+                workdir.rename(kept)
+                log.info("batch job %s (%s): scratch directory kept in %s", job.job_id, job.job_name, kept)
+            except OSError as err:
+                log.info("batch job %s (%s): could not keep its scratch directory: %s", job.job_id, job.job_name, err)
+        job._mark_stopped(success=exit_code == 0)
+        log.info("batch job %s (%s): exit %s", job.job_id, job.job_name, exit_code)
 
 
 def _write_logs(job: Any, lines: list[str]) -> None:
@@ -216,7 +243,9 @@ def install(endpoint: str, work_root: Path | None = None) -> DeadProxy:
     from moto.batch_simple.models import BatchSimpleBackend
 
     proxy = DeadProxy()
-    slots = threading.Semaphore(max_parallel_jobs())
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(max_parallel_jobs()):
+        slots.put(slot)
     root = Path(work_root or tempfile.mkdtemp(prefix="strata-batch-jobs-"))
     root.mkdir(parents=True, exist_ok=True)
 

@@ -9,6 +9,7 @@ what ran is then read back from moto (Batch jobs, the execution, the tasks' obje
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import subprocess
 import sys
@@ -20,8 +21,14 @@ from typing import Any
 
 import boto3
 
+from strata.profiles import metaflow_user
+
 # How long a Step Functions run of the sample flow may take here (it takes ~20 s on 2 cores).
 EXECUTION_TIMEOUT_S = 300
+# DescribeExecution polls: moto's interpreter itself checks a Batch job every 0.5 s.
+EXECUTION_POLL_S = 0.5
+# Who runs the walk when the shell names nobody (Metaflow refuses a missing user and "root").
+FALLBACK_USER = "strata-local"
 FLOW_NAME = "RegionForecastFlow"
 _RUN_ID = re.compile(r"\(run-id (sfn-[0-9a-f-]+)\)")
 
@@ -80,7 +87,7 @@ def wait_for_execution(sfn: Any, machine_arn: str, execution_name: str, timeout:
         described = sfn.describe_execution(executionArn=arn)
         if described["status"] != "RUNNING" or time.monotonic() > deadline:
             return described
-        time.sleep(1)
+        time.sleep(EXECUTION_POLL_S)
 
 
 def datastore_tasks(s3: Any, sysroot: str, flow: str, run_id: str) -> dict[str, list[str]]:
@@ -127,10 +134,19 @@ def step_functions_run(flow: Path, cwd: Path, env: Mapping[str, str], profile: M
     return StepFunctionsRun(run_id, described["executionArn"], described["status"], time.monotonic() - started, tasks)
 
 
+def local_user(environ: Mapping[str, str] = os.environ) -> str:
+    """The user the local cloud's flows run as, in the order the env file picks it (session.write_env_file):
+    the one Metaflow would pick, else the login name, else ``strata-local`` — never none and never root."""
+    if user := metaflow_user(environ):
+        return user
+    login = environ.get("LOGNAME")
+    if not login:
+        try:  # what `id -un` prints
+            login = pwd.getpwuid(os.getuid()).pw_name
+        except KeyError:  # no passwd entry for this uid (some containers)
+            login = ""
+    return login if login and login != "root" else FALLBACK_USER
+
+
 def flow_env(base: Mapping[str, str], profile_name: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        **base,
-        "METAFLOW_PROFILE": profile_name,
-        "METAFLOW_USER": os.environ.get("METAFLOW_USER") or os.environ.get("USER") or "strata-local",
-    }
+    return {**os.environ, **base, "METAFLOW_PROFILE": profile_name, "METAFLOW_USER": local_user(os.environ)}

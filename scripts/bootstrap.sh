@@ -50,7 +50,9 @@ sync() {
     echo "==> installing $lockfile into a new $dir"
     rm -rf "$dir"
     UV_PYTHON_DOWNLOADS=never "$uv" venv --quiet --python "$PY" "$dir"
-    "$uv" pip sync --quiet --python "$dir/bin/python" --require-hashes "$lockfile"
+    # Bytecode compiled once here: with PYTHONDONTWRITEBYTECODE set (as on CI), every process would
+    # otherwise recompile pulumi_aws, moto and Metaflow on import.
+    "$uv" pip sync --quiet --compile-bytecode --python "$dir/bin/python" --require-hashes "$lockfile"
     return 1  # changed
   fi
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from enum import StrEnum
 from pathlib import Path
 
@@ -12,10 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.config import ConfigError, Platform, load_from_files
+from strata.output import console
 from tools import capacity_report as cr
 
-err = Console(stderr=True, soft_wrap=True)
-out = Console()
+# Never folded at 80 columns when piped: printed commands stay runnable (strata.output).
+err = console(stderr=True)
+out = console()
 
 
 def require_project(project_dir: Path) -> None:
@@ -81,10 +82,7 @@ def capacity(
 
         typer.echo(json.dumps(cr.as_dict(report), indent=2))
         return
-    console = Console(soft_wrap=True)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(soft_wrap=True, width=200)  # piped: tables at their natural width, never folded at 80
-    _print_report(console, report, platform.region)
+    _print_report(out, report, platform.region)
 
 
 def _n(value: int | None) -> str:

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-err = Console(stderr=True, soft_wrap=True)
-out = Console(stderr=True)  # stdout may carry the plan itself
+from strata.output import console
+
+err = console(stderr=True)
+out = console(stderr=True)  # stdout may carry the plan itself
 
 
 def plan_json(

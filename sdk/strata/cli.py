@@ -1,27 +1,66 @@
 """The ``strata`` command.
 
-Data-scientist commands need only this package. Platform commands (``validate``, ``local``) are
-added from the platform install (``tools.cli``) when it is importable; otherwise they explain how to
+Data-scientist commands need only this package. Platform commands (``validate``, ``capacity``, ``plan-json``, ``local``)
+plug in through the ``strata.commands`` entry point of the platform install (``tools.cli``); without it, they explain how to
 get it instead of failing with an import error.
 """
 
 from __future__ import annotations
 
+import os
+from importlib import metadata
 from importlib.metadata import entry_points
 
 import typer
-from rich.console import Console
 
-from strata import profiles, warehouse_cli
+from strata import __version__, profiles, warehouse_cli
+from strata.output import console, platform_hint, python_command
 
 app = typer.Typer(
     help="Strata: your team's ML platform. `strata configure` installs your Metaflow profile.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, soft_wrap=True)
-out = Console()
+err = console(stderr=True)
+out = console()
 app.add_typer(warehouse_cli.app, name="warehouse")
+
+SDK_DISTRIBUTION = "strata-sdk"
+PLATFORM_DISTRIBUTION = "strata-platform"
+PLATFORM_COMMANDS = ("validate", "capacity", "plan-json", "local")
+
+
+def _installed(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def version_lines() -> list[str]:
+    """The SDK's version, the platform's (when installed) and Metaflow's: what a bug report needs."""
+    platform = _installed(PLATFORM_DISTRIBUTION)
+    return [
+        f"{SDK_DISTRIBUTION} {_installed(SDK_DISTRIBUTION) or __version__}",
+        f"{PLATFORM_DISTRIBUTION} {platform}" if platform else f"{PLATFORM_DISTRIBUTION}: not installed (SDK only)",
+        f"metaflow {_installed('metaflow') or 'not installed'}",
+    ]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        for line in version_lines():
+            out.print(line, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the SDK and platform versions and exit."
+    ),
+) -> None:
+    pass
 
 
 @app.command()
@@ -36,34 +75,65 @@ def configure(
         profile = profiles.with_api_key(profiles.fetch_profile(env, team, region), env, team, region)
         installed = profiles.install_profile(profile, env, team, force=force)
     except profiles.ProfileProblem as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
     name = profiles.profile_name(env, team)
     verb = "installed" if installed.changed else "already up to date:"
-    out.print(f"{verb} {installed.path}")
-    out.print(f"use it with: [bold]METAFLOW_PROFILE={name} python flow.py run[/bold]")
+    out.print(f"{verb} {installed.path}", highlight=False)
+    out.print(f"use it with: [bold]METAFLOW_PROFILE={name} {python_command()} flow.py run[/bold]", highlight=False)
+    # The profile is the team's (one SSM parameter for everyone): it must not name a user, or every run
+    # would land in one person's namespace. A shell without a user name is warned about instead.
+    if profiles.metaflow_user(os.environ) is None:
+        err.print(f"[yellow]note:[/yellow] {profiles.no_user_hint()}", highlight=False)
+
+
+@app.command()
+def doctor(
+    profile: str = typer.Option(None, "--profile", "-p", help="Profile to check (default: $METAFLOW_PROFILE)."),
+) -> None:
+    """Check that Metaflow can run here with your profile: the profile file, a user name, AWS settings."""
+    name = profile or os.environ.get("METAFLOW_PROFILE")
+    problems: list[str] = []
+    if not name:
+        problems.append("METAFLOW_PROFILE is not set: run flows as `METAFLOW_PROFILE=<env>-<team> python flow.py ...`")
+    elif problem := profiles.missing_profile(name):
+        problems.append(problem)
+    else:
+        out.print(f"profile {name}: {profiles.profile_path(name)}", highlight=False)
+    if user := profiles.metaflow_user(os.environ):
+        out.print(f"Metaflow user: {user}", highlight=False)
+    else:
+        problems.append(profiles.no_user_hint())
+    local = bool(name) and name.startswith(f"{profiles.LOCAL_ENV}-")
+    if local and not os.environ.get("AWS_ENDPOINT_URL"):
+        problems.append(f"{name} is a local-cloud profile but AWS_ENDPOINT_URL is not set: `source {profiles.LOCAL_ENV_FILE}`")
+    for problem in problems:
+        err.print(f"[red]problem:[/red] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    out.print("ok: Metaflow can start with this profile", highlight=False)
 
 
 def _platform_missing(command: str) -> None:
-    @app.command(command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    @app.command(
+        command,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        help="(platform command: not installed here)",
+    )
     def missing() -> None:
-        err.print(
-            f"[red]error:[/red] `strata {command}` is a platform command; install the platform "
-            "(`pip install -e '.[dev]'` in the Strata repository) to use it."
-        )
+        err.print(f"[red]error:[/red] {platform_hint(command)}", highlight=False)
         raise typer.Exit(2)
-
-
-# The platform's commands, shown with an install hint when only the SDK is installed.
-PLATFORM_COMMANDS = ("validate", "capacity", "plan-json", "local")
 
 
 def _plug_in_platform() -> None:
     """The platform package adds its commands through the ``strata.commands`` entry point (its
     pyproject.toml); the SDK imports no platform code, so it installs and runs alone."""
     plugins = entry_points(group="strata.commands")
-    for plugin in plugins:
-        plugin.load()(app)
+    try:
+        for plugin in plugins:
+            plugin.load()(app)
+    except ImportError:  # the platform without its dependencies (e.g. moto): say how to install it
+        plugins = ()
     if not plugins:
         for command in PLATFORM_COMMANDS:
             _platform_missing(command)

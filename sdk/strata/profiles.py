@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +78,73 @@ def metaflow_home() -> Path:
     return Path(os.environ.get("METAFLOW_HOME", "~/.metaflowconfig")).expanduser()
 
 
+# The local cloud's profiles (`strata local up`) are named local-<team>; they live in .strata/local, which
+# its env file makes METAFLOW_HOME.
+LOCAL_ENV = "local"
+LOCAL_ENV_FILE = ".strata/local/env"
+
+
+def configure_hint(name: str) -> str:
+    """What to run to get profile ``name`` (``<env>-<team>``) where Metaflow looks for it."""
+    env, sep, team = name.partition("-")
+    if env == LOCAL_ENV and team:
+        return f"`source {LOCAL_ENV_FILE}` first (in the Strata repository, after `strata local up`: it sets METAFLOW_HOME)"
+    if sep and env and team:
+        return f"run `strata configure --env {env} --team {team}`"
+    return "run `strata configure --env <env> --team <team>` and use the profile it names"
+
+
+def refresh_hint(name: str) -> str:
+    """What to run to replace an outdated or broken profile ``name``."""
+    env, sep, team = name.partition("-")
+    if env == LOCAL_ENV and team:
+        return "rewrite it with `strata local down` and `strata local up` (in the Strata repository)"
+    if sep and env and team:
+        return f"refresh it with `strata configure --env {env} --team {team} --force`"
+    return "refresh it with `strata configure --env <env> --team <team> --force`"
+
+
+def profile_path(name: str, home: Path | None = None) -> Path:
+    """Where Metaflow reads profile ``name`` from: ``$METAFLOW_HOME/config_<name>.json``."""
+    return (home or metaflow_home()) / f"config_{name}.json"
+
+
+def missing_profile(name: str, home: Path | None = None) -> str | None:
+    """Why profile ``name`` is unusable and what to run instead, or None when Metaflow can read it.
+
+    Metaflow itself stops at import with a traceback (``Unable to locate METAFLOW_PROFILE``) when the
+    file is missing; the ``strata`` commands check first and say this instead."""
+    path = profile_path(name, home)
+    if not path.exists():
+        return f"no profile {name!r} at {path}: {configure_hint(name)}"
+    try:
+        json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        return f"cannot read the profile {path}: {exc}; {refresh_hint(name)}"
+    return None
+
+
+# Metaflow's user name (metaflow.util.get_username): METAFLOW_USER, then these, never "root"; without
+# one, every flow command stops with "Unknown user". CI shells and containers often set none.
+USER_VARIABLES = ("SUDO_USER", "USERNAME", "USER")
+
+
+def metaflow_user(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The user name Metaflow will record for runs started with ``environ``, or None (Metaflow refuses to run)."""
+    for name in ("METAFLOW_USER", *USER_VARIABLES):
+        value = environ.get(name)
+        if value and value != "root":
+            return value
+    return None
+
+
+def no_user_hint() -> str:
+    return (
+        "Metaflow will stop with `Unknown user`: this shell sets none of METAFLOW_USER, USERNAME or USER (or only "
+        "`root`, which Metaflow refuses). Name yourself once per shell: export METAFLOW_USER=<your name>"
+    )
+
+
 def fetch_profile(env: str, team: str, region: str | None = None) -> dict[str, str]:
     """The profile stored by the platform, read with the caller's own AWS credentials.
 
@@ -108,7 +175,7 @@ class Installed:
 def install_profile(profile: dict[str, str], env: str, team: str, home: Path | None = None, force: bool = False) -> Installed:
     """Write ``config_<env>-<team>.json``; never replace a different file unless ``force``."""
     home = home or metaflow_home()
-    path = home / f"config_{profile_name(env, team)}.json"
+    path = profile_path(profile_name(env, team), home)
     text = json.dumps(profile, indent=2, sort_keys=True) + "\n"
     if path.exists():
         try:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
@@ -40,6 +41,10 @@ MAX_POLL_SECONDS = 2.0
 RUNNING = ("SUBMITTED", "PICKED", "STARTED")
 # Statement names show up in SYS_QUERY_HISTORY and the console: who ran what.
 STATEMENT_NAME = "strata-warehouse-query"
+# The local cloud (moto) accepts a Data API statement but never finishes it (localcloud/README.md): against a
+# loopback endpoint a statement still running after this long is cancelled and explained, not waited on for
+# the full timeout.
+LOCAL_CLOUD_WAIT_SECONDS = 2.0
 
 
 class WarehouseError(Exception):
@@ -66,6 +71,16 @@ class QueryTimeout(WarehouseError):
         self.statement_id = statement_id
 
 
+class LocalCloudCannotQuery(QueryTimeout):
+    """The Data API is the local cloud's (moto), which never finishes a statement: SQL cannot run there."""
+
+
+def is_local_endpoint(url: str | None) -> bool:
+    """True for a loopback endpoint (``http://127.0.0.1:<port>``, localhost): the local cloud, not AWS."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where a team's warehouse is, from its profile."""
@@ -73,6 +88,7 @@ class Settings:
     mode: str
     region: str
     database: str
+    profile: str = ""
     workgroup: str | None = None
     cluster: str | None = None
     db_user: str | None = None
@@ -101,38 +117,32 @@ def _profile_path(env: str | None, team: str | None, home: Path | None) -> tuple
         name = os.environ["METAFLOW_PROFILE"]
     else:
         raise WarehouseNotConfigured("which warehouse? pass env and team (--env dev --team fraud) or set METAFLOW_PROFILE")
-    return home / f"config_{name}.json", name
+    return profiles.profile_path(name, home), name
 
 
 def load_settings(env: str | None = None, team: str | None = None, home: Path | None = None) -> Settings:
     """The warehouse settings of profile ``<env>-<team>`` (default: ``$METAFLOW_PROFILE``)."""
     path, name = _profile_path(env, team, home)
-    fix = (
-        f"run `strata configure --env {env} --team {team}`"
-        if env and team
-        else "run `strata configure --env <env> --team <team>`"
-    )
+    fix = profiles.refresh_hint(name)
     try:
         profile = json.loads(path.read_text())
     except FileNotFoundError:
-        raise WarehouseNotConfigured(f"no profile {name!r} at {path}: {fix}") from None
+        raise WarehouseNotConfigured(f"no profile {name!r} at {path}: {profiles.configure_hint(name)}") from None
     except (OSError, json.JSONDecodeError) as exc:
-        raise WarehouseNotConfigured(f"cannot read the profile {path}: {exc}; {fix} --force") from None
+        raise WarehouseNotConfigured(f"cannot read the profile {path}: {exc}; {fix}") from None
     keys = {k[len(KEY_PREFIX) :]: v for k, v in profile.items() if k.startswith(KEY_PREFIX)} if isinstance(profile, dict) else {}
     if not keys:
         raise WarehouseNotConfigured(
-            f"profile {name!r} has no {KEY_PREFIX}* settings: the environment has no warehouse, or the profile "
-            f"predates it ({fix} --force to refresh it)"
+            f"profile {name!r} has no {KEY_PREFIX}* settings: the environment has no warehouse, or the profile predates it: {fix}"
         )
     mode = keys.get("MODE")
     needed = {SERVERLESS: ("REGION", "DATABASE", "WORKGROUP"), PROVISIONED: ("REGION", "DATABASE", "CLUSTER", "DB_USER")}
     if mode not in needed:
-        raise WarehouseNotConfigured(
-            f"profile {name!r}: {KEY_PREFIX}MODE is {mode!r}, not serverless or provisioned; {fix} --force"
-        )
+        raise WarehouseNotConfigured(f"profile {name!r}: {KEY_PREFIX}MODE is {mode!r}, not serverless or provisioned; {fix}")
     if missing := [KEY_PREFIX + k for k in needed[mode] if not keys.get(k)]:
-        raise WarehouseNotConfigured(f"profile {name!r} lacks {', '.join(missing)}; {fix} --force")
+        raise WarehouseNotConfigured(f"profile {name!r} lacks {', '.join(missing)}; {fix}")
     return Settings(
+        profile=name,
         mode=mode,
         region=keys["REGION"],
         database=keys["DATABASE"],
@@ -188,11 +198,30 @@ def query(
     request: dict[str, Any] = {**settings.target(), "Sql": sql, "StatementName": STATEMENT_NAME}
     if params:
         request["Parameters"] = parameters(params)
+    local = is_local_endpoint(getattr(getattr(client, "meta", None), "endpoint_url", None))
     statement_id = _call(settings, "run the statement", client.execute_statement, **request)["Id"]
-    described = _wait(settings, client, statement_id, timeout, sleep, clock)
+    if local and timeout > LOCAL_CLOUD_WAIT_SECONDS:
+        try:
+            described = _wait(settings, client, statement_id, LOCAL_CLOUD_WAIT_SECONDS, sleep, clock)
+        except QueryTimeout as exc:
+            raise LocalCloudCannotQuery(_local_cloud_message(settings, exc.statement_id), exc.statement_id) from None
+    else:
+        described = _wait(settings, client, statement_id, timeout, sleep, clock)
     if not described.get("HasResultSet"):
         return []
     return _rows(settings, client, statement_id)
+
+
+def _local_cloud_message(settings: Settings, statement_id: str) -> str:
+    env, _, team = settings.profile.partition("-")
+    team = team or "<team>"
+    return (
+        f"the local cloud cannot run SQL: its Redshift Data API (moto) accepts a statement but never finishes it, so "
+        f"statement {statement_id} was cancelled after {LOCAL_CLOUD_WAIT_SECONDS:g} s instead of waiting for the timeout. "
+        f"The warehouse itself is deployed locally: `aws redshift describe-clusters --cluster-identifier {settings.name}` "
+        f"shows it (after `source {profiles.LOCAL_ENV_FILE}`). To run queries, use a deployed environment: "
+        f"`strata configure --env dev --team {team}`, then `strata warehouse query '...' --env dev --team {team}`."
+    )
 
 
 def _client(region: str) -> Any:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from strata import warehouse
+from strata.output import console
 
 app = typer.Typer(help="Your team's Redshift warehouse, through the Data API.", no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)
-out = Console()
+err = console(stderr=True)
+out = console()
 
 
 def _params(values: list[str]) -> dict[str, str]:

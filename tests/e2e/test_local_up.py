@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ import pytest
 from core import naming
 from infra.config import load_from_files
 from localcloud import walk
+from strata.output import shown_path
 
 REPO = Path(__file__).resolve().parents[2]
 STRATA = [sys.executable, "-m", "strata.cli"]
@@ -23,9 +26,9 @@ pytestmark = pytest.mark.e2e
 
 
 def strata(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [*STRATA, *args], cwd=REPO, env={**os.environ, **(env or {})}, text=True, capture_output=True, timeout=600
-    )
+    # No COLUMNS: the output must not be hard-wrapped when it is not a terminal.
+    base = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    proc = subprocess.run([*STRATA, *args], cwd=REPO, env={**base, **(env or {})}, text=True, capture_output=True, timeout=600)
     if check:
         assert proc.returncode == 0, f"strata {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
@@ -34,7 +37,7 @@ def strata(*args: str, env: dict | None = None, check: bool = True) -> subproces
 @pytest.fixture(scope="module")
 def local_cloud(tmp_path_factory):
     state = tmp_path_factory.mktemp("local-cloud")
-    up = strata("local", "up", "--team", "fraud", "--state-dir", str(state), env={"COLUMNS": "200"})
+    up = strata("local", "up", "--team", "fraud", "--state-dir", str(state))
     server = json.loads((state / "server.json").read_text())
     env = dict(
         line.removeprefix("export ").split("=", 1)
@@ -161,13 +164,88 @@ def test_a_second_up_refuses_while_running(local_cloud):
     assert "already running" in again.stderr and "Traceback" not in again.stderr
 
 
+def test_up_ends_with_each_phases_time(local_cloud):
+    last = local_cloud["up"].stdout.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"phases: start moto [\d.]+ s, deploy [\d.]+ s, (batch flow|step functions flow) [\d.]+ s, "
+        r"(batch flow|step functions flow) [\d.]+ s; total [\d.]+ s",
+        last,
+    ), last
+
+
+def test_up_prints_commands_that_run_as_printed_on_one_line(local_cloud):
+    """Piped output is not folded at 80 columns, and the hints name this venv's python, not a bare `python`."""
+    lines = local_cloud["up"].stdout.splitlines()
+    python = shown_path(Path(sys.executable), REPO)
+    wanted = f"METAFLOW_PROFILE=local-fraud {python} examples/flows/scheduled_flow.py step-functions create"
+    assert any(line.strip() == wanted for line in lines), "\n".join(lines[-12:])
+    assert not any(re.search(r"METAFLOW_PROFILE=\S+ python ", line) for line in lines), "a bare python"
+    assert any(
+        line.endswith("local status; stop it with: " + shown_path(Path(sys.executable).parent / "strata", REPO) + " local down")
+        for line in lines
+    )
+
+
+def test_the_servers_log_is_in_the_state_directory(local_cloud):
+    log = Path(local_cloud["server"]["log"])
+    assert log == local_cloud["state"] / "moto.log"
+    assert "batch job" in log.read_text(), "the jobs' starts and exits are in the server's log"
+    assert not Path(tempfile.gettempdir(), f"moto-{local_cloud['server']['port']}.log").exists()
+
+
+def test_status_reports_the_running_cloud(local_cloud):
+    proc = strata("local", "status", "--state-dir", str(local_cloud["state"]))
+    for text in (
+        local_cloud["server"]["endpoint"],
+        f"PID {local_cloud['server']['pid']}",
+        "answering",
+        "forecasting, fraud, research",
+    ):
+        assert text in proc.stdout, (text, proc.stdout)
+    assert str(local_cloud["state"] / "env") in proc.stdout
+
+
+def test_the_readme_flow_commands_run_in_a_shell_without_a_user(local_cloud):
+    """README: `source .strata/local/env`, then `METAFLOW_PROFILE=local-<team> .venv/bin/python examples/flows/
+    foreach_flow.py run --with batch` (and `step-functions create`), in a CI-like shell with no USER, LOGNAME or
+    USERNAME. Team research, so that fraud's queue keeps exactly the jobs the tests above count."""
+    shell = {k: v for k, v in os.environ.items() if k not in ("METAFLOW_USER", "SUDO_USER", "USERNAME", "USER", "LOGNAME")}
+    shell = {k: v for k, v in shell.items() if not k.startswith(("AWS_", "METAFLOW_"))}
+    python = shown_path(Path(sys.executable), REPO)
+    flow = "examples/flows/foreach_flow.py"
+    # The control: without the env file Metaflow really finds no user in this shell.
+    bare = subprocess.run(
+        ["bash", "-c", f"METAFLOW_PROFILE=local-research METAFLOW_HOME={local_cloud['state']} {python} {flow} show"],
+        cwd=REPO,
+        env=shell,
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert bare.returncode != 0 and "Unknown user" in bare.stdout + bare.stderr, bare.stdout + bare.stderr
+    commands = " && ".join(
+        [
+            f"source {local_cloud['state'] / 'env'}",
+            f"METAFLOW_PROFILE=local-research {python} {flow} run --with batch",
+            f"METAFLOW_PROFILE=local-research {python} {flow} step-functions create",
+        ]
+    )
+    proc = subprocess.run(["bash", "-c", commands], cwd=REPO, env=shell, text=True, capture_output=True, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert "Unknown user" not in proc.stdout + proc.stderr
+    assert "Done!" in proc.stdout + proc.stderr
+
+
 def test_down_stops_exactly_the_recorded_server(local_cloud):
     # Runs last in this module (pytest keeps file order); the fixture's own `down` then finds nothing.
     pid = local_cloud["server"]["pid"]
-    strata("local", "down", "--state-dir", str(local_cloud["state"]))
+    state = local_cloud["state"]
+    strata("local", "down", "--state-dir", str(state))
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
-    assert not (local_cloud["state"] / "server.json").exists()
+    assert not (state / "server.json").exists()
+    assert not (state / "moto.log").exists() and not (state / "jobs").exists(), "down removes the log and the jobs' scratch"
+    assert any((state / "pycache").rglob("*.pyc")), "the bytecode cache is kept for the next `up`"
 
 
 def test_outputs_file_holds_no_secret_in_clear(local_cloud):
