@@ -104,7 +104,7 @@ def doctor(
         out.print(f"Metaflow user: {user}", highlight=False)
     else:
         problems.append(profiles.no_user_hint())
-    local = bool(name) and name.startswith(f"{profiles.LOCAL_ENV}-")
+    local = name is not None and name.startswith(f"{profiles.LOCAL_ENV}-")
     if local and not os.environ.get("AWS_ENDPOINT_URL"):
         problems.append(f"{name} is a local-cloud profile but AWS_ENDPOINT_URL is not set: `source {profiles.LOCAL_ENV_FILE}`")
     for problem in problems:
@@ -128,13 +128,14 @@ def _platform_missing(command: str) -> None:
 def _plug_in_platform() -> None:
     """The platform package adds its commands through the ``strata.commands`` entry point (its
     pyproject.toml); the SDK imports no platform code, so it installs and runs alone."""
-    plugins = entry_points(group="strata.commands")
+    plugged = False
     try:
-        for plugin in plugins:
+        for plugin in entry_points(group="strata.commands"):
             plugin.load()(app)
+            plugged = True
     except ImportError:  # the platform without its dependencies (e.g. moto): say how to install it
-        plugins = ()
-    if not plugins:
+        plugged = False
+    if not plugged:
         for command in PLATFORM_COMMANDS:
             _platform_missing(command)
 
