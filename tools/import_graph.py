@@ -27,6 +27,7 @@ PACKAGES = ("core", "infra", "modules", "localcloud", "tools", "strata")
 # import each other; modules.base sits under them).
 RANK = {"core": 0, "modules.base": 1, "layer": 2, "infra": 3, "localcloud": 4, "tools": 5}
 SDK = "strata"
+SDK_USERS = frozenset({"localcloud", "tools"})
 
 
 def unit(module: str) -> str:
@@ -51,8 +52,12 @@ class Graph:
         found = []
         for a, b in self.edges:
             ra, rb = rank(a), rank(b)
-            if a == SDK or b == SDK:
-                found.append(f"{a} -> {b}: the SDK and the platform import nothing of each other")
+            if a == SDK:
+                found.append(f"{a} -> {b}: the SDK imports no platform package")
+            elif b == SDK:
+                # The local cloud and the tools use the SDK (its consoles, profile paths); the program does not.
+                if a not in SDK_USERS:
+                    found.append(f"{a} -> {b}: only {', '.join(sorted(SDK_USERS))} may use the SDK")
             elif ra is None or rb is None:
                 found.append(f"{a} -> {b}: unknown unit")
             elif ra < rb:
