@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from test_config import edit_stack
 
 from core import capacity
 from infra.config import load_from_files
@@ -38,21 +38,6 @@ REPO = Path(__file__).resolve().parents[2]
 _STRATA = Path(sys.executable).with_name("strata")
 STRATA = [str(_STRATA)] if _STRATA.exists() else [sys.executable, "-m", "strata.cli"]
 SEED = "200x100:1vcpu:4gib"  # shared/seeds: 200 models x 100 settings = 20,000 tasks
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(REPO / "stacks", tmp_path / "stacks")
-    return tmp_path
-
-
-def edit_stack(project: Path, stack: str, **changes) -> None:
-    path = project / "stacks" / f"Pulumi.{stack}.yaml"
-    doc = yaml.safe_load(path.read_text())
-    for key, value in changes.items():
-        doc["config"][key.replace("__", ":")] = value
-    path.write_text(yaml.safe_dump(doc))
 
 
 # ---------------------------------------------------------------- the workload spec

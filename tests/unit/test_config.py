@@ -18,14 +18,6 @@ from modules.team.settings import TeamFile
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the repository's Pulumi.yaml, stack files and team files to break."""
-    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(REPO / "stacks", tmp_path / "stacks")
-    return tmp_path
-
-
 def edit_stack(project: Path, stack: str, **changes) -> None:
     path = project / "stacks" / f"Pulumi.{stack}.yaml"
     doc = yaml.safe_load(path.read_text())

@@ -3,7 +3,6 @@ production rules enforced, every problem named by file and key with a fix."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,6 @@ from infra.config import ConfigError, load_from_files
 from modules.warehouse.settings import WarehouseMode
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(REPO / "stacks", tmp_path / "stacks")
-    return tmp_path
 
 
 def set_key(project: Path, stack: str, key: str, value) -> None:
