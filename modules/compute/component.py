@@ -77,7 +77,6 @@ class Compute(Component):
         self._args = args
         self._tags = dict(args.tags)
         child = self._child()
-        self._partition = self._aws.partition
         self._via_s3 = pulumi.Output.all(self._aws.region, self._aws.dns_suffix).apply(lambda v: iam.s3_via_service(v[0], v[1]))
 
         instance_role, instance_attachment = self._service_role(
@@ -171,7 +170,7 @@ class Compute(Component):
         attachment = aws.iam.RolePolicyAttachment(
             f"{self._name}-{suffix}",
             role=role.name,
-            policy_arn=self._partition.apply(lambda p: policies.managed_policy_arn(p, managed_policy)),
+            policy_arn=self._aws.partition.apply(lambda p: policies.managed_policy_arn(p, managed_policy)),
             opts=self._child(),
         )
         return role, attachment

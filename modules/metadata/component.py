@@ -106,10 +106,6 @@ class Metadata(Component):
         self._args = args
         self._env = args.environment
         self._tags = dict(args.tags)
-        self._region = self._aws.region
-        self._partition = self._aws.partition
-        self._dns_suffix = self._aws.dns_suffix
-        self._account = self._aws.account_id
 
         db_sg, service_sg = self._security_groups()
         cluster, secret_arn = self._database(db_sg)
@@ -311,13 +307,13 @@ class Metadata(Component):
             def ds_role_arn(v: list[str], team_name: str = team.name) -> str:
                 return f"arn:{v[0]}:iam::{v[1]}:role/{naming.data_scientist_role(self._env, team_name)}"
 
-            ds_role = pulumi.Output.all(self._partition, self._account).apply(ds_role_arn)
+            ds_role = pulumi.Output.all(self._aws.partition, self._aws.account_id).apply(ds_role_arn)
             job_role = a.job_role_arns[team.name]
             aws.secretsmanager.SecretPolicy(
                 f"{n}-{team.name}-key",
                 secret_arn=secret.arn,
                 block_public_policy=True,
-                policy=pulumi.Output.all(secret.arn, self._partition, self._account, ds_role, job_role).apply(
+                policy=pulumi.Output.all(secret.arn, self._aws.partition, self._aws.account_id, ds_role, job_role).apply(
                     lambda v: json.dumps(
                         policies.api_key_secret_policy(
                             secret_arn=v[0], partition=v[1], account_id=v[2], env=self._env, readers=[v[3], v[4]]
@@ -373,14 +369,14 @@ class Metadata(Component):
         )
         aws.iam.RolePolicyAttachment(
             f"{n}-execution", role=execution.name,
-            policy_arn=self._partition.apply(lambda p: f"arn:{p}:iam::aws:policy/{policies.ECS_TASK_EXECUTION_POLICY}"),
+            policy_arn=self._aws.partition.apply(lambda p: f"arn:{p}:iam::aws:policy/{policies.ECS_TASK_EXECUTION_POLICY}"),
             opts=self._child(),
         )  # fmt: skip
         execution_policy = aws.iam.RolePolicy(
             f"{n}-execution-secret",
             role=execution.id,
             name="database-secret",
-            policy=pulumi.Output.all(secret_arn, a.kms_key_arn, self._region, self._dns_suffix).apply(
+            policy=pulumi.Output.all(secret_arn, a.kms_key_arn, self._aws.region, self._aws.dns_suffix).apply(
                 lambda v: json.dumps(
                     policies.execution_role_policy(v[0], v[1], kms_via_service=policies.secretsmanager_via_service(v[2], v[3]))
                 )
@@ -395,7 +391,7 @@ class Metadata(Component):
             tags=self._tags,
             opts=self._child(),
         )
-        definitions = pulumi.Output.all(cluster.endpoint, secret_arn, logs.name, self._region).apply(
+        definitions = pulumi.Output.all(cluster.endpoint, secret_arn, logs.name, self._aws.region).apply(
             lambda v: json.dumps(
                 policies.container_definitions(settings=s, db_host=v[0], master_secret_arn=v[1], log_group=v[2], region=v[3])
             )

@@ -87,10 +87,6 @@ class MetadataFrontDoor(Component):
         self._args = args
         self._env = args.environment
         self._tags = dict(args.tags)
-        self._region = self._aws.region
-        self._partition = self._aws.partition
-        self._dns_suffix = self._aws.dns_suffix
-        self._account = self._aws.account_id
         parent = opts.parent if opts is not None else None
         self._moved_from = [pulumi.Alias(parent=parent)] if parent is not None else None
 

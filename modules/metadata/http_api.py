@@ -38,7 +38,7 @@ class HttpApiFrontDoor(MetadataFrontDoor):
         )
         # The documented shape of an HTTP API's default endpoint (what api_endpoint reports), built from the
         # id so that it is known wherever the id is. https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop.html
-        self.api_url = pulumi.Output.all(api.id, self._region, self._dns_suffix).apply(
+        self.api_url = pulumi.Output.all(api.id, self._aws.region, self._aws.dns_suffix).apply(
             lambda v: policies.api_url(v[0], v[1], v[2])
         )
         self.internal_url = namespace.name.apply(lambda ns: policies.internal_url(CLOUD_MAP_SERVICE, ns))

@@ -46,7 +46,7 @@ class RestApiFrontDoor(MetadataFrontDoor):
             health_check_grace_period_seconds=HEALTH_CHECK_GRACE_SECONDS,
             depends_on=[self._listener],
         )
-        self.api_url = pulumi.Output.all(rest_api.id, self._region, self._dns_suffix).apply(
+        self.api_url = pulumi.Output.all(rest_api.id, self._aws.region, self._aws.dns_suffix).apply(
             lambda v: policies.rest_api_url(v[0], v[1], v[2])
         )
         self.internal_url = self._nlb_dns.apply(policies.nlb_internal_url)
@@ -263,7 +263,7 @@ class RestApiFrontDoor(MetadataFrontDoor):
         )
         logs_policy = aws.iam.RolePolicy(
             f"{n}-apigw-logs", role=logs_role.id, name="access-logs",
-            policy=pulumi.Output.all(self._partition, self._region, self._account).apply(
+            policy=pulumi.Output.all(self._aws.partition, self._aws.region, self._aws.account_id).apply(
                 lambda v: json.dumps(policies.apigateway_logs_policy(*v))
             ),
             opts=self._child(),
@@ -284,7 +284,7 @@ class RestApiFrontDoor(MetadataFrontDoor):
         return aws.ec2.VpcEndpoint(
             f"{n}-execute-api",
             vpc_id=a.vpc_id,
-            service_name=self._region.apply(lambda r: f"com.amazonaws.{r}.execute-api"),
+            service_name=self._aws.region.apply(lambda r: f"com.amazonaws.{r}.execute-api"),
             vpc_endpoint_type="Interface",
             subnet_ids=a.subnet_ids,
             security_group_ids=[sg.id],

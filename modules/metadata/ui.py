@@ -67,8 +67,6 @@ class MetadataUi(Component):
             )
         super().__init__("strata:metadata:Ui", name, None, opts)
         self._name, self._args, self._env, self._tags = name, args, args.environment, dict(args.tags)
-        self._region = self._aws.region
-        self._dns_suffix = self._aws.dns_suffix
 
         alb_sg, task_sg = self._security_groups()
         alb, backend_tg, static_tg, listener = self._load_balancer(alb_sg)
@@ -284,7 +282,7 @@ class MetadataUi(Component):
         )  # fmt: skip
         aws.iam.RolePolicy(
             f"{n}-backend-task", role=backend_role.id, name="datastore-read",
-            policy=pulumi.Output.all(a.datastore_bucket_arn, a.kms_key_arn, self._region, self._dns_suffix).apply(
+            policy=pulumi.Output.all(a.datastore_bucket_arn, a.kms_key_arn, self._aws.region, self._aws.dns_suffix).apply(
                 lambda v: json.dumps(ui_spec.backend_task_policy(*v))
             ),
             opts=self._child(),
@@ -294,14 +292,14 @@ class MetadataUi(Component):
             f"{n}-static-task", assume_role_policy=trust, tags=self._tags, opts=self._child(),
             description=f"Strata {self._env}: the Metaflow UI static app (no permissions)",
         )  # fmt: skip
-        backend_defs = pulumi.Output.all(a.db_host, a.db_secret_arn, a.datastore_bucket_name, logs.name, self._region).apply(
+        backend_defs = pulumi.Output.all(a.db_host, a.db_secret_arn, a.datastore_bucket_name, logs.name, self._aws.region).apply(
             lambda v: json.dumps(
                 ui_spec.backend_container_definitions(
                     settings=s, db_host=v[0], master_secret_arn=v[1], bucket_name=v[2], log_group=v[3], region=v[4]
                 )
             )
         )
-        static_defs = pulumi.Output.all(logs.name, self._region).apply(
+        static_defs = pulumi.Output.all(logs.name, self._aws.region).apply(
             lambda v: json.dumps(ui_spec.static_container_definitions(ui=ui, log_group=v[0], region=v[1]))
         )
         for part, defs, role, cpu, memory, tg, container, port, arch in (
