@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from core.naming import TEAM_TAG
+
 Statement = dict[str, Any]
 PolicyDocument = dict[str, Any]
 
@@ -97,13 +99,24 @@ def batch_jobs_arn(partition: str, region: str, account_id: str) -> str:
     return f"arn:{partition}:batch:{region}:{account_id}:job/*"
 
 
-def batch_job_definitions_arn(partition: str, region: str, account_id: str) -> str:
-    """Every job definition of the account and region.
+def team_job_definitions_arn(partition: str, region: str, account_id: str, name_prefix: str, *, revision: bool) -> str:
+    """A team's job definitions: named ``name_prefix*`` (``naming.job_definition_prefix``; the Strata Metaflow
+    extension renames Metaflow's ``metaflow_<hash>``).
 
-    Metaflow registers its own (``metaflow_<hash>``, at ``run --with batch`` and ``step-functions create``),
-    so no narrower pattern fits a team.
+    ``revision=True`` gives the pattern SubmitJob is authorised on: ``<name>:<revision>``. AWS evaluates a job
+    definition's tags at SubmitJob only when the job names a revision; the ``:*`` makes a submission without
+    one match nothing, so a tag condition cannot be bypassed.
+    https://docs.aws.amazon.com/batch/latest/userguide/iam-example-restrict-job-submission-by-tags.html
     """
-    return f"arn:{partition}:batch:{region}:{account_id}:job-definition/*"
+    concrete("name_prefix", name_prefix)
+    return f"arn:{partition}:batch:{region}:{account_id}:job-definition/{name_prefix}*" + (":*" if revision else "")
+
+
+def team_submit_conditions(team: str) -> dict[str, dict[str, str]]:
+    """SubmitJob as ``team``: the job is tagged with the team (``aws:RequestTag``), and every resource it names
+    (queue, job definition) carries the team's tag (``aws:ResourceTag``)."""
+    concrete("team", team)
+    return {"StringEquals": {f"aws:RequestTag/{TEAM_TAG}": team, f"aws:ResourceTag/{TEAM_TAG}": team}}
 
 
 # ---------------------------------------------------------------- a team's slice of the datastore

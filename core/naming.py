@@ -93,9 +93,40 @@ def job_queue(env: str, team: str, kind: str) -> str:
     return f"strata-{env}-{team}-{kind}"
 
 
-def compute_environment(env: str, kind: str) -> str:
-    """``kind`` is one of ``cpu-ondemand``, ``cpu-spot``, ``gpu``, ``fargate``."""
-    return f"strata-{env}-{kind}"
+# A team's compute environments: one per kind it uses, named after the team. No compute environment is
+# shared by two teams (a container that escapes to its host lands on its own team's instance).
+CE_KINDS = ("cpu-ondemand", "cpu-spot", "gpu", "fargate")
+
+
+def compute_environment(env: str, team: str, kind: str) -> str:
+    """A team's compute environment; ``kind`` is one of :data:`CE_KINDS`."""
+    return f"strata-{env}-{team}-{kind}"
+
+
+# Every job definition a team registers is named ``strata-<env>-<team>_<hash>`` (the Strata Metaflow extension
+# renames Metaflow's ``metaflow_<hash>``). Team names contain no "_", so one team's prefix never starts
+# another's (``strata-<env>-<team>-`` would: it starts team ``<team>-x``'s names): usable as an IAM ARN pattern.
+JOB_DEFINITION_SEPARATOR = "_"
+
+
+def job_definition_prefix(env: str, team: str) -> str:
+    """What a team's job definitions are named with: ``strata-<env>-<team>_`` (at most 45 characters)."""
+    return f"strata-{env}-{team}{JOB_DEFINITION_SEPARATOR}"
+
+
+def job_log_group(env: str, team: str) -> str:
+    """A team's Batch job output (the ``awslogs-group`` every job definition of the team must name)."""
+    return f"/strata/{env}/batch/{team}"
+
+
+def step_functions_role(env: str, team: str) -> str:
+    """A team's Step Functions execution role (``METAFLOW_SFN_IAM_ROLE``)."""
+    return f"strata-{env}-{team}-sfn"
+
+
+def eventbridge_role(env: str, team: str) -> str:
+    """A team's EventBridge schedule role (``METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE``)."""
+    return f"strata-{env}-{team}-events"
 
 
 def profile_parameter(env: str, team: str) -> str:
@@ -124,8 +155,14 @@ def state_machine_name_prefix(env: str, team: str) -> str:
 
 
 def state_table(env: str) -> str:
-    """The DynamoDB table Metaflow's Step Functions foreach state lives in (``METAFLOW_SFN_DYNAMO_DB_TABLE``)."""
+    """The environment's shared foreach-state table of releases before per-team tables. Kept (protected, its
+    data intact) so that executions started before the upgrade can finish; no role is granted it any more."""
     return f"strata-{env}-sfn-state"
+
+
+def team_state_table(env: str, team: str) -> str:
+    """A team's DynamoDB table for Metaflow's Step Functions foreach state (``METAFLOW_SFN_DYNAMO_DB_TABLE``)."""
+    return f"strata-{env}-{team}-sfn-state"
 
 
 def step_functions_log_group(env: str) -> str:
@@ -133,6 +170,11 @@ def step_functions_log_group(env: str) -> str:
     the log group resource policy CloudWatch Logs writes under its 5,120-character limit.
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html"""
     return f"/aws/vendedlogs/states/strata-{env}"
+
+
+def step_functions_log_policy(env: str) -> str:
+    """The CloudWatch Logs resource policy that lets log delivery write execution history into that group."""
+    return f"strata-{env}-sfn-execution-history"
 
 
 def metadata_name(env: str, part: str = "") -> str:
@@ -199,13 +241,18 @@ def warehouse_db_role(team: str) -> str:
 def team_name_problems(env: str, team: str) -> list[str]:
     """Every derived per-team name that would be invalid for its service."""
     problems = []
-    for role in (job_role(env, team), data_scientist_role(env, team), warehouse_role(env, team)):
+    roles = (job_role, data_scientist_role, warehouse_role, step_functions_role, eventbridge_role)
+    for role in (f(env, team) for f in roles):
         if why := iam_role_problem(role):
             problems.append(f"role name {role!r}: {why}")
     for kind in QUEUE_KINDS:
         queue = job_queue(env, team, kind)
         if why := batch_name_problem(queue):
             problems.append(f"job queue name {queue!r}: {why}")
+    for kind in CE_KINDS:
+        ce = compute_environment(env, team, kind)
+        if why := batch_name_problem(ce):
+            problems.append(f"compute environment name {ce!r}: {why}")
     return problems
 
 

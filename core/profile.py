@@ -19,6 +19,10 @@ from core import naming
 _PLACEHOLDER = re.compile(r"<[^>]*>|\bTODO\b|\bCHANGEME\b|\bREPLACE|\$\{|^\s*$|^None$|^null$", re.IGNORECASE)
 
 
+# The name the Strata Metaflow extension registers its AWS client provider under (AWS_CLIENT_PROVIDERS_DESC).
+STRATA_CLIENT_PROVIDER = "strata"
+
+
 class ProfileError(ValueError):
     """A profile would carry a missing or placeholder value."""
 
@@ -31,6 +35,10 @@ class ProfileInputs:
     team_prefix: str  # "teams/<team>/"
     job_queue: str  # the team's default (CPU) queue: name or ARN
     job_role_arn: str
+    # What the Strata Metaflow extension (sdk/metaflow_extensions/strata) names, tags and logs the team's job
+    # definitions with: naming.job_definition_prefix / naming.job_log_group of the team.
+    job_definition_prefix: str
+    job_log_group: str
     metadata: str = "local"  # "service" once the metadata layer is deployed
     fargate_execution_role_arn: str | None = None
     # Step Functions (modules/orchestration): all of the first four, or none.
@@ -43,6 +51,9 @@ class ProfileInputs:
     # key is not here: `strata configure` reads it from Secrets Manager into the local profile file only.
     service_url: str | None = None
     service_internal_url: str | None = None
+    # The team's API key secret (its ARN, not the key): a Batch job fetches the key with its own role, so the key
+    # itself never travels in a job's environment, a state machine or an event.
+    api_key_secret_arn: str | None = None
     # Warehouse (modules/warehouse): the STRATA_WAREHOUSE_* keys `strata warehouse query` reads
     # (modules.warehouse.settings.profile_keys). Metaflow ignores keys it does not know.
     warehouse: Mapping[str, str] | None = None
@@ -53,10 +64,18 @@ def render_profile(p: ProfileInputs) -> dict[str, str]:
     # Check the parts too: an empty bucket name would still yield a plausible-looking "s3:///..." root.
     check_profile({k: v for k, v in vars(p).items() if v is not None and k != "warehouse"})
     root = f"s3://{p.bucket_name}/{p.team_prefix.strip('/')}"
+    team = naming.team_from_prefix(p.team_prefix)
     profile = {
+        # The Strata Metaflow extension's AWS client: job definitions named, tagged and logged as the team's, the
+        # API key stripped from what Metaflow sends to Batch and Step Functions. Without the extension installed
+        # Metaflow refuses the unknown provider (and IAM would refuse the untagged definitions anyway).
+        "METAFLOW_DEFAULT_AWS_CLIENT_PROVIDER": STRATA_CLIENT_PROVIDER,
+        "METAFLOW_STRATA_TEAM": team,
+        "METAFLOW_STRATA_JOB_DEFINITION_PREFIX": p.job_definition_prefix,
+        "METAFLOW_STRATA_JOB_LOG_GROUP": p.job_log_group,
         # Every Batch job carries the team's tag: the team's role may stop only its own jobs (modules/team).
         "METAFLOW_BATCH_EMIT_TAGS": "true",
-        "METAFLOW_BATCH_DEFAULT_TAGS": json.dumps({naming.TEAM_TAG: naming.team_from_prefix(p.team_prefix)}),
+        "METAFLOW_BATCH_DEFAULT_TAGS": json.dumps({naming.TEAM_TAG: team}),
         "METAFLOW_DEFAULT_DATASTORE": "s3",
         "METAFLOW_DATASTORE_SYSROOT_S3": f"{root}/metaflow",
         "METAFLOW_DATATOOLS_S3ROOT": f"{root}/data",
@@ -109,8 +128,13 @@ def _step_functions_keys(p: ProfileInputs) -> dict[str, str]:
 
 
 def _metadata_keys(p: ProfileInputs) -> dict[str, str]:
-    """``METAFLOW_SERVICE_URL`` and ``METAFLOW_SERVICE_INTERNAL_URL`` exactly when the profile uses the service."""
-    urls = {"METAFLOW_SERVICE_URL": p.service_url, "METAFLOW_SERVICE_INTERNAL_URL": p.service_internal_url}
+    """``METAFLOW_SERVICE_URL``, ``METAFLOW_SERVICE_INTERNAL_URL`` and the API key's secret exactly when the
+    profile uses the service."""
+    urls = {
+        "METAFLOW_SERVICE_URL": p.service_url,
+        "METAFLOW_SERVICE_INTERNAL_URL": p.service_internal_url,
+        "METAFLOW_STRATA_API_KEY_SECRET": p.api_key_secret_arn,
+    }
     if p.metadata == "service":
         if missing := sorted(k for k, v in urls.items() if v is None):
             raise ProfileError(f"metadata 'service' needs {', '.join(missing)}")

@@ -108,6 +108,11 @@ class Team:
     gpu_max_vcpus: int
     principals: tuple[str, ...]
     monthly_budget_usd: float | None = None  # the team file's environments.<env>.monthlyBudgetUsd
+    # Of max_vcpus, how many may run on Spot (the team's Spot compute environment); the rest is its
+    # on-demand one. 0 where the stack has no Spot pool. The loader resolves the team file's default.
+    spot_vcpus: int = 0
+    # The team's Fargate compute environment's cap; 0 = no Fargate queue for the team.
+    fargate_vcpus: int = 0
 
     @property
     def gpu(self) -> bool:

@@ -75,6 +75,9 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
             bucket_arn=datastore.bucket_arn,
             kms_key_arn=datastore.kms_key_arn,
             tags=tags,
+            # Each team's job log group: the environment's log retention and log key.
+            log_kms_key_arn=log_key.key_arn,
+            log_retention_days=s.observability.log_retention_days,
         ),
     )
 
@@ -155,6 +158,8 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
                     team_prefix=naming.team_prefix(team.name),
                     job_queue=v["queue"],
                     job_role_arn=v["job_role"],
+                    job_definition_prefix=naming.job_definition_prefix(env, team.name),
+                    job_log_group=v["job_log_group"],
                     fargate_execution_role_arn=v["fargate"],
                     sfn_iam_role=v["sfn_role"],
                     sfn_dynamo_db_table=v["sfn_table"],
@@ -164,6 +169,7 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
                     metadata="service" if use_service else "local",
                     service_url=v["service_url"],
                     service_internal_url=v["internal_url"],
+                    api_key_secret_arn=v["api_key_secret"],
                     warehouse=warehouse.profile_keys(team.name, v["warehouse_role"], platform.region) if warehouse else None,
                 )
             )
@@ -173,12 +179,14 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
             queue=compute.job_queue_arns[team.name]["cpu"],
             job_role=compute.job_role_arns[team.name],
             fargate=fargate_role,
-            sfn_role=orchestration.step_functions_role_arn,
-            sfn_table=orchestration.state_table_name,
-            events_role=orchestration.eventbridge_role_arn,
+            job_log_group=compute.job_log_group_names[team.name],
+            sfn_role=orchestration.step_functions_role_arns[team.name],
+            sfn_table=orchestration.state_table_names[team.name],
+            events_role=orchestration.eventbridge_role_arns[team.name],
             sfn_logs=orchestration.execution_log_group_arn,
             service_url=metadata.api_url if metadata is not None and use_service else None,
             internal_url=metadata.internal_url if metadata is not None and use_service else None,
+            api_key_secret=metadata.api_key_secret_arns[team.name] if metadata is not None and use_service else None,
             warehouse_role=warehouse.copy_role_arns[team.name] if warehouse is not None else None,
         ).apply(profile_of)
         component = TeamComponent(
@@ -190,6 +198,7 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
                 kms_key_arn=datastore.kms_key_arn,
                 job_queue_arns=compute.job_queue_arns[team.name],
                 job_role_arn=compute.job_role_arns[team.name],
+                job_log_group_arn=compute.job_log_group_arns[team.name],
                 fargate_execution_role_arn=fargate_role,
                 profile_json=profile.apply(lambda p: json.dumps(p, indent=2, sort_keys=True)),
                 tags={**tags, "team": team.name, "cost-center": team.cost_center},
@@ -260,9 +269,9 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
         outputs["dashboard"] = observability.dashboard_name
     if orchestration is not None:
         outputs |= {
-            "stepFunctionsRoleArn": orchestration.step_functions_role_arn,
-            "eventBridgeScheduleRoleArn": orchestration.eventbridge_role_arn,
-            "sfnStateTable": orchestration.state_table_name,
+            "stepFunctionsRoleArns": pulumi.Output.from_input(orchestration.step_functions_role_arns),
+            "eventBridgeScheduleRoleArns": pulumi.Output.from_input(orchestration.eventbridge_role_arns),
+            "sfnStateTables": pulumi.Output.from_input(orchestration.state_table_names),
             "sfnLogGroup": orchestration.log_group_name,
             "teamStateMachinePrefixes": pulumi.Output.from_input(orchestration.state_machine_prefixes),
         }

@@ -36,3 +36,15 @@ def log_group(ctx: Ctx, name: str, inputs: dict[str, Any]) -> Created:
         },
         physical_name=group_name,
     )
+
+
+@resource("aws:cloudwatch/logResourcePolicy:LogResourcePolicy")
+def log_resource_policy(ctx: Ctx, name: str, inputs: dict[str, Any]) -> Created:
+    """An account-level resource policy of CloudWatch Logs (who may write to which log groups)."""
+    policy_name = inputs["policyName"]
+    ctx.client("logs").put_resource_policy(policyName=policy_name, policyDocument=inputs["policyDocument"])
+    return Created(
+        id=policy_name,
+        outputs={"policyName": policy_name, "policyDocument": inputs["policyDocument"]},
+        physical_name=policy_name,
+    )

@@ -6,10 +6,12 @@ into JSON. The data-scientist statements (:func:`data_scientist_statements`) are
 here: the component computes them per team (``Orchestration.data_scientist_statements``) and the program
 hands them to the team's role.
 
-Why the shared roles are kept small: a state machine may call almost any AWS API through Step
-Functions' SDK integrations (``arn:aws:states:::aws-sdk:*``) with its execution role, and every team can
-create state machines that use the one Step Functions role. Whatever that role may do, every team's
-data scientists may do. So it holds exactly what Metaflow's generated state machines need.
+Why every team has its own roles: a state machine may call almost any AWS API through Step Functions' SDK
+integrations (``arn:aws:states:::aws-sdk:*``) with its execution role, so whatever a Step Functions role may do,
+every team that may pass it may do. One role for the environment gave every team the union of all teams'
+rights (issue 11, path 2). Each team's Step Functions and EventBridge roles are passable by that team only,
+assumable only on behalf of that team's state machines and rules (``aws:SourceArn``), and reach only that
+team's queues, tagged job definitions, jobs and foreach table.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from core.iam import (
     VERSION,
     PolicyDocument,
     Statement,
-    batch_job_definitions_arn,
     batch_jobs_arn,
     concrete,
     require_arn,
+    team_job_definitions_arn,
+    team_submit_conditions,
     via_service,
 )
+from core.naming import TEAM_TAG
 
 STATES_SERVICE = "states.amazonaws.com"
 EVENTS_SERVICE = "events.amazonaws.com"
@@ -48,6 +52,9 @@ BATCH_SYNC_RULE = "StepFunctionsGetEventsForBatchJobsRule"
 # (``step-functions create --log-execution-history``). AWS documents these actions for the state
 # machine's role; none of them supports resource-level permissions, so they need "*".
 # https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html
+# ``logs:PutResourcePolicy`` is left out on purpose: it is account-wide (any team could rewrite who may write
+# to every log group). CloudWatch Logs needs it only when no resource policy yet lets the log-delivery
+# service write to the group; the stack creates that policy at deploy time (:func:`log_delivery_policy`).
 LOG_DELIVERY_ACTIONS = (
     "logs:CreateLogDelivery",
     "logs:DeleteLogDelivery",
@@ -55,9 +62,10 @@ LOG_DELIVERY_ACTIONS = (
     "logs:DescribeResourcePolicies",
     "logs:GetLogDelivery",
     "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
     "logs:UpdateLogDelivery",
 )
+# The service that writes vended logs into the group. https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html
+LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
 
 # What a data scientist's Metaflow calls on its team's state machines (step_functions_client.py:
 # create or update, describe, start, list executions, delete) and on its executions
@@ -127,9 +135,10 @@ def execution_log_group_arn(log_group_arn: str) -> str:
 # ---------------------------------------------------------------- trust policies
 
 
-def step_functions_trust_policy(partition: str, region: str, account_id: str) -> PolicyDocument:
-    """Step Functions may assume the role only for state machines of this account and region
-    (confused-deputy protection). https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html"""
+def step_functions_trust_policy(partition: str, region: str, account_id: str, name_prefix: str) -> PolicyDocument:
+    """Step Functions may assume a team's role only on behalf of that team's state machines (confused-deputy
+    protection, and what binds the role to one team: Step Functions passes the state machine's ARN as
+    ``aws:SourceArn``). https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html"""
     concrete("account_id", account_id)
     return {
         "Version": VERSION,
@@ -140,20 +149,17 @@ def step_functions_trust_policy(partition: str, region: str, account_id: str) ->
                 "Action": "sts:AssumeRole",
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:states:{region}:{account_id}:stateMachine:*"},
+                    "ArnLike": {"aws:SourceArn": state_machine_arn_pattern(partition, region, account_id, name_prefix)},
                 },
             }
         ],
     }
 
 
-def eventbridge_trust_policy(partition: str, region: str, account_id: str, name_prefixes: Sequence[str]) -> PolicyDocument:
-    """EventBridge may assume the role only on behalf of the teams' schedule rules (confused-deputy
-    protection: EventBridge passes the rule's ARN as ``aws:SourceArn``).
-    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html"""
+def eventbridge_trust_policy(partition: str, region: str, account_id: str, name_prefix: str) -> PolicyDocument:
+    """EventBridge may assume a team's role only on behalf of that team's schedule rules (EventBridge passes the
+    rule's ARN as ``aws:SourceArn``). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html"""
     concrete("account_id", account_id)
-    if not name_prefixes:
-        raise ValueError("the EventBridge role needs at least one team's state-machine prefix")
     return {
         "Version": VERSION,
         "Statement": [
@@ -163,9 +169,7 @@ def eventbridge_trust_policy(partition: str, region: str, account_id: str, name_
                 "Action": "sts:AssumeRole",
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnLike": {
-                        "aws:SourceArn": [rule_arn_pattern(partition, region, account_id, p) for p in sorted(name_prefixes)]
-                    },
+                    "ArnLike": {"aws:SourceArn": rule_arn_pattern(partition, region, account_id, name_prefix)},
                 },
             }
         ],
@@ -180,19 +184,22 @@ def step_functions_role_policy(
     partition: str,
     region: str,
     account_id: str,
+    team: str,
     job_queue_arns: Sequence[str],
+    job_definition_prefix: str,
     state_table_arn: str,
     kms_key_arn: str,
     dynamodb_via: str,
 ) -> PolicyDocument:
-    """The execution role of every Metaflow state machine of the environment.
+    """The execution role of one team's Metaflow state machines.
 
-    * ``.sync`` Batch tasks: submit to the environment's queues (with any job definition: Metaflow's
-      are ``metaflow_<hash>``), describe jobs (no resource-level permissions), terminate jobs (when an
-      execution is stopped), and the managed rule Step Functions uses to follow Batch jobs;
-    * read the foreach state table (Metaflow's ``dynamodb:getItem`` task), and the key it is encrypted
-      with through DynamoDB only;
-    * CloudWatch Logs delivery of execution history (not resource-scoped in AWS).
+    * ``.sync`` Batch tasks: submit to the team's queues with the team's own job definitions
+      (``job_definition_prefix*``, tagged with the team), the job tagged with the team; describe jobs (no
+      resource-level permissions); terminate only the team's jobs (when an execution is stopped); the managed
+      rule Step Functions uses to follow Batch jobs;
+    * read the team's foreach state table, and the key it is encrypted with through DynamoDB only;
+    * CloudWatch Logs delivery of execution history (not resource-scoped in AWS), without
+      ``logs:PutResourcePolicy`` (:data:`LOG_DELIVERY_ACTIONS`).
 
     https://docs.aws.amazon.com/step-functions/latest/dg/batch-iam.html
     """
@@ -202,16 +209,21 @@ def step_functions_role_policy(
         require_arn("job_queue_arns", queue)
     require_arn("state_table_arn", state_table_arn)
     require_arn("kms_key_arn", kms_key_arn)
+    jobs = batch_jobs_arn(partition, region, account_id)
     return {
         "Version": VERSION,
         "Statement": [
             {
-                # SubmitJob is authorised against both the queue and the job definition.
-                # https://docs.aws.amazon.com/batch/latest/userguide/iam-example-restrict-job-submission.html
-                "Sid": "SubmitToEnvironmentQueues",
+                # SubmitJob is authorised against the queue and the job definition, each tagged with the team.
+                # https://docs.aws.amazon.com/batch/latest/userguide/iam-example-restrict-job-submission-by-tags.html
+                "Sid": "SubmitToOwnQueues",
                 "Effect": "Allow",
                 "Action": "batch:SubmitJob",
-                "Resource": [*sorted(set(job_queue_arns)), batch_job_definitions_arn(partition, region, account_id)],
+                "Resource": [
+                    *sorted(set(job_queue_arns)),
+                    team_job_definitions_arn(partition, region, account_id, job_definition_prefix, revision=True),
+                ],
+                "Condition": team_submit_conditions(team),
             },
             {
                 # AWS Batch has no resource-level permissions for DescribeJobs: "*" is required.
@@ -222,17 +234,22 @@ def step_functions_role_policy(
             },
             {
                 # Metaflow's state machines submit jobs with the team's tag (METAFLOW_BATCH_DEFAULT_TAGS): SubmitJob
-                # with tags needs TagResource on the new job. The role serves every team of the environment.
-                "Sid": "TagJobsAtSubmit",
+                # with tags needs TagResource on the new job; only the team's own name.
+                "Sid": "TagOwnJobsAtSubmit",
                 "Effect": "Allow",
                 "Action": "batch:TagResource",
-                "Resource": batch_jobs_arn(partition, region, account_id),
+                "Resource": jobs,
+                "Condition": {
+                    "StringEquals": {f"aws:RequestTag/{TEAM_TAG}": team},
+                    "StringEqualsIfExists": {f"aws:ResourceTag/{TEAM_TAG}": team},
+                },
             },
             {
-                "Sid": "TerminateJobs",
+                "Sid": "TerminateOwnJobs",
                 "Effect": "Allow",
                 "Action": "batch:TerminateJob",
-                "Resource": batch_jobs_arn(partition, region, account_id),
+                "Resource": jobs,
+                "Condition": {"StringEquals": {f"aws:ResourceTag/{TEAM_TAG}": team}},
             },
             {
                 "Sid": "BatchSyncManagedRule",
@@ -264,18 +281,42 @@ def step_functions_role_policy(
     }
 
 
-def eventbridge_role_policy(*, partition: str, region: str, account_id: str, name_prefixes: Sequence[str]) -> PolicyDocument:
-    """The schedules' role: start executions of state machines named with a team's prefix, nothing else."""
-    if not name_prefixes:
-        raise ValueError("the EventBridge role needs at least one team's state-machine prefix")
+def log_delivery_policy(partition: str, region: str, account_id: str, log_group_arn: str) -> PolicyDocument:
+    """The log group's resource policy, created at deploy time: the log-delivery service may write execution
+    history into the group, for deliveries of this account only. With it in place, creating a state machine
+    with logging needs no ``logs:PutResourcePolicy``.
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html"""
+    concrete("account_id", account_id)
+    base = log_group_arn.removesuffix(":*")
+    require_arn("log_group_arn", base)
     return {
         "Version": VERSION,
         "Statement": [
             {
-                "Sid": "StartTeamStateMachines",
+                "Sid": "StepFunctionsExecutionHistory",
+                "Effect": "Allow",
+                "Principal": {"Service": LOG_DELIVERY_SERVICE},
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{base}:log-stream:*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"},
+                },
+            }
+        ],
+    }
+
+
+def eventbridge_role_policy(*, partition: str, region: str, account_id: str, name_prefix: str) -> PolicyDocument:
+    """A team's schedules' role: start executions of the team's state machines, nothing else."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "StartOwnStateMachines",
                 "Effect": "Allow",
                 "Action": "states:StartExecution",
-                "Resource": [state_machine_arn_pattern(partition, region, account_id, p) for p in sorted(name_prefixes)],
+                "Resource": state_machine_arn_pattern(partition, region, account_id, name_prefix),
             }
         ],
     }
@@ -283,10 +324,10 @@ def eventbridge_role_policy(*, partition: str, region: str, account_id: str, nam
 
 def job_role_state_table_policy(*, state_table_arn: str, kms_key_arn: str, dynamodb_via: str) -> PolicyDocument:
     """What a team's Batch job role needs for Metaflow's foreach on Step Functions: three item calls on
-    the state table, and the table's key through DynamoDB only.
+    the team's own state table, and the table's key through DynamoDB only.
 
-    The table's keys are Batch job ids (no team in them), so ``dynamodb:LeadingKeys`` cannot narrow it
-    to a team's items; see the module README ("Shared by design").
+    The table's keys are Batch job ids (no team in them), so ``dynamodb:LeadingKeys`` could not confine a team to
+    its items in a shared table: each team has its own table instead.
     """
     require_arn("state_table_arn", state_table_arn)
     require_arn("kms_key_arn", kms_key_arn)
@@ -328,8 +369,8 @@ def data_scientist_statements(
       only their executions; list state machines (not resource-scoped in AWS);
     * manage only schedule rules named ``name_prefix*``, pointing them only at its own state machines
       (``events:TargetArn``);
-    * pass the platform's Step Functions role only to Step Functions and the EventBridge role only to
-      EventBridge. (The team's job role is passed to Batch by the existing ``PassOwnJobRoles`` statement.)
+    * pass the team's own Step Functions role only to Step Functions and its own EventBridge role only to
+      EventBridge (no other team's: each team has its own two roles). (The team's job role is passed to Batch by the existing ``PassOwnJobRoles`` statement.)
 
     No DynamoDB right: Metaflow's client never touches the state table, only the Batch tasks do.
     """

@@ -35,6 +35,9 @@ class TeamArgs(LayerArgs):
     ``Compute.job_queue_arns[team]``. Never pass another team's queues."""
     job_role_arn: pulumi.Input[str]
     """The team's Batch job role (``Compute.job_role_arns[team]``): the only role it may pass."""
+    job_log_group_arn: pulumi.Input[str]
+    """The team's job log group (``Compute.job_log_group_arns[team]``, named ``naming.job_log_group``): the only
+    group its job definitions may log to, and the only one it may read."""
     fargate_execution_role_arn: pulumi.Input[str] | None
     """``Compute.fargate_execution_role_arn``; None when Fargate is disabled."""
     profile_json: pulumi.Input[str]
@@ -101,6 +104,7 @@ class TeamComponent(Component):
             kms_key_arn=args.kms_key_arn,
             job_queue_arns=queue_arns,
             job_role_arn=args.job_role_arn,
+            job_log_group_arn=args.job_log_group_arn,
             fargate_execution_role_arn=args.fargate_execution_role_arn,
             profile_parameter_arn=parameter.arn,
             extra=pulumi.Output.all(*args.extra_statements),
@@ -114,6 +118,9 @@ class TeamComponent(Component):
                     team_prefix=prefix,
                     kms_key_arn=v["kms_key_arn"],
                     job_queue_arns=list(v["job_queue_arns"]),
+                    job_definition_prefix=naming.job_definition_prefix(args.environment, team.name),
+                    job_log_group=naming.job_log_group(args.environment, team.name),
+                    job_log_group_arn=v["job_log_group_arn"],
                     job_role_arn=v["job_role_arn"],
                     profile_parameter_arn=v["profile_parameter_arn"],
                     fargate_execution_role_arn=v["fargate_execution_role_arn"],

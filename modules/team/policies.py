@@ -1,11 +1,10 @@
 """Policy documents of a team's data-scientist role, as plain dicts.
 
 Pure functions of plain strings (no Pulumi import), unit-tested in ``tests/unit/test_team_policies.py``.
-Every resource a statement names is the team's own (its prefix, queues, job role, profile parameter)
-or an AWS-wide pattern that names no team (job definitions, the Batch log group); the only ``"*"``
-resource is on Batch read actions that AWS does not scope by resource. What the role may do on other
-layers' resources (state machines, the metadata API key, the warehouse) those layers compute; it arrives
-here as ``extra_statements``.
+Every resource a statement names is the team's own (its prefix, queues, job definitions, jobs, job role, job
+log group, profile parameter); the only ``"*"`` resource is on Batch read actions that AWS does not scope by
+resource. What the role may do on other layers' resources (state machines, the metadata API key, the
+warehouse) those layers compute; it arrives here as ``extra_statements``.
 """
 
 from __future__ import annotations
@@ -17,11 +16,12 @@ from core.iam import (
     VERSION,
     PolicyDocument,
     Statement,
-    batch_job_definitions_arn,
     batch_jobs_arn,
     team_data_statements,
+    team_job_definitions_arn,
+    team_submit_conditions,
 )
-from core.naming import BATCH_LOG_GROUP, TEAM_TAG, team_from_prefix
+from core.naming import TEAM_TAG, team_from_prefix
 
 # Standard SSM parameters are free and hold up to 4 KB; Advanced ones cost $0.05/month each.
 # https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html
@@ -38,6 +38,8 @@ BATCH_READ_ACTIONS = (
     "batch:DescribeJobs",
     "batch:ListJobs",
 )
+# Reading the team's job output (the console, `aws logs tail`); Metaflow itself tails task logs from S3.
+JOB_LOG_READ_ACTIONS = ("logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents")
 # Services a job role may be handed to. Metaflow passes the job role (and the Fargate execution role)
 # in batch:RegisterJobDefinition, i.e. to the Batch API, and Batch users' guides condition that on
 # batch.amazonaws.com; ECS's own APIs report ecs-tasks.amazonaws.com. Allowing only the latter would
@@ -67,14 +69,37 @@ def trust_policy(principals: Sequence[str]) -> PolicyDocument:
     }
 
 
-def batch_log_arns(partition: str, region: str, account_id: str) -> list[str]:
-    """The Batch job log group and its streams (GetLogEvents is authorised on either, by API version).
-
-    The group is the one AWS Batch writes job output to when a job definition names none (Metaflow's don't).
-    https://docs.aws.amazon.com/batch/latest/userguide/using_awslogs.html
-    """
-    group = f"arn:{partition}:logs:{region}:{account_id}:log-group:{BATCH_LOG_GROUP}"
+def job_log_arns(log_group_arn: str) -> list[str]:
+    """A team's job log group and its streams (GetLogEvents is authorised on either, by API version)."""
+    group = log_group_arn.removesuffix(":*")
+    if not group.startswith("arn:") or ":log-group:" not in group or "*" in group:
+        raise ValueError(f"job_log_group_arn must be a concrete log-group ARN: {log_group_arn!r}")
     return [group, f"{group}:log-stream:*"]
+
+
+# What a team's job definitions must be, as RegisterJobDefinition's condition keys express it
+# (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbatch.html,
+# https://docs.aws.amazon.com/batch/latest/userguide/iam-example-job-def.html):
+# * not privileged (a privileged container is root on the host);
+# * its output to the team's own log group through the awslogs driver, never another group (the shared
+#   /aws/batch/job would let any team read it);
+# * not explicitly run as root. Where the definition names no user, the image's default applies; Metaflow's
+#   bootstrap writes into the image's working directory, so a non-root user cannot be forced for every image.
+#   Containers are confined by the rest: unprivileged, the team's own hosts, no instance credentials.
+ROOT_USERS = ("root", "0")
+
+
+def register_conditions(team: str, job_log_group: str) -> dict[str, dict[str, object]]:
+    """The conditions of ``RegisterJobDefinition`` for ``team`` (tagged, safe, logging to its own group)."""
+    return {
+        "StringEquals": {
+            f"aws:RequestTag/{TEAM_TAG}": team,
+            "batch:LogDriver": "awslogs",
+            "batch:AWSLogsGroup": job_log_group,
+        },
+        "Bool": {"batch:Privileged": "false"},
+        "StringNotEqualsIfExists": {"batch:User": list(ROOT_USERS)},
+    }
 
 
 def profile_size_problem(value: str) -> str | None:
@@ -94,6 +119,9 @@ def data_scientist_policy(
     team_prefix: str,
     kms_key_arn: str,
     job_queue_arns: Sequence[str],
+    job_definition_prefix: str,
+    job_log_group: str,
+    job_log_group_arn: str,
     job_role_arn: str,
     profile_parameter_arn: str,
     fargate_execution_role_arn: str | None = None,
@@ -103,12 +131,12 @@ def data_scientist_policy(
     """The inline policy of a team's data-scientist role.
 
     * the team's datastore prefix and the key, exactly as its Batch job role has them;
-    * submit jobs to the team's own queues; register job definitions;
-    * tag its jobs with its own team at submission, and stop (terminate, cancel) only jobs tagged with it;
+    * register job definitions only under its own name prefix, tagged with its team, unprivileged, not as root,
+      logging to its own log group; submit only to its own queues with its own (tagged) job definitions, the
+      job tagged with its team; stop (terminate, cancel) only jobs tagged with it;
     * read-only Batch calls (not resource-scoped in AWS);
     * pass only the team's job role (and the Fargate execution role), only to Batch/ECS tasks;
-    * read only the team's profile parameter;
-    * read Batch job logs;
+    * read only the team's profile parameter and its own job logs;
     * then ``extra_statements``, as given: what other layers grant the team on their resources (its own state
       machines and schedules, its metadata API key, the warehouse as its own database user), each computed
       by the layer that owns the resource and handed in by the program.
@@ -123,27 +151,35 @@ def data_scientist_policy(
         if not arn.startswith("arn:") or "*" in arn or "?" in arn:
             raise ValueError(f"{what} must be a concrete ARN: {arn!r}")
     team = team_from_prefix(team_prefix)
-    job_definitions = batch_job_definitions_arn(partition, region, account_id)
+    if not job_definition_prefix.startswith("strata-") or team not in job_definition_prefix:
+        raise ValueError(f"job_definition_prefix {job_definition_prefix!r} is not team {team!r}'s")
+    jobs = batch_jobs_arn(partition, region, account_id)
+    definitions = team_job_definitions_arn(partition, region, account_id, job_definition_prefix, revision=False)
     passable = [job_role_arn] + ([fargate_execution_role_arn] if fargate_execution_role_arn else [])
     statements: list[Statement] = [
         *team_data_statements(bucket_arn, team_prefix, kms_key_arn, kms_via_service=kms_via_service),
         {
-            # SubmitJob is authorised against both the queue and the job definition.
-            # https://docs.aws.amazon.com/batch/latest/userguide/iam-example-restrict-job-submission.html
+            # SubmitJob is authorised against the queue and the job definition; both carry the team's tag, and
+            # the job must too. A definition is named with its revision (":*"), or its tags are not evaluated.
+            # https://docs.aws.amazon.com/batch/latest/userguide/iam-example-restrict-job-submission-by-tags.html
             "Sid": "SubmitToOwnQueues",
             "Effect": "Allow",
             "Action": "batch:SubmitJob",
-            "Resource": [*sorted(job_queue_arns), job_definitions],
+            "Resource": [
+                *sorted(job_queue_arns),
+                team_job_definitions_arn(partition, region, account_id, job_definition_prefix, revision=True),
+            ],
+            "Condition": team_submit_conditions(team),
         },
         {
-            # Metaflow tags each job at submission (METAFLOW_BATCH_DEFAULT_TAGS {"team": <team>}); SubmitJob
-            # with tags needs TagResource on the new job. Only the team's own name, never over another
-            # team's tag (an existing job tagged for another team is refused).
-            # https://docs.aws.amazon.com/batch/latest/userguide/supported-iam-actions-resources.html
-            "Sid": "TagOwnJobs",
+            # Tagging on create: SubmitJob and RegisterJobDefinition with tags also need TagResource on the new
+            # resource. Only the team's own name; an existing resource tagged for another team is refused (and
+            # no team can create an untagged job or definition: the conditions above and below require the tag).
+            # https://docs.aws.amazon.com/batch/latest/userguide/tag-resources.html
+            "Sid": "TagOwnJobsAndDefinitions",
             "Effect": "Allow",
             "Action": "batch:TagResource",
-            "Resource": batch_jobs_arn(partition, region, account_id),
+            "Resource": [jobs, definitions],
             "Condition": {
                 "StringEquals": {f"aws:RequestTag/{TEAM_TAG}": team},
                 "StringEqualsIfExists": {f"aws:ResourceTag/{TEAM_TAG}": team},
@@ -154,14 +190,15 @@ def data_scientist_policy(
             "Sid": "StopOwnJobs",
             "Effect": "Allow",
             "Action": ["batch:TerminateJob", "batch:CancelJob"],
-            "Resource": batch_jobs_arn(partition, region, account_id),
+            "Resource": jobs,
             "Condition": {"StringEquals": {f"aws:ResourceTag/{TEAM_TAG}": team}},
         },
         {
-            "Sid": "RegisterJobDefinitions",
+            "Sid": "RegisterOwnJobDefinitions",
             "Effect": "Allow",
             "Action": "batch:RegisterJobDefinition",
-            "Resource": job_definitions,
+            "Resource": definitions,
+            "Condition": register_conditions(team, job_log_group),
         },
         {
             # AWS Batch has no resource-level permissions for these read actions: "*" is required.
@@ -184,10 +221,10 @@ def data_scientist_policy(
             "Resource": profile_parameter_arn,
         },
         {
-            "Sid": "ReadBatchJobLogs",
+            "Sid": "ReadOwnJobLogs",
             "Effect": "Allow",
-            "Action": "logs:GetLogEvents",
-            "Resource": batch_log_arns(partition, region, account_id),
+            "Action": list(JOB_LOG_READ_ACTIONS),
+            "Resource": job_log_arns(job_log_group_arn),
         },
     ]
     statements += [dict(s) for s in extra_statements]
