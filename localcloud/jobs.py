@@ -227,15 +227,30 @@ def _run_now(job: Any, endpoint: str, region: str, dead_proxy: str, work_root: P
         log.info("batch job %s (%s): exit %s", job.job_id, job.job_name, exit_code)
 
 
+# Where AWS Batch sends a job's output when its definition names no awslogs group.
+DEFAULT_LOG_GROUP = "/aws/batch/job"
+
+
+def log_group_of(container: Mapping[str, Any] | None) -> str:
+    """The log group a job's output goes to, as AWS Batch decides it: the definition's ``awslogs-group`` when it
+    logs through the awslogs driver, else ``/aws/batch/job`` (moto always uses the latter)."""
+    config = (container or {}).get("logConfiguration") or {}
+    if config.get("logDriver", "awslogs") == "awslogs":
+        return (config.get("options") or {}).get("awslogs-group") or DEFAULT_LOG_GROUP
+    return DEFAULT_LOG_GROUP
+
+
 def _write_logs(job: Any, lines: list[str]) -> None:
     now = int(time.time() * 1000)
     events = [{"timestamp": now, "message": line} for line in lines[-MAX_LOG_LINES:] if line.strip()]
     job.log_stream_name = job._stream_name
+    group = log_group_of(getattr(job.job_definition, "container_properties", None))
+    job._log_group = group
     backend = job._log_backend
-    backend.ensure_log_group(job._log_group)
-    backend.ensure_log_stream(job._log_group, job.log_stream_name)
+    backend.ensure_log_group(group)
+    backend.ensure_log_stream(group, job.log_stream_name)
     if events:
-        backend.put_log_events(job._log_group, job.log_stream_name, events)
+        backend.put_log_events(group, job.log_stream_name, events)
 
 
 def install(endpoint: str, work_root: Path | None = None) -> DeadProxy:

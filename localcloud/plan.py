@@ -82,4 +82,7 @@ def computed_outputs(typ: str, name: str, inputs: dict) -> dict:
         # NLBs answer <name>-<id>.elb.<region>.amazonaws.com, ALBs <name>-<id>.<region>.elb.amazonaws.com.
         host = f"{lb}-{suffix}.elb.{REGION}" if inputs.get("loadBalancerType") == "network" else f"{lb}-{suffix}.{REGION}.elb"
         return {"dnsName": f"{host}.amazonaws.com", "zoneId": "Z26RNL4JYFTOTI"}
+    if typ == "aws:cloudwatch/logGroup:LogGroup":
+        # The provider reports a log group's ARN in the logs namespace, without DescribeLogGroups' ":*".
+        return {"arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{inputs.get('name') or name}"}
     return {}

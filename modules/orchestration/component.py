@@ -269,6 +269,7 @@ def _data_scientist_statements(env: str, team: str) -> Callable[[dict[str, Any]]
             partition=v["w"]["partition"],
             region=v["w"]["region"],
             account_id=v["w"]["account_id"],
+            team=team,
             name_prefix=name_prefix,
             step_functions_role_arn=v["sfn"],
             eventbridge_role_arn=v["events"],

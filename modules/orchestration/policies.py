@@ -87,9 +87,14 @@ RULE_ACTIONS = (
     "events:DisableRule",
     "events:EnableRule",
     "events:ListTargetsByRule",
-    "events:PutRule",
     "events:RemoveTargets",
 )
+# PutRule is granted on its own, for schedules only. Metaflow's rules have a ScheduleExpression and no event
+# pattern (event_bridge_client.py). A rule with a pattern naming a source or detail type (say, every
+# ``aws.batch`` "Batch Job State Change") would hand the team's state machine every team's job events; the
+# ``events:source`` and ``events:detail-type`` keys are present only when the pattern names them, so ``Null``
+# refuses such patterns. https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html
+SCHEDULE_ONLY = {"Null": {"events:source": "true", "events:detail-type": "true"}}
 
 # ---------------------------------------------------------------- ARN patterns
 
@@ -125,11 +130,19 @@ def dynamodb_via_service(region: str, dns_suffix: str = "amazonaws.com") -> str:
     return via_service("dynamodb", region, dns_suffix)
 
 
+def log_group_base_arn(log_group_arn: str) -> str:
+    """A concrete log group's ARN without DescribeLogGroups' ``:*``; a wildcard or missing name is refused
+    (checked before the suffix is stripped, so ``...:log-group:*`` cannot pass as a group)."""
+    base = require_arn("log_group_arn", log_group_arn.removesuffix(":*"))
+    name = base.partition(":log-group:")[2]
+    if not name or ":" in name:
+        raise ValueError(f"log_group_arn must name one log group: {log_group_arn!r}")
+    return base
+
+
 def execution_log_group_arn(log_group_arn: str) -> str:
     """The form Step Functions' ``LoggingConfiguration`` wants (``...:log-group:<name>:*``)."""
-    base = log_group_arn.removesuffix(":*")
-    require_arn("log_group_arn", base)
-    return f"{base}:*"
+    return f"{log_group_base_arn(log_group_arn)}:*"
 
 
 # ---------------------------------------------------------------- trust policies
@@ -287,8 +300,7 @@ def log_delivery_policy(partition: str, region: str, account_id: str, log_group_
     with logging needs no ``logs:PutResourcePolicy``.
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html"""
     concrete("account_id", account_id)
-    base = log_group_arn.removesuffix(":*")
-    require_arn("log_group_arn", base)
+    base = log_group_base_arn(log_group_arn)
     return {
         "Version": VERSION,
         "Statement": [
@@ -359,6 +371,7 @@ def data_scientist_statements(
     partition: str,
     region: str,
     account_id: str,
+    team: str,
     name_prefix: str,
     step_functions_role_arn: str,
     eventbridge_role_arn: str,
@@ -375,6 +388,7 @@ def data_scientist_statements(
     No DynamoDB right: Metaflow's client never touches the state table, only the Batch tasks do.
     """
     concrete("name_prefix", name_prefix)
+    concrete("team", team)
     require_arn("step_functions_role_arn", step_functions_role_arn)
     require_arn("eventbridge_role_arn", eventbridge_role_arn)
     machines = state_machine_arn_pattern(partition, region, account_id, name_prefix)
@@ -385,6 +399,16 @@ def data_scientist_statements(
             "Effect": "Allow",
             "Action": list(STATE_MACHINE_ACTIONS),
             "Resource": machines,
+        },
+        {
+            # The Strata Metaflow extension creates state machines tagged with the team; tagging on create needs
+            # TagResource too. Only the team's own name, only on its own machines.
+            # https://docs.aws.amazon.com/step-functions/latest/dg/tag-based-policies.html
+            "Sid": "TagOwnStateMachines",
+            "Effect": "Allow",
+            "Action": "states:TagResource",
+            "Resource": machines,
+            "Condition": {"StringEquals": {f"aws:RequestTag/{TEAM_TAG}": team}},
         },
         {
             "Sid": "OwnExecutions",
@@ -407,8 +431,15 @@ def data_scientist_statements(
             "Resource": rules,
         },
         {
-            # A team's rule may only target the team's own state machines: without this, it could
-            # schedule another team's flow with the shared EventBridge role.
+            "Sid": "OwnSchedulesOnly",
+            "Effect": "Allow",
+            "Action": "events:PutRule",
+            "Resource": rules,
+            "Condition": SCHEDULE_ONLY,
+        },
+        {
+            # A team's rule may only target the team's own state machines (its own EventBridge role could not
+            # start another team's anyway: defence in depth).
             "Sid": "OwnScheduleTargets",
             "Effect": "Allow",
             "Action": "events:PutTargets",

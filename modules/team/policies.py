@@ -21,7 +21,7 @@ from core.iam import (
     team_job_definitions_arn,
     team_submit_conditions,
 )
-from core.naming import TEAM_TAG, team_from_prefix
+from core.naming import JOB_DEFINITION_SEPARATOR, TEAM_TAG, team_from_prefix
 
 # Standard SSM parameters are free and hold up to 4 KB; Advanced ones cost $0.05/month each.
 # https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html
@@ -151,8 +151,12 @@ def data_scientist_policy(
         if not arn.startswith("arn:") or "*" in arn or "?" in arn:
             raise ValueError(f"{what} must be a concrete ARN: {arn!r}")
     team = team_from_prefix(team_prefix)
-    if not job_definition_prefix.startswith("strata-") or team not in job_definition_prefix:
+    if not job_definition_prefix.startswith("strata-") or not job_definition_prefix.endswith(
+        f"-{team}{JOB_DEFINITION_SEPARATOR}"
+    ):
         raise ValueError(f"job_definition_prefix {job_definition_prefix!r} is not team {team!r}'s")
+    if job_log_arns(job_log_group_arn)[0].partition(":log-group:")[2] != job_log_group:
+        raise ValueError(f"job_log_group_arn {job_log_group_arn!r} is not the log group {job_log_group!r}")
     jobs = batch_jobs_arn(partition, region, account_id)
     definitions = team_job_definitions_arn(partition, region, account_id, job_definition_prefix, revision=False)
     passable = [job_role_arn] + ([fargate_execution_role_arn] if fargate_execution_role_arn else [])

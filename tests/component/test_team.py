@@ -13,6 +13,7 @@ from support import ACCOUNT, Deployment, RecordingMocks
 from core import naming
 from core.settings import Team
 from modules.team.component import TeamArgs, TeamComponent
+from tools.guards import policy_decision
 
 ENV = "dev"
 BUCKET = "arn:aws:s3:::acme-ml-dev-datastore"
@@ -57,6 +58,14 @@ def queue_arn(team: str, kind: str) -> str:
     return f"arn:aws:batch:us-east-1:{ACCOUNT}:job-queue/{naming.job_queue(ENV, team, kind)}"
 
 
+def log_group_arn(team: str) -> str:
+    return f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{naming.job_log_group(ENV, team)}"
+
+
+def definition_arn(team: str, revision: str = ":1") -> str:
+    return f"arn:aws:batch:us-east-1:{ACCOUNT}:job-definition/{naming.job_definition_prefix(ENV, team)}0a1b2c{revision}"
+
+
 def make_args(team: Team, kinds: tuple[str, ...], fargate: str | None = None, profile_json: str | None = None) -> TeamArgs:
     return TeamArgs(
         environment=ENV,
@@ -65,6 +74,7 @@ def make_args(team: Team, kinds: tuple[str, ...], fargate: str | None = None, pr
         kms_key_arn=KEY,
         job_queue_arns={k: queue_arn(team.name, k) for k in kinds},
         job_role_arn=f"arn:aws:iam::{ACCOUNT}:role/{naming.job_role(ENV, team.name)}",
+        job_log_group_arn=log_group_arn(team.name),
         fargate_execution_role_arn=fargate,
         profile_json=profile_json or profile(team),
         tags=TAGS,
@@ -155,8 +165,21 @@ def test_role_policy_reaches_only_the_teams_own_things(two_teams: Deployment) ->
         by_sid = {s["Sid"]: s for s in doc["Statement"]}
         assert set(by_sid["SubmitToOwnQueues"]["Resource"]) == {
             *(queue_arn(team.name, k) for k in kinds),
-            f"arn:aws:batch:us-east-1:{ACCOUNT}:job-definition/*",
+            f"arn:aws:batch:us-east-1:{ACCOUNT}:job-definition/{naming.job_definition_prefix(ENV, team.name)}*:*",
         }, urn
+        assert by_sid["SubmitToOwnQueues"]["Condition"] == {
+            "StringEquals": {"aws:RequestTag/team": team.name, "aws:ResourceTag/team": team.name}
+        }, urn
+        register = by_sid["RegisterOwnJobDefinitions"]
+        assert register["Resource"] == (
+            f"arn:aws:batch:us-east-1:{ACCOUNT}:job-definition/{naming.job_definition_prefix(ENV, team.name)}*"
+        ), urn
+        assert register["Condition"]["StringEquals"]["batch:AWSLogsGroup"] == naming.job_log_group(ENV, team.name), urn
+        assert register["Condition"]["StringEquals"]["aws:RequestTag/team"] == team.name, urn
+        assert register["Condition"]["Bool"] == {"batch:Privileged": "false"}, urn
+        group = log_group_arn(team.name)
+        assert by_sid["ReadOwnJobLogs"]["Resource"] == [group, f"{group}:log-stream:*"], urn
+        assert "PutResourcePolicy" not in text, urn
         assert by_sid["ReadOwnProfile"]["Resource"] == f"arn:aws:mock:us-east-1:{ACCOUNT}:team-{team.name}-profile", urn
         assert by_sid["ReadWriteOwnPrefix"]["Resource"] == f"{BUCKET}/{naming.team_prefix(team.name)}*", urn
         assert by_sid["UseDatastoreKey"]["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
@@ -166,6 +189,34 @@ def test_role_policy_reaches_only_the_teams_own_things(two_teams: Deployment) ->
         for s in doc["Statement"]:
             actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
             assert all("*" not in a for a in actions), f"{urn}: wildcard action in {s}"
+
+
+@pytest.mark.parametrize("team,other", [(FRAUD, RESEARCH), (RESEARCH, FRAUD)])
+def test_the_declared_policy_refuses_the_other_teams_batch_and_logs(two_teams: Deployment, team: Team, other: Team) -> None:
+    """The documents as deployed, evaluated as IAM would: A's own submission passes, B's queue, definition and log
+    group do not, and nothing unsafe registers (issue 11, paths 1, 3 and 4)."""
+    urn = f"team-{team.name}-data-scientist"
+    doc = json.loads(two_teams.of(ROLE_POLICY)[urn].inputs["policy"])
+    as_team = {"aws:RequestTag/team": team.name, "aws:ResourceTag/team": team.name}
+    assert policy_decision([doc], "batch:SubmitJob", queue_arn(team.name, "cpu"), as_team) == "allow", urn
+    assert policy_decision([doc], "batch:SubmitJob", definition_arn(team.name), as_team) == "allow", urn
+    assert policy_decision([doc], "batch:SubmitJob", queue_arn(other.name, "cpu"), as_team) == "implicit-deny", urn
+    assert policy_decision([doc], "batch:SubmitJob", definition_arn(other.name), as_team) == "implicit-deny", urn
+    register = {
+        "aws:RequestTag/team": team.name,
+        "batch:LogDriver": "awslogs",
+        "batch:AWSLogsGroup": naming.job_log_group(ENV, team.name),
+        "batch:Privileged": "false",
+    }
+    own = definition_arn(team.name, "")
+    assert policy_decision([doc], "batch:RegisterJobDefinition", own, register) == "allow", urn
+    privileged = register | {"batch:Privileged": "true"}
+    assert policy_decision([doc], "batch:RegisterJobDefinition", own, privileged) == "implicit-deny", urn
+    theirs = register | {"batch:AWSLogsGroup": naming.job_log_group(ENV, other.name)}
+    assert policy_decision([doc], "batch:RegisterJobDefinition", own, theirs) == "implicit-deny", urn
+    stream = f"{log_group_arn(other.name)}:log-stream:x"
+    assert policy_decision([doc], "logs:GetLogEvents", stream, {}) == "implicit-deny", urn
+    assert policy_decision([doc], "logs:GetLogEvents", f"{log_group_arn(team.name)}:log-stream:x", {}) == "allow", urn
 
 
 @pytest.mark.parametrize("kinds", [("gpu",), ("cpu", "tpu")])

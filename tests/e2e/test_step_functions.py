@@ -61,11 +61,30 @@ def profile(cloud, team: str) -> dict[str, str]:
     return json.loads(cloud["paths"].profile(team).read_text())
 
 
+def api_key(cloud, team: str) -> str:
+    """The team's real metadata API key, from Secrets Manager in moto."""
+    secret = naming.metadata_api_key_secret(session.STACK, team)
+    return client(cloud, "secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
+
+
+def team_env(cloud, team: str) -> dict[str, str]:
+    """A data scientist of ``team``: its generated profile, the local env file's settings, and its API key
+    configured as `strata configure` puts it (METAFLOW_SERVICE_AUTH_KEY), which Metaflow sends as x-api-key
+    and, without the Strata extension, copies into every job's environment and state machine."""
+    return {
+        **os.environ,
+        **cloud["env"],
+        "METAFLOW_PROFILE": naming.profile_name(session.STACK, team),
+        "METAFLOW_USER": "e2e",
+        "METAFLOW_SERVICE_AUTH_KEY": api_key(cloud, team),
+    }
+
+
 def as_team(cloud, team: str, *args: str) -> subprocess.CompletedProcess:
-    """Run a command as a data scientist of ``team``: its generated profile, the local env file's settings."""
+    """Run a command as a data scientist of ``team`` (:func:`team_env`)."""
     work = cloud["paths"].work / team
     work.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **cloud["env"], "METAFLOW_PROFILE": naming.profile_name(session.STACK, team), "METAFLOW_USER": "e2e"}
+    env = team_env(cloud, team)
     proc = subprocess.run([sys.executable, *args], cwd=work, env=env, text=True, capture_output=True, timeout=300)
     assert proc.returncode == 0, f"{team}: {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
@@ -115,11 +134,14 @@ def test_profiles_carry_the_step_functions_keys(cloud):
     for team in TEAMS:
         p = profile(cloud, team)
         assert p["METAFLOW_SFN_STATE_MACHINE_PREFIX"] == naming.state_machine_prefix(session.STACK, team), team
-        assert p["METAFLOW_SFN_IAM_ROLE"] == outputs["stepFunctionsRoleArn"], team
-        assert p["METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE"] == outputs["eventBridgeScheduleRoleArn"], team
-        assert p["METAFLOW_SFN_DYNAMO_DB_TABLE"] == naming.state_table(session.STACK) == outputs["sfnStateTable"], team
-    table = client(cloud, "dynamodb").describe_table(TableName=naming.state_table(session.STACK))["Table"]
-    assert table["KeySchema"] == [{"AttributeName": "pathspec", "KeyType": "HASH"}]
+        assert p["METAFLOW_SFN_IAM_ROLE"] == outputs["stepFunctionsRoleArns"][team], team
+        assert p["METAFLOW_SFN_IAM_ROLE"].endswith(f"role/{naming.step_functions_role(session.STACK, team)}"), team
+        assert p["METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE"] == outputs["eventBridgeScheduleRoleArns"][team], team
+        table_name = naming.team_state_table(session.STACK, team)
+        assert p["METAFLOW_SFN_DYNAMO_DB_TABLE"] == table_name == outputs["sfnStateTables"][team], team
+        table = client(cloud, "dynamodb").describe_table(TableName=table_name)["Table"]
+        assert table["KeySchema"] == [{"AttributeName": "pathspec", "KeyType": "HASH"}]
+    assert len({outputs["stepFunctionsRoleArns"][t] for t in TEAMS}) == len(TEAMS), "no role is shared by two teams"
 
 
 def test_each_state_machine_bears_its_teams_prefix(cloud, created):
@@ -132,10 +154,10 @@ def test_each_state_machine_bears_its_teams_prefix(cloud, created):
     assert all(any(n.startswith(naming.state_machine_name_prefix(session.STACK, t)) for t in TEAMS) for n in every), every
 
 
-def test_state_machine_role_is_the_platforms_step_functions_role(cloud, created):
+def test_state_machine_role_is_the_teams_own_step_functions_role(cloud, created):
     for team in TEAMS:
         for machine in machines_of(cloud, team):
-            assert definition(cloud, machine)["role"] == cloud["outputs"]["stepFunctionsRoleArn"], machine["name"]
+            assert definition(cloud, machine)["role"] == cloud["outputs"]["stepFunctionsRoleArns"][team], machine["name"]
 
 
 def test_tasks_target_the_teams_queue_with_job_definitions_of_the_teams_job_role(cloud, created):
@@ -155,11 +177,14 @@ def test_tasks_target_the_teams_queue_with_job_definitions_of_the_teams_job_role
             assert role.endswith(f"role/{naming.job_role(session.STACK, team)}")
 
 
-def test_foreach_reads_its_cardinality_from_the_platforms_state_table(cloud, created):
-    (machine,) = [m for m in machines_of(cloud, TEAMS[0]) if m["name"].endswith("_RegionForecastFlow")]
-    text = json.dumps(definition(cloud, machine)["definition"])
-    assert '"Resource": "arn:aws:states:::dynamodb:getItem"' in text
-    assert f'"TableName": "{naming.state_table(session.STACK)}"' in text
+def test_foreach_reads_its_cardinality_from_the_teams_own_state_table(cloud, created):
+    for team in TEAMS:
+        (machine,) = [m for m in machines_of(cloud, team) if m["name"].endswith("_RegionForecastFlow")]
+        text = json.dumps(definition(cloud, machine)["definition"])
+        assert '"Resource": "arn:aws:states:::dynamodb:getItem"' in text
+        assert f'"TableName": "{naming.team_state_table(session.STACK, team)}"' in text
+        others = [t for t in TEAMS if t != team]
+        assert not any(naming.team_state_table(session.STACK, o) in text for o in others)
 
 
 # ---------------------------------------------------------------- the scheduled flow
@@ -177,7 +202,7 @@ def test_scheduled_flow_gets_a_daily_rule_targeting_the_teams_machine_with_the_s
     assert target["Arn"] == machine["stateMachineArn"], target
     assert (
         target["RoleArn"]
-        == cloud["outputs"]["eventBridgeScheduleRoleArn"]
+        == cloud["outputs"]["eventBridgeScheduleRoleArns"][team]
         == profile(cloud, team)["METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE"]
     )
     # Other layers may own rules too (e.g. alarms); of the teams' Metaflow names, only the scheduled flow's.
@@ -197,4 +222,74 @@ def test_inspect_schedules_shows_a_team_only_its_own(cloud, created):
     assert set(scheduled) == {f"{prefix[TEAMS[1]]}DailyRefreshFlow", f"{prefix[TEAMS[1]]}RegionForecastFlow"}
     (schedule,) = scheduled[f"{prefix[TEAMS[1]]}DailyRefreshFlow"]["schedules"]
     assert schedule["schedule"] == "cron(0 0 * * ? *)"
-    assert schedule["role"] == cloud["outputs"]["eventBridgeScheduleRoleArn"]
+    assert schedule["role"] == cloud["outputs"]["eventBridgeScheduleRoleArns"][TEAMS[1]]
+
+
+# ---------------------------------------------------------------- no team secret in jobs or state machines
+
+
+def secrets_of_every_team(cloud) -> dict[str, str]:
+    return {team: api_key(cloud, team) for team in cloud["outputs"]["teamProfiles"]}
+
+
+@pytest.fixture(scope="module")
+def ran(cloud, created) -> dict[str, Any]:
+    """Team A (``TEAMS[0]``), with its API key configured, runs the sample flow with ``--with batch`` and on Step
+    Functions (the machine ``created`` made), to the end."""
+    team = TEAMS[0]
+    work = cloud["paths"].work / f"{team}-runs"
+    work.mkdir(parents=True, exist_ok=True)
+    env = team_env(cloud, team)
+    walk.metaflow(FOREACH_FLOW, ["run", "--with", "batch"], work, env, work / "batch-run.log")
+    sfn_run = walk.step_functions_run(FOREACH_FLOW, work, env, profile(cloud, team), work)
+    assert sfn_run.status == "SUCCEEDED", sfn_run
+    jobs = walk.batch_jobs(client(cloud, "batch"), profile(cloud, team)["METAFLOW_BATCH_JOB_QUEUE"])
+    return {"team": team, "jobs": jobs, "sfn_run": sfn_run}
+
+
+def test_no_api_key_or_secret_in_any_jobs_environment(cloud, ran):
+    """Issue 11, path 4: DescribeJobs (on "*" for every team) must not reveal a team's API key."""
+    jobs = ran["jobs"]
+    # Both paths ran: at least the 6 tasks of one run on Batch and 6 of the Step Functions run.
+    assert len(jobs) >= 12, f"expected both runs' jobs on the team's queue, got {len(jobs)}"
+    assert all(j["status"] == "SUCCEEDED" for j in jobs), [(j["jobName"], j["status"]) for j in jobs]
+    keys = secrets_of_every_team(cloud)
+    for job in jobs:
+        text = json.dumps(job, default=str)
+        for owner, key in keys.items():
+            assert key not in text, f"job {job['jobName']} carries team {owner}'s API key"
+        env = {e["name"]: e["value"] for e in job["container"].get("environment", [])}
+        assert "METAFLOW_SERVICE_AUTH_KEY" not in env
+        assert "x-api-key" not in env.get("METAFLOW_SERVICE_HEADERS", "{}"), job["jobName"]
+        # How the job gets the key instead: its own role reads the team's secret.
+        assert env["METAFLOW_STRATA_TEAM"] == ran["team"], job["jobName"]
+
+
+def test_jobs_ran_on_the_teams_tagged_job_definitions_logging_to_its_own_group(cloud, ran):
+    team = ran["team"]
+    batch = client(cloud, "batch")
+    definitions = {j["jobDefinition"] for j in ran["jobs"]}
+    for arn in definitions:
+        (d,) = batch.describe_job_definitions(jobDefinitions=[arn])["jobDefinitions"]
+        assert d["jobDefinitionName"].startswith(naming.job_definition_prefix(session.STACK, team)), d["jobDefinitionName"]
+        assert d["tags"].get(naming.TEAM_TAG) == team, d["tags"]
+        container = d["containerProperties"]
+        assert container["logConfiguration"]["logDriver"] == "awslogs"
+        assert container["logConfiguration"]["options"]["awslogs-group"] == naming.job_log_group(session.STACK, team)
+        assert not container.get("privileged"), d["jobDefinitionName"]
+    for job in ran["jobs"]:
+        assert job["tags"].get(naming.TEAM_TAG) == team, job["jobName"]
+    # The output went to the team's group, none to the shared default one.
+    logs = client(cloud, "logs")
+    streams = logs.describe_log_streams(logGroupName=naming.job_log_group(session.STACK, team))["logStreams"]
+    assert len(streams) >= len(ran["jobs"]), len(streams)
+
+
+def test_no_api_key_in_any_state_machine_definition(cloud, created):
+    keys = secrets_of_every_team(cloud)
+    sfn = client(cloud, "stepfunctions")
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        text = sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"]
+        for owner, key in keys.items():
+            assert key not in text, f"{machine['name']} carries team {owner}'s API key"
+        assert "x-api-key" not in text, machine["name"]

@@ -46,6 +46,27 @@ def test_every_team_gets_a_complete_profile(deployed):
         assert profile["METAFLOW_ECS_S3_ACCESS_IAM_ROLE"].endswith(naming.job_role(stack, team)), team
 
 
+def test_every_team_profile_configures_the_strata_extension_for_its_own_team(deployed):
+    """The Strata Metaflow extension's keys name exactly what the team's IAM conditions require: its team tag, its
+    job-definition prefix and its job log group; with the metadata service, its own API key's secret (an ARN,
+    never the key)."""
+    stack, run = deployed
+    for team, profile in run.outputs["teamProfiles"].items():
+        where = f"{stack}/{team}"
+        assert profile["METAFLOW_DEFAULT_AWS_CLIENT_PROVIDER"] == "strata", where
+        assert profile["METAFLOW_STRATA_TEAM"] == team, where
+        assert json.loads(profile["METAFLOW_BATCH_DEFAULT_TAGS"]) == {naming.TEAM_TAG: team}, where
+        assert profile["METAFLOW_STRATA_JOB_DEFINITION_PREFIX"] == naming.job_definition_prefix(stack, team), where
+        assert profile["METAFLOW_STRATA_JOB_LOG_GROUP"] == naming.job_log_group(stack, team), where
+        if profile["METAFLOW_DEFAULT_METADATA"] == "service":
+            secret = profile["METAFLOW_STRATA_API_KEY_SECRET"]
+            assert secret.startswith("arn:aws:secretsmanager:"), where
+            assert naming.metadata_api_key_secret(stack, team) in secret, f"{where}: {secret} is not the team's own secret"
+        else:
+            assert "METAFLOW_STRATA_API_KEY_SECRET" not in profile, where
+        assert "METAFLOW_SERVICE_HEADERS" not in profile and "METAFLOW_SERVICE_AUTH_KEY" not in profile, where
+
+
 def test_profiles_are_published_to_ssm(deployed):
     stack, run = deployed
     params = {r.inputs["name"]: r for r in by_type(run, "aws:ssm/parameter:Parameter")}

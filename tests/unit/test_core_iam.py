@@ -172,7 +172,61 @@ def test_service_trust_policy_admits_one_service(service: str) -> None:
 
 def test_batch_arn_patterns_follow_partition_region_and_account() -> None:
     assert iam.batch_jobs_arn("aws", "us-east-1", "123") == "arn:aws:batch:us-east-1:123:job/*"
-    assert iam.batch_job_definitions_arn("aws-cn", "cn-north-1", "123") == "arn:aws-cn:batch:cn-north-1:123:job-definition/*"
+    prefix = naming.job_definition_prefix("dev", "fraud")
+    assert iam.team_job_definitions_arn("aws-cn", "cn-north-1", "123", prefix, revision=False) == (
+        "arn:aws-cn:batch:cn-north-1:123:job-definition/strata-dev-fraud_*"
+    )
+    assert iam.team_job_definitions_arn("aws-cn", "cn-north-1", "123", prefix, revision=True) == (
+        "arn:aws-cn:batch:cn-north-1:123:job-definition/strata-dev-fraud_*:*"
+    )
+    assert not hasattr(iam, "batch_job_definitions_arn"), "no pattern for every job definition of the account"
+
+
+# ---------------------------------------------------------------- a team's job definitions
+
+DEFINITIONS = "arn:aws:batch:us-east-1:123456789012:job-definition/"
+
+
+@pytest.mark.parametrize("team", TEAMS)
+def test_a_teams_job_definition_pattern_matches_its_own_names_only(team) -> None:
+    """``fraud``'s pattern must not match ``fraud-detection``'s definitions (nor Metaflow's ``metaflow_<hash>``)."""
+    own = iam.team_job_definitions_arn(
+        "aws", "us-east-1", "123456789012", naming.job_definition_prefix("dev", team), revision=True
+    )
+    assert fnmatch.fnmatchcase(f"{DEFINITIONS}{naming.job_definition_prefix('dev', team)}0a1b2c:3", own)
+    for other in TEAMS:
+        if other != team:
+            theirs = f"{DEFINITIONS}{naming.job_definition_prefix('dev', other)}0a1b2c:3"
+            assert not fnmatch.fnmatchcase(theirs, own), f"{team}'s {own} matches {theirs}"
+    assert not fnmatch.fnmatchcase(f"{DEFINITIONS}metaflow_0a1b2c:3", own), "Metaflow's own, untagged names"
+    assert not fnmatch.fnmatchcase(f"{DEFINITIONS}{naming.job_definition_prefix('prod', team)}0a1b2c:3", own), "other env"
+
+
+def test_the_submit_pattern_needs_a_revision() -> None:
+    """AWS evaluates a job definition's tags at SubmitJob only when the job names a revision: without one,
+    the ``:*`` pattern matches nothing, so the ``aws:ResourceTag`` condition cannot be side-stepped."""
+    prefix = naming.job_definition_prefix("dev", "fraud")
+    submit = iam.team_job_definitions_arn("aws", "us-east-1", "123456789012", prefix, revision=True)
+    register = iam.team_job_definitions_arn("aws", "us-east-1", "123456789012", prefix, revision=False)
+    assert fnmatch.fnmatchcase(f"{DEFINITIONS}{prefix}0a1b2c:12", submit)
+    assert not fnmatch.fnmatchcase(f"{DEFINITIONS}{prefix}0a1b2c", submit), "a definition named without its revision"
+    assert fnmatch.fnmatchcase(f"{DEFINITIONS}{prefix}0a1b2c", register)
+
+
+@pytest.mark.parametrize("bad", ["", "*", "strata-dev-*", "strata-dev-fr?ud_"])
+def test_team_job_definitions_arn_refuses_a_loose_prefix(bad) -> None:
+    with pytest.raises(ValueError, match="name_prefix"):
+        iam.team_job_definitions_arn("aws", "us-east-1", "123456789012", bad, revision=True)
+
+
+def test_team_submit_conditions_tag_the_job_and_require_the_teams_resources() -> None:
+    assert iam.team_submit_conditions("fraud") == {
+        "StringEquals": {"aws:RequestTag/team": "fraud", "aws:ResourceTag/team": "fraud"}
+    }
+    assert iam.team_submit_conditions("fraud") is not iam.team_submit_conditions("fraud"), "a fresh dict each call"
+    for bad in ("", "*", "fr?ud"):
+        with pytest.raises(ValueError, match="team"):
+            iam.team_submit_conditions(bad)
 
 
 # ---------------------------------------------------------------- argument checks

@@ -121,3 +121,15 @@ def test_parallel_jobs_are_bounded():
     assert jobs.max_parallel_jobs({}) >= 2
     with pytest.raises(ValueError, match=">= 1"):
         jobs.max_parallel_jobs({"STRATA_LOCAL_BATCH_MAX_PARALLEL": "0"})
+
+
+def test_job_output_goes_to_the_log_group_its_definition_names():
+    # AWS Batch writes to the definition's awslogs group; moto always uses /aws/batch/job.
+    team = {"logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/strata/local/batch/fraud"}}}
+    assert jobs.log_group_of(team) == "/strata/local/batch/fraud"
+    assert jobs.log_group_of({"logConfiguration": {"logDriver": "awslogs", "options": {}}}) == "/aws/batch/job"
+    assert jobs.log_group_of({}) == jobs.log_group_of(None) == "/aws/batch/job"
+    assert (
+        jobs.log_group_of({"logConfiguration": {"logDriver": "json-file", "options": {"awslogs-group": "/x"}}})
+        == "/aws/batch/job"
+    )

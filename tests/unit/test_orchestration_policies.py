@@ -9,20 +9,44 @@ import pytest
 
 from core import naming
 from modules.orchestration import policies
+from tools.guards import foreign_team_references, policy_decision
 
 ENV = "dev"
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{naming.state_table(ENV)}"
 VIA = "dynamodb.us-east-1.amazonaws.com"
-SFN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/orchestration-step-functions-1a2b3c4"
-EVENTS_ROLE = f"arn:aws:iam::{ACCOUNT}:role/orchestration-eventbridge-5d6e7f8"
 TEAMS = ("fraud", "fraud-x", "forecasting")  # "fraud" is the start of "fraud-x": the tricky pair
+LEGACY_TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{naming.state_table(ENV)}"
+LOG_GROUP = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{naming.step_functions_log_group(ENV)}"
 
 
 def queue_arn(team: str, kind: str = "cpu") -> str:
     return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/{naming.job_queue(ENV, team, kind)}"
+
+
+def table_arn(team: str) -> str:
+    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{naming.team_state_table(ENV, team)}"
+
+
+def definition_arn(team: str, revision: str = ":1") -> str:
+    return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/{naming.job_definition_prefix(ENV, team)}0a1b2c3d{revision}"
+
+
+def machine_arn(team: str, flow: str = "RegionForecastFlow") -> str:
+    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{naming.state_machine_name_prefix(ENV, team)}{flow}"
+
+
+def rule_arn(team: str, flow: str = "RegionForecastFlow") -> str:
+    return f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{naming.state_machine_name_prefix(ENV, team)}{flow}"
+
+
+def sfn_role(team: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{naming.step_functions_role(ENV, team)}"
+
+
+def events_role(team: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{naming.eventbridge_role(ENV, team)}"
 
 
 def _list(value) -> list:
@@ -35,16 +59,33 @@ def by_sid(doc: dict) -> dict[str, dict]:
     return {s["Sid"]: s for s in doc["Statement"]}
 
 
-def sfn_policy(queues=None) -> dict:
-    return policies.step_functions_role_policy(
+def sfn_kwargs(team: str = "fraud") -> dict:
+    """What the component hands ``step_functions_role_policy`` for ``team``."""
+    return dict(
         partition="aws",
         region=REGION,
         account_id=ACCOUNT,
-        job_queue_arns=queues or [queue_arn(t) for t in TEAMS],
-        state_table_arn=TABLE,
+        team=team,
+        job_queue_arns=[queue_arn(team, "cpu"), queue_arn(team, "gpu")],
+        job_definition_prefix=naming.job_definition_prefix(ENV, team),
+        state_table_arn=table_arn(team),
         kms_key_arn=KEY,
         dynamodb_via=VIA,
     )
+
+
+def sfn_policy(team: str = "fraud") -> dict:
+    return policies.step_functions_role_policy(**sfn_kwargs(team))
+
+
+def events_policy(team: str = "fraud") -> dict:
+    return policies.eventbridge_role_policy(
+        partition="aws", region=REGION, account_id=ACCOUNT, name_prefix=naming.state_machine_name_prefix(ENV, team)
+    )
+
+
+def job_table_policy(team: str = "fraud") -> dict:
+    return policies.job_role_state_table_policy(state_table_arn=table_arn(team), kms_key_arn=KEY, dynamodb_via=VIA)
 
 
 def ds_statements(team: str) -> list[dict]:
@@ -52,10 +93,14 @@ def ds_statements(team: str) -> list[dict]:
         partition="aws",
         region=REGION,
         account_id=ACCOUNT,
+        team=team,
         name_prefix=naming.state_machine_name_prefix(ENV, team),
-        step_functions_role_arn=SFN_ROLE,
-        eventbridge_role_arn=EVENTS_ROLE,
+        step_functions_role_arn=sfn_role(team),
+        eventbridge_role_arn=events_role(team),
     )
+
+
+OTHERS = [(a, b) for a in TEAMS for b in TEAMS if a != b]
 
 
 # ---------------------------------------------------------------- names
@@ -67,6 +112,26 @@ def test_state_machine_prefix_is_metaflows_setting_and_names_carry_its_separator
     assert naming.state_machine_name_prefix("dev", "fraud") == "strata-dev-fraud_"
     assert naming.state_table("prod") == "strata-prod-sfn-state"
     assert naming.step_functions_log_group("prod") == "/aws/vendedlogs/states/strata-prod"
+
+
+def test_each_team_has_its_own_roles_table_and_job_names() -> None:
+    assert naming.step_functions_role("dev", "fraud") == "strata-dev-fraud-sfn"
+    assert naming.eventbridge_role("dev", "fraud") == "strata-dev-fraud-events"
+    assert naming.team_state_table("dev", "fraud") == "strata-dev-fraud-sfn-state"
+    assert naming.job_definition_prefix("dev", "fraud") == "strata-dev-fraud_"
+    assert naming.job_log_group("dev", "fraud") == "/strata/dev/batch/fraud"
+    assert naming.step_functions_log_policy("dev") == "strata-dev-sfn-execution-history"
+    per_team = [naming.step_functions_role, naming.eventbridge_role, naming.team_state_table, naming.job_definition_prefix]
+    names = [f(ENV, t) for f in per_team for t in TEAMS]
+    assert len(set(names)) == len(names), "no two teams (or two purposes) share a name"
+    assert naming.state_table(ENV) not in names, "the legacy shared table is none of the teams' tables"
+
+
+@pytest.mark.parametrize("a,b", OTHERS)
+def test_no_team_role_name_reaches_another_in_an_arn_pattern(a: str, b: str) -> None:
+    """``fraud``'s job-definition prefix (an IAM pattern ``<prefix>*``) must not start ``fraud-x``'s names."""
+    assert not naming.job_definition_prefix(ENV, b).startswith(naming.job_definition_prefix(ENV, a))
+    assert not naming.state_machine_name_prefix(ENV, b).startswith(naming.state_machine_name_prefix(ENV, a))
 
 
 @pytest.mark.parametrize("a,b", list(itertools.permutations(["ab", "ab-c", "ab-cd", "abc", "a1", "a1-b2-c3"], 2)))
@@ -98,32 +163,99 @@ def test_execution_log_group_arn_ends_with_star() -> None:
     assert policies.execution_log_group_arn(f"{arn}:*") == f"{arn}:*"
 
 
-# ---------------------------------------------------------------- the Step Functions role
+# ---------------------------------------------------------------- the Step Functions roles (one per team)
 
 
-def test_step_functions_trust_is_states_of_this_account_only() -> None:
-    (s,) = policies.step_functions_trust_policy("aws", REGION, ACCOUNT)["Statement"]
+@pytest.mark.parametrize("team", TEAMS)
+def test_step_functions_trust_is_the_teams_state_machines_of_this_account_only(team: str) -> None:
+    doc = policies.step_functions_trust_policy("aws", REGION, ACCOUNT, naming.state_machine_name_prefix(ENV, team))
+    (s,) = doc["Statement"]
     assert s["Principal"] == {"Service": "states.amazonaws.com"} and s["Action"] == "sts:AssumeRole"
-    assert s["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
-    assert s["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:*"}
-
-
-def test_step_functions_role_submits_only_to_the_environments_queues() -> None:
-    doc = by_sid(sfn_policy())
-    submit = doc["SubmitToEnvironmentQueues"]
-    assert submit["Action"] == "batch:SubmitJob"
-    assert set(submit["Resource"]) == {
-        *(queue_arn(t) for t in TEAMS),
-        f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/*",
+    assert s["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:strata-dev-{team}_*"},
     }
-    assert not any(r.endswith(":job-queue/*") for r in submit["Resource"])
-    assert doc["TerminateJobs"] == {
-        "Sid": "TerminateJobs",
+
+
+@pytest.mark.parametrize("a,b", OTHERS)
+def test_a_teams_roles_cannot_be_assumed_for_another_teams_machines_or_rules(a: str, b: str) -> None:
+    """The trust policies as a resource-side check: Step Functions (EventBridge) acting for B's state machine
+    (rule) may not assume A's role, so B cannot run its machines as A even if B could pass A's role."""
+    sfn = policies.step_functions_trust_policy("aws", REGION, ACCOUNT, naming.state_machine_name_prefix(ENV, a))
+    events = policies.eventbridge_trust_policy("aws", REGION, ACCOUNT, naming.state_machine_name_prefix(ENV, a))
+    for doc, service, source in ((sfn, "states.amazonaws.com", machine_arn), (events, "events.amazonaws.com", rule_arn)):
+
+        def assume(context: dict, principal: str = service, doc: dict = doc) -> str:
+            return policy_decision([doc], "sts:AssumeRole", None, context, principal={"Service": principal})
+
+        assert assume({"aws:SourceAccount": ACCOUNT, "aws:SourceArn": source(a)}) == "allow"
+        assert assume({"aws:SourceAccount": ACCOUNT, "aws:SourceArn": source(b)}) == "implicit-deny", source(b)
+        assert assume({"aws:SourceAccount": ACCOUNT}) == "implicit-deny", "no source"
+        other_account = {"aws:SourceAccount": "222222222222", "aws:SourceArn": source(a).replace(ACCOUNT, "222222222222")}
+        assert assume(other_account) == "implicit-deny"
+        wrong_service = "lambda.amazonaws.com"
+        assert assume({"aws:SourceAccount": ACCOUNT, "aws:SourceArn": source(a)}, wrong_service) == "implicit-deny"
+
+
+def test_trust_policies_refuse_a_loose_prefix() -> None:
+    for trust in (policies.step_functions_trust_policy, policies.eventbridge_trust_policy):
+        for bad in ("", "strata-dev-*"):
+            with pytest.raises(ValueError):
+                trust("aws", REGION, ACCOUNT, bad)
+        with pytest.raises(ValueError):
+            trust("aws", REGION, "", naming.state_machine_name_prefix(ENV, "fraud"))
+
+
+def test_step_functions_role_submits_only_to_its_teams_queues_and_definitions() -> None:
+    doc = by_sid(sfn_policy("fraud"))
+    submit = doc["SubmitToOwnQueues"]
+    assert submit["Action"] == "batch:SubmitJob"
+    assert submit["Resource"] == [
+        queue_arn("fraud", "cpu"),
+        queue_arn("fraud", "gpu"),
+        f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/strata-dev-fraud_*:*",
+    ]
+    assert submit["Condition"] == {"StringEquals": {"aws:RequestTag/team": "fraud", "aws:ResourceTag/team": "fraud"}}
+    assert doc["TerminateOwnJobs"] == {
+        "Sid": "TerminateOwnJobs",
         "Effect": "Allow",
         "Action": "batch:TerminateJob",
         "Resource": f"arn:aws:batch:{REGION}:{ACCOUNT}:job/*",
+        "Condition": {"StringEquals": {"aws:ResourceTag/team": "fraud"}},
     }
+    assert doc["TagOwnJobsAtSubmit"]["Condition"] == {
+        "StringEquals": {"aws:RequestTag/team": "fraud"},
+        "StringEqualsIfExists": {"aws:ResourceTag/team": "fraud"},
+    }
+    assert doc["TagOwnJobsAtSubmit"]["Resource"] == f"arn:aws:batch:{REGION}:{ACCOUNT}:job/*", "jobs only"
     assert doc["DescribeJobs"]["Action"] == "batch:DescribeJobs"
+
+
+JOB = f"arn:aws:batch:{REGION}:{ACCOUNT}:job/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab"
+
+
+@pytest.mark.parametrize("a,b", OTHERS)
+def test_a_teams_state_machines_reach_none_of_another_teams_batch(a: str, b: str) -> None:
+    """Issue 11, path 2 as observed: A's state machine put a job on B's queue with B's definition, and terminated
+    B's running job. With A's role: its own submission is allowed, each of B's is refused."""
+    doc = sfn_policy(a)
+    as_a = {"aws:RequestTag/team": a, "aws:ResourceTag/team": a}
+    for own in (queue_arn(a, "cpu"), queue_arn(a, "gpu"), definition_arn(a)):
+        assert policy_decision([doc], "batch:SubmitJob", own, as_a) == "allow", own
+    for theirs in (queue_arn(b, "cpu"), queue_arn(b, "gpu"), definition_arn(b)):
+        assert policy_decision([doc], "batch:SubmitJob", theirs, as_a) == "implicit-deny", theirs
+    tagged_b = {"aws:RequestTag/team": a, "aws:ResourceTag/team": b}
+    assert policy_decision([doc], "batch:SubmitJob", definition_arn(a), tagged_b) == "implicit-deny", "a definition tagged B"
+    assert policy_decision([doc], "batch:SubmitJob", definition_arn(a, ""), as_a) == "implicit-deny", "no revision"
+    assert policy_decision([doc], "batch:SubmitJob", queue_arn(a), {"aws:ResourceTag/team": a}) == "implicit-deny", "untagged"
+    assert policy_decision([doc], "batch:TerminateJob", JOB, {"aws:ResourceTag/team": a}) == "allow"
+    assert policy_decision([doc], "batch:TerminateJob", JOB, {"aws:ResourceTag/team": b}) == "implicit-deny"
+    assert policy_decision([doc], "batch:TerminateJob", JOB, {}) == "implicit-deny", "an untagged job is nobody's"
+    retag = {"aws:RequestTag/team": a, "aws:ResourceTag/team": b}
+    assert policy_decision([doc], "batch:TagResource", JOB, retag) == "implicit-deny", "claiming B's job"
+    assert policy_decision([doc], "dynamodb:GetItem", table_arn(b), {}) == "implicit-deny"
+    assert policy_decision([doc], "dynamodb:GetItem", LEGACY_TABLE, {}) == "implicit-deny", "the legacy shared table"
+    assert policy_decision([doc], "dynamodb:GetItem", table_arn(a), {}) == "allow"
 
 
 def test_step_functions_role_has_the_batch_sync_managed_rule_only() -> None:
@@ -132,10 +264,10 @@ def test_step_functions_role_has_the_batch_sync_managed_rule_only() -> None:
     assert rule["Resource"] == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/StepFunctionsGetEventsForBatchJobsRule"
 
 
-def test_step_functions_role_reads_only_the_state_table_through_dynamodb() -> None:
-    doc = by_sid(sfn_policy())
+def test_step_functions_role_reads_only_its_teams_table_through_dynamodb() -> None:
+    doc = by_sid(sfn_policy("fraud"))
     assert doc["ReadForeachState"]["Action"] == ["dynamodb:GetItem"]
-    assert doc["ReadForeachState"]["Resource"] == TABLE
+    assert doc["ReadForeachState"]["Resource"] == table_arn("fraud")
     key = doc["StateTableKeyThroughDynamoDB"]
     assert key["Resource"] == KEY and sorted(key["Action"]) == ["kms:Decrypt", "kms:DescribeKey"]
     assert key["Condition"] == {"StringEquals": {"kms:ViaService": VIA}}
@@ -152,62 +284,125 @@ def test_star_resources_only_where_aws_has_no_resource_level_permissions() -> No
     assert all(a.startswith("logs:") for a in logs["Action"])
 
 
+def test_no_role_may_put_a_log_resource_policy() -> None:
+    """``logs:PutResourcePolicy`` is account-wide: a state machine holding it could let anything write to every
+    log group. The stack creates the one resource policy log delivery needs at deploy time instead."""
+    assert "logs:PutResourcePolicy" not in policies.LOG_DELIVERY_ACTIONS
+    documents = [sfn_policy(t) for t in TEAMS] + [events_policy(t) for t in TEAMS] + [job_table_policy(t) for t in TEAMS]
+    documents += [{"Statement": ds_statements(t)} for t in TEAMS]
+    for doc in documents:
+        assert "PutResourcePolicy" not in json.dumps(doc), doc
+        assert policy_decision([doc], "logs:PutResourcePolicy", "*", {}) == "implicit-deny"
+
+
+def test_log_delivery_policy_lets_only_log_delivery_of_this_account_write_the_groups_streams() -> None:
+    doc = policies.log_delivery_policy("aws", REGION, ACCOUNT, LOG_GROUP)
+    assert policies.log_delivery_policy("aws", REGION, ACCOUNT, f"{LOG_GROUP}:*") == doc, "either ARN form"
+    (s,) = doc["Statement"]
+    assert s["Effect"] == "Allow"
+    assert s["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert sorted(s["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert s["Resource"] == f"{LOG_GROUP}:log-stream:*", "the execution-history group only"
+    assert s["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:*"},
+    }
+    # As CloudWatch Logs evaluates it for a delivery: the group's streams, from this account only.
+    ours = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:delivery:abc"}
+    stream = f"{LOG_GROUP}:log-stream:states/strata-dev-fraud_Flow/abc"
+
+    def write(resource: str, context: dict, service: str = "delivery.logs.amazonaws.com", action="logs:PutLogEvents") -> str:
+        return policy_decision([doc], action, resource, context, principal={"Service": service})
+
+    assert write(stream, ours) == "allow"
+    job_logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{naming.job_log_group(ENV, 'fraud')}:log-stream:x"
+    assert write(job_logs, ours) == "implicit-deny", "no team's job logs"
+    foreign = {"aws:SourceAccount": "222222222222", "aws:SourceArn": "arn:aws:logs:us-east-1:222222222222:delivery:x"}
+    assert write(stream, foreign) == "implicit-deny", "confused deputy"
+    assert write(stream, ours, service="states.amazonaws.com") == "implicit-deny", "log delivery only"
+    assert write(LOG_GROUP, ours, action="logs:DeleteLogGroup") == "implicit-deny"
+
+
+@pytest.mark.parametrize("bad", ["/aws/vendedlogs/states/strata-dev", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/*", ""])
+def test_log_delivery_policy_refuses_a_loose_group(bad: str) -> None:
+    with pytest.raises(ValueError):
+        policies.log_delivery_policy("aws", REGION, ACCOUNT, bad)
+
+
 @pytest.mark.parametrize(
     "override",
     [
         {"job_queue_arns": []},
         {"job_queue_arns": [f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/*"]},
-        {"state_table_arn": "strata-dev-sfn-state"},
+        {"state_table_arn": "strata-dev-fraud-sfn-state"},
         {"kms_key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*"},
+        {"job_definition_prefix": ""},
+        {"job_definition_prefix": "strata-dev-*"},
+        {"team": ""},
+        {"team": "*"},
     ],
 )
 def test_step_functions_role_refuses_wildcards_and_non_arns(override: dict) -> None:
-    kwargs = dict(
-        partition="aws",
-        region=REGION,
-        account_id=ACCOUNT,
-        job_queue_arns=[queue_arn("fraud")],
-        state_table_arn=TABLE,
-        kms_key_arn=KEY,
-        dynamodb_via=VIA,
-    )
-    kwargs.update(override)
     with pytest.raises(ValueError):
-        policies.step_functions_role_policy(**kwargs)
+        policies.step_functions_role_policy(**{**sfn_kwargs("fraud"), **override})
 
 
-# ---------------------------------------------------------------- the EventBridge role
+@pytest.mark.parametrize("team", TEAMS)
+def test_a_teams_step_functions_role_names_no_other_team(team: str) -> None:
+    for doc in (sfn_policy(team), events_policy(team), job_table_policy(team)):
+        assert foreign_team_references(doc, team, TEAMS) == [], doc
 
 
-def test_eventbridge_role_starts_only_the_teams_state_machines() -> None:
-    prefixes = [naming.state_machine_name_prefix(ENV, t) for t in TEAMS]
-    (s,) = policies.eventbridge_role_policy(partition="aws", region=REGION, account_id=ACCOUNT, name_prefixes=prefixes)[
-        "Statement"
-    ]
+# ---------------------------------------------------------------- the EventBridge roles (one per team)
+
+
+def test_eventbridge_role_starts_only_its_teams_state_machines() -> None:
+    (s,) = events_policy("fraud")["Statement"]
     assert s["Action"] == "states:StartExecution"
-    assert s["Resource"] == sorted(f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{p}*" for p in prefixes)
-    assert not any(r.endswith("stateMachine:*") for r in s["Resource"])
+    assert s["Resource"] == f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:strata-dev-fraud_*"
+
+
+@pytest.mark.parametrize("a,b", OTHERS)
+def test_a_teams_schedules_start_none_of_another_teams_machines(a: str, b: str) -> None:
+    doc = events_policy(a)
+    assert policy_decision([doc], "states:StartExecution", machine_arn(a), {}) == "allow"
+    assert policy_decision([doc], "states:StartExecution", machine_arn(b), {}) == "implicit-deny"
 
 
 def test_eventbridge_trust_is_limited_to_the_teams_rules() -> None:
-    prefixes = [naming.state_machine_name_prefix(ENV, t) for t in TEAMS]
-    (s,) = policies.eventbridge_trust_policy("aws", REGION, ACCOUNT, prefixes)["Statement"]
-    assert s["Principal"] == {"Service": "events.amazonaws.com"}
-    assert s["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
-    assert s["Condition"]["ArnLike"]["aws:SourceArn"] == sorted(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{p}*" for p in prefixes)
-    with pytest.raises(ValueError):
-        policies.eventbridge_trust_policy("aws", REGION, ACCOUNT, [])
+    (s,) = policies.eventbridge_trust_policy("aws", REGION, ACCOUNT, naming.state_machine_name_prefix(ENV, "fraud"))["Statement"]
+    assert s["Principal"] == {"Service": "events.amazonaws.com"} and s["Action"] == "sts:AssumeRole"
+    assert s["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/strata-dev-fraud_*"},
+    }
 
 
 # ---------------------------------------------------------------- the job roles
 
 
-def test_job_role_gets_item_calls_on_the_table_and_the_key_through_dynamodb_only() -> None:
-    doc = by_sid(policies.job_role_state_table_policy(state_table_arn=TABLE, kms_key_arn=KEY, dynamodb_via=VIA))
+def test_job_role_gets_item_calls_on_its_teams_table_and_the_key_through_dynamodb_only() -> None:
+    doc = by_sid(job_table_policy("fraud"))
     assert sorted(doc["ForeachState"]["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-    assert doc["ForeachState"]["Resource"] == TABLE
+    assert doc["ForeachState"]["Resource"] == table_arn("fraud")
     assert doc["StateTableKeyThroughDynamoDB"]["Condition"] == {"StringEquals": {"kms:ViaService": VIA}}
     assert "dynamodb:DeleteItem" not in json.dumps(doc) and "dynamodb:Scan" not in json.dumps(doc)
+
+
+@pytest.mark.parametrize("a,b", OTHERS)
+def test_a_teams_jobs_cannot_touch_another_teams_foreach_state(a: str, b: str) -> None:
+    """Issue 11, path 7: A's job changing B's foreach cardinality."""
+    doc = job_table_policy(a)
+    for action in policies.TASK_TABLE_ACTIONS:
+        assert policy_decision([doc], action, table_arn(a), {}) == "allow", action
+        assert policy_decision([doc], action, table_arn(b), {}) == "implicit-deny", action
+        assert policy_decision([doc], action, LEGACY_TABLE, {}) == "implicit-deny", f"{action} on the legacy table"
+
+
+def test_job_role_table_policy_refuses_a_loose_table() -> None:
+    for bad in ("strata-dev-fraud-sfn-state", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/*"):
+        with pytest.raises(ValueError):
+            policies.job_role_state_table_policy(state_table_arn=bad, kms_key_arn=KEY, dynamodb_via=VIA)
 
 
 # ---------------------------------------------------------------- a data scientist's statements
@@ -246,11 +441,11 @@ def test_data_scientist_schedules_only_its_own_machines() -> None:
     }
 
 
-def test_data_scientist_passes_each_platform_role_only_to_its_service() -> None:
+def test_data_scientist_passes_each_of_its_teams_roles_only_to_its_service() -> None:
     s = by_sid({"Statement": ds_statements("fraud")})
-    assert s["PassStepFunctionsRole"]["Resource"] == SFN_ROLE
+    assert s["PassStepFunctionsRole"]["Resource"] == sfn_role("fraud")
     assert s["PassStepFunctionsRole"]["Condition"] == {"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}}
-    assert s["PassEventBridgeRole"]["Resource"] == EVENTS_ROLE
+    assert s["PassEventBridgeRole"]["Resource"] == events_role("fraud")
     assert s["PassEventBridgeRole"]["Condition"] == {"StringEquals": {"iam:PassedToService": "events.amazonaws.com"}}
     assert not any(a.startswith("dynamodb:") for st in ds_statements("fraud") for a in _list(st["Action"]))
 
@@ -265,6 +460,8 @@ def test_a_teams_statements_reach_no_name_of_another_team(team: str, other: str)
         f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{other_prefix}RegionForecastFlow",
         f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{other_prefix}RegionForecastFlow:sfn-1",
         f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{other_prefix}RegionForecastFlow",
+        sfn_role(other),
+        events_role(other),
     ]
     for statement in ds_statements(team):
         patterns = [r for r in _list(statement["Resource"]) if r != "*"]

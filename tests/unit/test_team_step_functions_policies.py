@@ -1,36 +1,51 @@
 """The Step Functions part of a team's data-scientist policy: the orchestration layer's statements for the team
 (modules/orchestration/policies.py ``data_scientist_statements``, which the program hands to the team as
 ``extra_statements``) in the team's document (modules/team/policies.py). Present only when handed in, and no
-statement of team A reaches a resource of team B."""
+statement of team A reaches a resource of team B: not its state machines, not its Step Functions or EventBridge
+role (one of each per team), not its queues, job definitions, log group or foreach table."""
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import re
 
 import pytest
 
 from core import naming
 from modules.orchestration import policies as orchestration_policies
 from modules.team import policies
+from tools.guards import policy_decision
 
 ENV = "dev"
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
 BUCKET = "arn:aws:s3:::acme-ml-dev-datastore"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-SFN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/orchestration-step-functions-1a2b3c4"
-EVENTS_ROLE = f"arn:aws:iam::{ACCOUNT}:role/orchestration-eventbridge-5d6e7f8"
 TEAMS = ("fraud", "fraud-x", "forecasting")
 SFN_SIDS = {
     "OwnStateMachines",
+    "TagOwnStateMachines",
     "OwnExecutions",
     "ListStateMachines",
     "OwnScheduleRules",
+    "OwnSchedulesOnly",
     "OwnScheduleTargets",
     "PassStepFunctionsRole",
     "PassEventBridgeRole",
 }
+
+
+def sfn_role(team: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{naming.step_functions_role(ENV, team)}"
+
+
+def events_role(team: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{naming.eventbridge_role(ENV, team)}"
+
+
+def log_group_arn(team: str) -> str:
+    return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{naming.job_log_group(ENV, team)}"
 
 
 def queue_arn(team: str, kind: str) -> str:
@@ -51,9 +66,10 @@ def sfn_statements(team: str) -> list[dict]:
         partition="aws",
         region=REGION,
         account_id=ACCOUNT,
+        team=team,
         name_prefix=naming.state_machine_name_prefix(ENV, team),
-        step_functions_role_arn=SFN_ROLE,
-        eventbridge_role_arn=EVENTS_ROLE,
+        step_functions_role_arn=sfn_role(team),
+        eventbridge_role_arn=events_role(team),
     )
 
 
@@ -66,6 +82,9 @@ def policy_for(team: str, with_sfn: bool = True) -> dict:
         team_prefix=naming.team_prefix(team),
         kms_key_arn=KEY,
         job_queue_arns=[queue_arn(team, "cpu"), queue_arn(team, "gpu")],
+        job_definition_prefix=naming.job_definition_prefix(ENV, team),
+        job_log_group=naming.job_log_group(ENV, team),
+        job_log_group_arn=log_group_arn(team),
         job_role_arn=job_role_arn(team),
         profile_parameter_arn=parameter_arn(team),
         kms_via_service="s3.us-east-1.amazonaws.com",
@@ -84,7 +103,13 @@ def resources_of_team(team: str) -> list[str]:
         queue_arn(team, "cpu"),
         queue_arn(team, "gpu"),
         job_role_arn(team),
+        sfn_role(team),
+        events_role(team),
         parameter_arn(team),
+        log_group_arn(team),
+        f"{log_group_arn(team)}:log-stream:metaflow/default/abc",
+        f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/{naming.job_definition_prefix(ENV, team)}0a1b2c:1",
+        f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{naming.team_state_table(ENV, team)}",
         f"{BUCKET}/{naming.team_prefix(team)}model.pkl",
         f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{prefix}RegionForecastFlow",
         f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{prefix}RegionForecastFlow:sfn-abc",
@@ -120,24 +145,42 @@ def test_the_orchestration_statements_refuse_a_loose_prefix_or_role(override: di
         partition="aws",
         region=REGION,
         account_id=ACCOUNT,
+        team="fraud",
         name_prefix=naming.state_machine_name_prefix(ENV, "fraud"),
-        step_functions_role_arn=SFN_ROLE,
-        eventbridge_role_arn=EVENTS_ROLE,
+        step_functions_role_arn=sfn_role("fraud"),
+        eventbridge_role_arn=events_role("fraud"),
     )
     with pytest.raises(ValueError):
         orchestration_policies.data_scientist_statements(**{**kwargs, **override})
 
 
-def test_pass_role_is_own_job_role_plus_the_two_platform_roles_each_to_its_service() -> None:
+def test_pass_role_is_own_job_role_plus_the_teams_two_roles_each_to_its_service() -> None:
     passes = [s for s in policy_for("fraud")["Statement"] if s["Action"] == "iam:PassRole"]
     passed = {
         r: tuple(_list(s["Condition"]["StringEquals"]["iam:PassedToService"])) for s in passes for r in _list(s["Resource"])
     }
     assert passed == {
         job_role_arn("fraud"): ("batch.amazonaws.com", "ecs-tasks.amazonaws.com"),
-        SFN_ROLE: ("states.amazonaws.com",),
-        EVENTS_ROLE: ("events.amazonaws.com",),
+        sfn_role("fraud"): ("states.amazonaws.com",),
+        events_role("fraud"): ("events.amazonaws.com",),
     }
+
+
+@pytest.mark.parametrize("team,other", [(a, b) for a in TEAMS for b in TEAMS if a != b])
+def test_a_team_passes_none_of_another_teams_roles(team: str, other: str) -> None:
+    """Issue 11, path 2: "Nothing passes a role of another team" (each team has its own two roles)."""
+    doc = policy_for(team)
+    for role, service in (
+        (sfn_role(other), "states.amazonaws.com"),
+        (events_role(other), "events.amazonaws.com"),
+        (job_role_arn(other), "batch.amazonaws.com"),
+    ):
+        assert policy_decision([doc], "iam:PassRole", role, {"iam:PassedToService": service}) == "implicit-deny", role
+    # Its own, to the right service only.
+    own = {"iam:PassedToService": "states.amazonaws.com"}
+    assert policy_decision([doc], "iam:PassRole", sfn_role(team), own) == "allow"
+    assert policy_decision([doc], "iam:PassRole", sfn_role(team), {"iam:PassedToService": "lambda.amazonaws.com"}) != "allow"
+    assert policy_decision([doc], "iam:PassRole", events_role(team), own) != "allow", "the EventBridge role to Step Functions"
 
 
 def test_star_resource_only_on_actions_aws_does_not_scope() -> None:
@@ -160,5 +203,13 @@ def test_team_a_names_no_resource_of_team_b(team: str, other: str) -> None:
                 assert not fnmatch.fnmatchcase(arn, pattern), f"{team}'s {s['Sid']} ({pattern}) reaches {other}'s {arn}"
     # And nothing of team B is spelled out anywhere (names of B that A's names do not contain).
     text = json.dumps(doc)
-    assert naming.state_machine_name_prefix(ENV, other) not in text
-    assert naming.job_role(ENV, other) not in text
+    for name in (
+        naming.state_machine_name_prefix(ENV, other),
+        naming.job_role(ENV, other),
+        naming.step_functions_role(ENV, other),
+        naming.eventbridge_role(ENV, other),
+        naming.job_definition_prefix(ENV, other),
+        naming.job_log_group(ENV, other),
+    ):
+        # a whole name: "/strata/dev/batch/fraud" is inside "/strata/dev/batch/fraud-x", which is fraud-x's own
+        assert not re.search(re.escape(name) + r"(?![a-z0-9-])", text), f"{team}'s policy names {other}'s {name}"
