@@ -188,6 +188,11 @@ def metadata_name(env: str, part: str = "") -> str:
 ELB_NAME_MAX = 32
 
 
+def metadata_owners_table(env: str) -> str:
+    """The DynamoDB table the metadata API's authorizer records each run's owning team in."""
+    return metadata_name(env, "owners")
+
+
 def metadata_ui_name(env: str, part: str = "") -> str:
     """The Metaflow UI's ALB (``strata-<env>-ui``) and target groups (``strata-<env>-ui-<part>``)."""
     name = f"strata-{env}-ui" + (f"-{part}" if part else "")

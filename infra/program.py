@@ -117,8 +117,6 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
                 protect=s.protect,
                 tags=tags,
                 log_kms_key_arn=log_key.key_arn,
-                datastore_bucket_arn=datastore.bucket_arn,
-                datastore_bucket_name=datastore.bucket_name,
                 vpc_cidr=s.network.cidr,
                 access_log_bucket=datastore.elb_log_bucket,
             ),

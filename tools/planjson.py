@@ -101,6 +101,7 @@ TYPE_TABLE: dict[str, str] = {
     "aws:lambda/permission:Permission": "aws_lambda_permission",
     "aws:apigateway/account:Account": "aws_api_gateway_account",
     "aws:apigateway/apiKey:ApiKey": "aws_api_gateway_api_key",
+    "aws:apigateway/authorizer:Authorizer": "aws_api_gateway_authorizer",
     "aws:apigateway/deployment:Deployment": "aws_api_gateway_deployment",
     "aws:apigateway/integration:Integration": "aws_api_gateway_integration",
     "aws:apigateway/method:Method": "aws_api_gateway_method",

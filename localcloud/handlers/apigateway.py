@@ -1,5 +1,5 @@
-"""API Gateway v1 (REST APIs): APIs and their policies, resources, methods, integrations, VPC links,
-deployments, stages and method settings, the account's CloudWatch role, API keys and usage plans.
+"""API Gateway v1 (REST APIs): APIs and their policies, resources, authorizers, methods, integrations, VPC
+links, deployments, stages and method settings, the account's CloudWatch role, API keys and usage plans.
 
 moto creates all of them. Invoking a stage in server mode is not emulated (as for HTTP APIs), so the
 API exists in moto but answers no request. moto keeps no ``connectionId`` on an integration: the engine
@@ -139,6 +139,33 @@ def api_resource(ctx: Ctx, name: str, inputs: dict[str, Any]) -> Created:
         restApiId=inputs["restApi"], parentId=inputs["parentId"], pathPart=inputs["pathPart"]
     )
     return Created(id=created["id"], outputs={"path": created["path"]})
+
+
+@resource("aws:apigateway/authorizer:Authorizer")
+def authorizer(ctx: Ctx, name: str, inputs: dict[str, Any]) -> Created:
+    """A REST API authorizer (a Lambda TOKEN or REQUEST authorizer, or Cognito user pools). moto keeps it,
+    but invokes no authorizer: an API stage answers no request in server mode."""
+    _refuse(inputs, ("identityValidationExpression",), "aws:apigateway/authorizer")
+    auth_name = physical_name(name, inputs, max_len=128)
+    api_id = inputs["restApi"]
+    created = ctx.client("apigateway").create_authorizer(
+        **compact(
+            restApiId=api_id,
+            name=auth_name,
+            type=inputs.get("type") or "TOKEN",  # the provider's default
+            providerARNs=inputs.get("providerArns") or None,
+            authorizerUri=inputs.get("authorizerUri"),
+            authorizerCredentials=inputs.get("authorizerCredentials"),
+            identitySource=inputs.get("identitySource"),
+            authorizerResultTtlInSeconds=inputs.get("authorizerResultTtlInSeconds"),
+        )
+    )
+    authorizer_id = created["id"]
+    return Created(
+        id=authorizer_id,
+        outputs={"arn": _api_arn(ctx, f"/restapis/{api_id}/authorizers/{authorizer_id}"), "name": auth_name},
+        physical_name=auth_name,
+    )
 
 
 @resource("aws:apigateway/method:Method")

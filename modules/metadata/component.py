@@ -1,8 +1,10 @@
 """The metadata layer: Aurora PostgreSQL Serverless v2, the Metaflow metadata service on ECS Fargate,
 and its private front door with one API key per team, a child component chosen by ``frontDoor``:
-``http-api`` (API Gateway HTTP API + VPC link + Cloud Map + a key-checking Lambda authorizer,
-``http_api.py``) or ``rest-api-nlb`` (REST API + VPC link + internal NLB, one API key and usage plan per
-team, ``rest_api.py``)."""
+``http-api`` (API Gateway HTTP API + VPC link + Cloud Map, ``http_api.py``) or ``rest-api-nlb`` (REST API
++ VPC link + internal NLB, one API key and usage plan per team, ``rest_api.py``). Both put a Lambda
+REQUEST authorizer in front of the service that names the caller's team from its key and refuses writes
+to another team's runs (run owners in a DynamoDB table declared here). The front door is the only way in:
+Batch jobs call the API with their team's key like every other client (docs/metadata-tenancy.md)."""
 
 from __future__ import annotations
 
@@ -52,14 +54,13 @@ class MetadataArgs(LayerArgs, ProtectArgs, LogKeyArgs):
     subnet_ids: pulumi.Input[Sequence[str]]
     """Private subnets (>= 2 AZs) for the database, the tasks and the VPC link. No public IPs."""
     client_security_group_id: pulumi.Input[str]
-    """Security group of Batch compute: may reach the service directly (``METAFLOW_SERVICE_INTERNAL_URL``)."""
+    """Security group of Batch compute. Admitted only to the execute-api interface endpoint of a PRIVATE REST
+    API (443); never to the service or the NLB: jobs call the API with their team's key."""
     kms_key_arn: pulumi.Input[str]
-    """The platform key (``Datastore.kms_key_arn``): encrypts storage, Performance Insights and the DB secret."""
+    """The platform key (``Datastore.kms_key_arn``): encrypts storage, Performance Insights, the DB secret and
+    the run-owners table."""
     job_role_arns: Mapping[str, pulumi.Input[str]]
     """team -> its Batch job role (``Compute.job_role_arns``); gets read access to the team's key only."""
-    datastore_bucket_arn: pulumi.Input[str] | None = None
-    datastore_bucket_name: pulumi.Input[str] | None = None
-    """The datastore (``Datastore.bucket_arn`` / ``bucket_name``): the UI backend reads team roots. UI only."""
     vpc_cidr: pulumi.Input[str] | None = None
     """Who may reach the UI when ``ui.allowedCidrs`` is empty (the VPC's CIDR). UI only."""
     access_log_bucket: pulumi.Input[str] | None = None
@@ -70,9 +71,14 @@ class Metadata(Component):
     """Postgres, the metadata service and its API, and one API key per team."""
 
     api_url: pulumi.Output[str]
-    """``METAFLOW_SERVICE_URL``: the HTTP API's endpoint."""
+    """``METAFLOW_SERVICE_URL``: the API's endpoint (the HTTP API's, or the REST API's stage)."""
     internal_url: pulumi.Output[str]
-    """``METAFLOW_SERVICE_INTERNAL_URL``: the service's Cloud Map name (inside the VPC)."""
+    """``METAFLOW_SERVICE_INTERNAL_URL``: the same API endpoint. Batch jobs have no direct path to the
+    service; they send their team's key through the front door like every other client."""
+    owners_table_name: pulumi.Output[str]
+    owners_table_arn: pulumi.Output[str]
+    """The run-owners table (``strata-<env>-metadata-owners``): ``{flow}/{run}`` -> the team that wrote it
+    first. Stateful: protected, retained, point-in-time recovery."""
     api_key_secret_arns: dict[str, pulumi.Output[str]]
     data_scientist_statements: dict[str, pulumi.Output[list[iam.Statement]]]
     """team -> what its data-scientist role may do here: read its own API key (``strata configure``). The
@@ -109,6 +115,8 @@ class Metadata(Component):
 
         db_sg, service_sg = self._security_groups()
         cluster, secret_arn = self._database(db_sg)
+        owners = self._owners_table()
+        self.owners_table_name, self.owners_table_arn = owners.name, owners.arn
         keys = self._team_keys()
         self.data_scientist_statements = {
             team: arn.apply(lambda a: [policies.api_key_read_statement(a)]) for team, arn in self.api_key_secret_arns.items()
@@ -128,12 +136,16 @@ class Metadata(Component):
                 subnet_ids=args.subnet_ids,
                 client_security_group_id=args.client_security_group_id,
                 service_security_group_id=service_sg.id,
+                owners_table_arn=owners.arn,
+                owners_table_name=owners.name,
+                kms_key_arn=args.kms_key_arn,
             ),
             self._child(),
         )
         ecs_cluster, service, execution = self._service(cluster, secret_arn, service_sg, self.front_door.attachment)
         self.api_url = self.front_door.api_url
-        self.internal_url = self.front_door.internal_url
+        # One URL for laptops and jobs: the keyed, authorised API (no direct path to the service exists).
+        self.internal_url = self.api_url
         self.http_api_id = self.front_door.http_api_id
         self.rest_api_name = self.front_door.rest_api_name
         self.load_balancer_arn_suffix = self.front_door.load_balancer_arn_suffix
@@ -149,6 +161,8 @@ class Metadata(Component):
             {
                 "api_url": self.api_url,
                 "internal_url": self.internal_url,
+                "owners_table_name": self.owners_table_name,
+                "owners_table_arn": self.owners_table_arn,
                 "api_key_secret_arns": self.api_key_secret_arns,
                 "api_keys": self.api_keys,
                 "cluster_arn": self.cluster_arn,
@@ -168,8 +182,9 @@ class Metadata(Component):
     # ------------------------------------------------------------------ network
 
     def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
-        """Database: 5432 from the service only. Service: 8080 from the front door (which adds that rule with
-        its own group) and Batch only. No group allows anything from the internet."""
+        """Database: 5432 from the service only. Service: 8080 from the front door only (which adds that rule
+        with its own group): nothing else, Batch included, reaches the service without a key and the
+        authorizer. No group allows anything from the internet."""
         n, a = self._name, self._args
 
         def group(suffix: str, what: str) -> aws.ec2.SecurityGroup:
@@ -182,6 +197,8 @@ class Metadata(Component):
             )
 
         db_sg = group("db", "database: Postgres from the service only")
+        # "and Batch" is history: no rule admits Batch any more. A group's description cannot change
+        # without replacing the group, and the service's running tasks hold network interfaces in it.
         service_sg = group("service", "service: HTTP from the API's VPC link and Batch")
 
         def ingress(suffix: str, sg, port: int, source, what: str) -> None:
@@ -191,7 +208,6 @@ class Metadata(Component):
             )  # fmt: skip
 
         ingress("db-from-service", db_sg, policies.DB_PORT, service_sg.id, "Postgres from the metadata service tasks")
-        ingress("service-from-batch", service_sg, policies.SERVICE_PORT, a.client_security_group_id, "Metaflow in Batch jobs")
         aws.vpc.SecurityGroupEgressRule(
             f"{n}-service-egress", security_group_id=service_sg.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
             description="Image pulls, Secrets Manager, CloudWatch Logs, the database", tags=self._tags, opts=self._child(),
@@ -279,6 +295,30 @@ class Metadata(Component):
             )
         secret_arn = cluster.master_user_secrets.apply(_master_secret_arn)
         return cluster, secret_arn
+
+    # ------------------------------------------------------------------ run owners
+
+    def _owners_table(self) -> aws.dynamodb.Table:
+        """``{flow}/{run}`` -> the team whose key wrote to it first; the authorizer refuses other teams' writes.
+        Declared here, not in a front door, so that changing ``frontDoor`` keeps it (and its URN).
+
+        On demand: no capacity to pay for while idle (storage only, the first 25 GB free); one small item per
+        run. Stateful: losing it would let the next writer claim every run, so it is protected and retained
+        with the stack, deletion-protected, and point-in-time recoverable."""
+        n, a = self._name, self._args
+        return aws.dynamodb.Table(
+            f"{n}-owners",
+            name=policies.owners_table_name(self._env),
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=policies.OWNERS_HASH_KEY,
+            attributes=[{"name": policies.OWNERS_HASH_KEY, "type": "S"}],
+            point_in_time_recovery={"enabled": True},
+            # The platform key, not the AWS-owned default: key use is in CloudTrail and revocable.
+            server_side_encryption={"enabled": True, "kms_key_arn": a.kms_key_arn},
+            deletion_protection_enabled=a.protect,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=a.protect, retain_on_delete=a.protect),
+        )
 
     # ------------------------------------------------------------------ per-team keys
 
@@ -475,7 +515,6 @@ class Metadata(Component):
         execution: aws.iam.Role,
     ) -> MetadataUi:
         a, s = self._args, self._args.settings
-        assert a.datastore_bucket_arn is not None and a.datastore_bucket_name is not None  # _check
         cidrs: list[pulumi.Input[str]] = list(s.ui.allowed_cidrs)
         if not cidrs:
             assert a.vpc_cidr is not None  # _check
@@ -493,9 +532,6 @@ class Metadata(Component):
                 db_host=cluster.endpoint,
                 db_secret_arn=secret_arn,
                 db_security_group_id=db_sg.id,
-                datastore_bucket_arn=a.datastore_bucket_arn,
-                datastore_bucket_name=a.datastore_bucket_name,
-                kms_key_arn=a.kms_key_arn,
                 deletion_protection=a.protect,
                 tags=self._tags,
                 log_kms_key_arn=a.log_kms_key_arn,
@@ -526,10 +562,7 @@ def _check(name: str, args: MetadataArgs) -> None:
     missing = sorted({t.name for t in args.teams} - set(args.job_role_arns))
     if missing:
         problems.append(f"no job role for teams {missing}")
-    if s.ui.enabled:
-        if args.datastore_bucket_arn is None or args.datastore_bucket_name is None:
-            problems.append("the UI needs datastore_bucket_arn and datastore_bucket_name")
-        if not s.ui.allowed_cidrs and args.vpc_cidr is None:
-            problems.append("the UI needs ui.allowedCidrs or vpc_cidr (who may reach it)")
+    if s.ui.enabled and not s.ui.allowed_cidrs and args.vpc_cidr is None:
+        problems.append("the UI needs ui.allowedCidrs or vpc_cidr (who may reach it)")
     if problems:
         raise ValueError(f"Metadata {name!r}: " + "; ".join(problems))

@@ -3,14 +3,19 @@ component that puts an API in front of its service (``modules/metadata/http_api.
 ``modules/metadata/rest_api.py``; ``strata:metadata.frontDoor`` picks one).
 
 A front door owns everything that exists for it alone: its security group (and the service's rule that
-admits it), the API with its stage and access logs, how each team's key is checked, and what the service
+admits it), the API with its stage and access logs, the Lambda REQUEST authorizer that checks each team's
+key and the ownership of the run a write touches (``policies.AUTHORIZER_SOURCE``), and what the service
 registers with (a Cloud Map entry or the NLB's target group). ``Metadata`` declares the database, the
-team keys and the service, hands the keys and the service's security group in, and reads back the URLs,
-the monitoring dimensions and a :class:`ServiceAttachment`.
+team keys, the run-owners table and the service, hands the keys, the table and the service's security
+group in, and reads back the API's URL, the monitoring dimensions and a :class:`ServiceAttachment`.
+
+The front door is the service's only way in: nothing else is admitted to the service's port, so every
+client (laptops, Batch jobs, Step Functions) sends a team key and meets the authorizer.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from core import naming
 from core.settings import Team
 from modules.base import Component, LayerArgs, LogKeyArgs
 from modules.metadata import policies
@@ -38,9 +44,15 @@ class FrontDoorArgs(LayerArgs, LogKeyArgs):
     subnet_ids: pulumi.Input[Sequence[str]]
     """The private subnets of the service (the VPC link, the NLB, the execute-api endpoint)."""
     client_security_group_id: pulumi.Input[str]
-    """Batch compute's group: may reach the service through the front door's own path (NLB, endpoint)."""
+    """Batch compute's group: admitted on 443 to the execute-api interface endpoint of a PRIVATE REST API,
+    and nowhere else (never to the service or the NLB: jobs use the API and its key like everyone else)."""
     service_security_group_id: pulumi.Input[str]
     """The service's group: the front door adds the rule that lets its own group in, on the service port."""
+    owners_table_arn: pulumi.Input[str]
+    owners_table_name: pulumi.Input[str]
+    """The run-owners table (``Metadata``'s, stateful): the authorizer reads and claims run owners there."""
+    kms_key_arn: pulumi.Input[str]
+    """The platform key that encrypts the owners table: the authorizer uses it through DynamoDB only."""
 
 
 @dataclass(frozen=True)
@@ -68,9 +80,7 @@ class MetadataFrontDoor(Component):
     """
 
     api_url: pulumi.Output[str]
-    """``METAFLOW_SERVICE_URL``: the API's default endpoint."""
-    internal_url: pulumi.Output[str]
-    """``METAFLOW_SERVICE_INTERNAL_URL``: how Batch jobs reach the service inside the VPC."""
+    """``METAFLOW_SERVICE_URL`` and ``METAFLOW_SERVICE_INTERNAL_URL``: the API's default endpoint."""
     attachment: ServiceAttachment
     http_api_id: pulumi.Output[str] | None = None
     """``AWS/ApiGateway`` dimension ``ApiId`` (``http-api``)."""
@@ -120,3 +130,60 @@ class MetadataFrontDoor(Component):
             f"{self._name}-{suffix}", security_group_id=sg_id, ip_protocol="tcp", from_port=port, to_port=port,
             referenced_security_group_id=source, description=what, tags=self._tags, opts=self._child(),
         )  # fmt: skip
+
+    def _authorizer_function(self, keys: Mapping[str, pulumi.Output[str]]) -> aws.lambda_.Function:
+        """The Lambda behind both front doors' REQUEST authorizer (``policies.AUTHORIZER_SOURCE``): its log
+        group, and a role that writes those logs and reads and claims run owners in the owners table."""
+        n, a = self._name, self._args
+        fn_name = naming.metadata_name(self._env, "authorizer")
+        logs = aws.cloudwatch.LogGroup(
+            f"{n}-authorizer-logs", name=naming.lambda_log_group(fn_name), retention_in_days=a.settings.api.access_log_retention_days,
+            kms_key_id=a.log_kms_key_arn, tags=self._tags, opts=self._child(),
+        )  # fmt: skip
+        role = aws.iam.Role(
+            f"{n}-authorizer",
+            assume_role_policy=json.dumps(policies.service_trust_policy(policies.LAMBDA_SERVICE)),
+            description=f"Strata {self._env}: metadata API key authorizer (writes its own logs only)",
+            tags=self._tags,
+            opts=self._child(),
+        )
+        logs_policy = aws.iam.RolePolicy(
+            f"{n}-authorizer-logs", role=role.id, name="own-logs",
+            policy=logs.arn.apply(lambda arn: json.dumps(policies.lambda_logs_policy(arn))), opts=self._child(),
+        )  # fmt: skip
+        owners_policy = aws.iam.RolePolicy(
+            f"{n}-authorizer-owners",
+            role=role.id,
+            name="run-owners",
+            policy=pulumi.Output.all(a.owners_table_arn, a.kms_key_arn, self._aws.region, self._aws.dns_suffix).apply(
+                lambda v: json.dumps(
+                    policies.authorizer_table_policy(
+                        table_arn=v[0], kms_key_arn=v[1], dynamodb_via=policies.dynamodb_via_service(v[2], v[3])
+                    )
+                )
+            ),
+            opts=self._child(),
+        )
+        # A key not (yet) generated is left out: the authorizer fails closed, never open.
+        teams = sorted(keys)
+        hashes = pulumi.Output.all(*[keys[t] for t in teams]).apply(
+            lambda ks: policies.key_hashes({t: k for t, k in zip(teams, ks, strict=True) if k is not None})
+        )
+        # Hashes, not keys; still a Pulumi secret so they never show in plain state or previews. (Annotated:
+        # pulumi's Output.secret infers its type only from the assignment's declared type.)
+        secret_hashes: pulumi.Output[str] = pulumi.Output.secret(hashes)
+        return aws.lambda_.Function(
+            f"{n}-authorizer",
+            name=fn_name,
+            role=role.arn,
+            runtime="python3.12",
+            handler="index.handler",
+            architectures=["arm64"],
+            memory_size=128,
+            # A cold start (importing boto3 at 128 MB) plus a GetItem and a conditional PutItem fit well inside it.
+            timeout=5,
+            code=pulumi.AssetArchive({"index.py": pulumi.StringAsset(policies.AUTHORIZER_SOURCE)}),
+            environment={"variables": {"KEY_HASHES": secret_hashes, "OWNERS_TABLE": a.owners_table_name}},
+            tags=self._tags,
+            opts=self._child(depends_on=[logs_policy, owners_policy, logs]),
+        )

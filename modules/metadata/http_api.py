@@ -1,13 +1,14 @@
 """The ``http-api`` front door: API Gateway HTTP API -> VPC link -> Cloud Map, no load balancer.
 
 HTTP APIs have no usage plans, so a Lambda REQUEST authorizer checks ``x-api-key`` against the teams' keys
-(hashes only, cached per key). Batch jobs reach the service by its Cloud Map name. $0.50/month for the
-private DNS zone + $0.10 per running task + $1.00 per million requests.
+(hashes only) and the ownership of the run a write touches (decisions cached per key, method and path).
+The Cloud Map name is the VPC link's target only: the service admits the link's group and nothing else,
+so Batch jobs call the API with their team's key too. $0.50/month for the private DNS zone + $0.10 per
+running task + $1.00 per million requests.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 import pulumi
@@ -17,7 +18,7 @@ from core import naming
 from modules.metadata import policies
 from modules.metadata.front_door import FrontDoorArgs, MetadataFrontDoor, ServiceAttachment
 
-# The service's name in the private namespace: METAFLOW_SERVICE_INTERNAL_URL is http://metadata.<namespace>:8080.
+# The service's name in the private namespace, where the VPC link finds the tasks (SRV records).
 CLOUD_MAP_SERVICE = "metadata"
 
 
@@ -27,7 +28,7 @@ class HttpApiFrontDoor(MetadataFrontDoor):
     def __init__(self, name: str, args: FrontDoorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("strata:metadata:HttpApiFrontDoor", name, args, opts)
         link_sg = self._security_group("link", "API VPC link: to the service only", "API Gateway VPC link")
-        namespace, registry = self._service_discovery()
+        _namespace, registry = self._service_discovery()
         api = self._api(link_sg, registry, args.keys)
         self.attachment = ServiceAttachment(
             service_registries={
@@ -41,13 +42,13 @@ class HttpApiFrontDoor(MetadataFrontDoor):
         self.api_url = pulumi.Output.all(api.id, self._aws.region, self._aws.dns_suffix).apply(
             lambda v: policies.api_url(v[0], v[1], v[2])
         )
-        self.internal_url = namespace.name.apply(lambda ns: policies.internal_url(CLOUD_MAP_SERVICE, ns))
         self.http_api_id = api.id
-        self.register_outputs({"api_url": self.api_url, "internal_url": self.internal_url, "http_api_id": self.http_api_id})
+        self.register_outputs({"api_url": self.api_url, "http_api_id": self.http_api_id})
 
     def _service_discovery(self) -> tuple[aws.servicediscovery.PrivateDnsNamespace, aws.servicediscovery.Service]:
-        """A private DNS name for the tasks: Batch jobs use it directly, the HTTP API's VPC link resolves
-        it through Cloud Map (SRV records carry the port). $0.50/month for the zone + $0.10 per task."""
+        """A private DNS name for the tasks, which the HTTP API's VPC link resolves through Cloud Map (SRV
+        records carry the port). Resolving it gives no way in: the service's group admits the link's group
+        only. $0.50/month for the zone + $0.10 per task."""
         n = self._name
         namespace = aws.servicediscovery.PrivateDnsNamespace(
             f"{n}-namespace", name=naming.metadata_namespace(self._env), vpc=self._args.vpc_id,
@@ -72,8 +73,7 @@ class HttpApiFrontDoor(MetadataFrontDoor):
         self, link_sg: aws.ec2.SecurityGroup, registry: aws.servicediscovery.Service, keys: Mapping[str, pulumi.Output[str]]
     ) -> aws.apigatewayv2.Api:
         """HTTP API -> VPC link -> Cloud Map: no load balancer. HTTP APIs have no usage plans, so a Lambda
-        REQUEST authorizer checks x-api-key against the teams' keys (hashes only, cached per key)."""
-        n, a, s = self._name, self._args, self._args.settings
+        REQUEST authorizer checks x-api-key against the teams' keys (hashes only) and run ownership."""
         n, a, s = self._name, self._args, self._args.settings
         api = aws.apigatewayv2.Api(
             f"{n}-api", name=naming.metadata_name(self._env), protocol_type="HTTP",
@@ -104,7 +104,9 @@ class HttpApiFrontDoor(MetadataFrontDoor):
             authorizer_uri=authorizer_fn.invoke_arn,
             authorizer_payload_format_version="2.0",
             enable_simple_responses=True,
-            identity_sources=[f"$request.header.{policies.API_KEY_HEADER}"],
+            # The cache key is the team's key, the method and the path: a decision about one run is never
+            # served for another (policies.HTTP_IDENTITY_SOURCES).
+            identity_sources=list(policies.HTTP_IDENTITY_SOURCES),
             authorizer_result_ttl_in_seconds=s.api.authorizer_cache_seconds,
             opts=self._child(),
         )
@@ -143,44 +145,3 @@ class HttpApiFrontDoor(MetadataFrontDoor):
             opts=self._child(),
         )
         return api
-
-    def _authorizer_function(self, keys: Mapping[str, pulumi.Output[str]]) -> aws.lambda_.Function:
-        n = self._name
-        fn_name = naming.metadata_name(self._env, "authorizer")
-        logs = aws.cloudwatch.LogGroup(
-            f"{n}-authorizer-logs", name=naming.lambda_log_group(fn_name), retention_in_days=self._args.settings.api.access_log_retention_days,
-            kms_key_id=self._args.log_kms_key_arn, tags=self._tags, opts=self._child(),
-        )  # fmt: skip
-        role = aws.iam.Role(
-            f"{n}-authorizer",
-            assume_role_policy=json.dumps(policies.service_trust_policy(policies.LAMBDA_SERVICE)),
-            description=f"Strata {self._env}: metadata API key authorizer (writes its own logs only)",
-            tags=self._tags,
-            opts=self._child(),
-        )
-        logs_policy = aws.iam.RolePolicy(
-            f"{n}-authorizer-logs", role=role.id, name="own-logs",
-            policy=logs.arn.apply(lambda arn: json.dumps(policies.lambda_logs_policy(arn))), opts=self._child(),
-        )  # fmt: skip
-        # A key not (yet) generated is left out: the authorizer fails closed, never open.
-        teams = sorted(keys)
-        hashes = pulumi.Output.all(*[keys[t] for t in teams]).apply(
-            lambda ks: policies.key_hashes({t: k for t, k in zip(teams, ks, strict=True) if k is not None})
-        )
-        # Hashes, not keys; still a Pulumi secret so they never show in plain state or previews. (Annotated:
-        # pulumi's Output.secret infers its type only from the assignment's declared type.)
-        secret_hashes: pulumi.Output[str] = pulumi.Output.secret(hashes)
-        return aws.lambda_.Function(
-            f"{n}-authorizer",
-            name=fn_name,
-            role=role.arn,
-            runtime="python3.12",
-            handler="index.handler",
-            architectures=["arm64"],
-            memory_size=128,
-            timeout=3,
-            code=pulumi.AssetArchive({"index.py": pulumi.StringAsset(policies.AUTHORIZER_SOURCE)}),
-            environment={"variables": {"KEY_HASHES": secret_hashes}},
-            tags=self._tags,
-            opts=self._child(depends_on=[logs_policy, logs]),
-        )

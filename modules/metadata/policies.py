@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core import naming
 from core.iam import ECS_TASKS_SERVICE as ECS_TASKS_SERVICE  # re-exported: the component and the UI name it here
 from core.iam import VERSION, PolicyDocument, Statement, via_service
 from core.iam import service_trust_policy as service_trust_policy  # re-exported, likewise
@@ -252,16 +253,84 @@ def key_hashes(keys: Mapping[str, str]) -> str:
     return json.dumps({key_hash(k): team for team, k in sorted(keys.items())}, sort_keys=True)
 
 
-AUTHORIZER_SOURCE = '''"""Strata metadata API: per-team key check (HTTP API REQUEST authorizer, simple responses).
+def owners_table_name(env: str) -> str:
+    """The run-owners table, ``strata-<env>-metadata-owners`` (``naming.metadata_owners_table``)."""
+    return naming.metadata_owners_table(env)
 
-Accepts a request whose x-api-key hashes to one of KEY_HASHES ({sha256: team}); the team goes into the
-context for the access log. Holds hashes only; compares in constant time."""
+
+# The owners table: one item per run, ``{"run": "<flow>/<run>", "team": "<team>"}``.
+OWNERS_HASH_KEY = "run"
+OWNERS_TEAM_ATTRIBUTE = "team"
+# What the authorizer does with the owners table: read an owner, claim a run (a conditional put).
+OWNERS_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem")
+# DynamoDB uses the table's customer managed key on the caller's behalf; AWS's key-policy example for
+# tables grants their users these actions through DynamoDB only.
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html
+OWNERS_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+# The authorizer's cache key: the team's key *and* the request's method and path, so that a decision on
+# one run (an Allow for the owner, a Deny for another team) is never served for another run or method.
+# Context variables are valid identity sources for REQUEST authorizers (API Gateway V2 API reference,
+# Authorizer.identitySource; https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
+HTTP_IDENTITY_SOURCES = (f"$request.header.{API_KEY_HEADER}", "$context.httpMethod", "$context.path")
+REST_IDENTITY_SOURCE = f"method.request.header.{API_KEY_HEADER},context.httpMethod,context.path"
+
+
+def dynamodb_via_service(region: str, dns_suffix: str = "amazonaws.com") -> str:
+    return via_service("dynamodb", region, dns_suffix)
+
+
+def authorizer_table_policy(*, table_arn: str, kms_key_arn: str, dynamodb_via: str) -> PolicyDocument:
+    """The key authorizer's rights beyond its own logs: read and claim run owners in the owners table, and
+    the table's key through DynamoDB only. Nothing else: no scan, no update, no delete, no other table."""
+    for label, value in (("table_arn", table_arn), ("kms_key_arn", kms_key_arn)):
+        if not value.startswith("arn:") or "*" in value:
+            raise ValueError(f"{label} must be a concrete ARN, got {value!r}")
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {"Sid": "RunOwners", "Effect": "Allow", "Action": list(OWNERS_TABLE_ACTIONS), "Resource": table_arn},
+            {
+                "Sid": "OwnersKeyThroughDynamoDB",
+                "Effect": "Allow",
+                "Action": list(OWNERS_KEY_ACTIONS),
+                "Resource": kms_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": dynamodb_via}},
+            },
+        ],
+    }
+
+
+AUTHORIZER_SOURCE = '''"""Strata metadata API: which team calls, and may it write there (a Lambda REQUEST authorizer).
+
+One handler for both front doors: the HTTP API (payload 2.0, simple responses) and the REST API (an IAM
+policy for the method ARN). A request passes only with an x-api-key whose SHA-256 is one of KEY_HASHES
+({sha256: team}; hashes only, compared in constant time). Then:
+* reads (GET, HEAD, OPTIONS) pass for every team, but GET /auth/token (the service's sandbox-only STS
+  call) passes for none;
+* POST /flows/{flow} and POST /flows/{flow}/run (create a flow, a run) pass;
+* any other write must be under /flows/{flow}/runs/{run}/, by the team that owns {flow}/{run} in
+  OWNERS_TABLE; the first such write claims the run for its team (a conditional put);
+* every other write is refused, and so is any write whose path is not made of plain Metaflow names
+  (letters, digits, _ . : -): no percent-encoding, no dot segments, so the service cannot route a
+  write differently from what was checked.
+The team and the reason go into the context (the access log) and the function's log. A DynamoDB error
+is raised, not answered: API Gateway then returns 500 and caches nothing."""
 import hashlib
 import hmac
 import json
 import os
+import re
+
+import boto3
 
 KEY_HASHES = json.loads(os.environ["KEY_HASHES"])
+OWNERS_TABLE = os.environ["OWNERS_TABLE"]
+READS = ("GET", "HEAD", "OPTIONS")
+CLOSED = ("/auth/token",)
+NAME = r"[A-Za-z0-9_][A-Za-z0-9_.:-]*"
+CREATE = re.compile(r"^/flows/" + NAME + r"(/run)?/?$")
+UNDER_RUN = re.compile(r"^/flows/(" + NAME + r")/runs/(" + NAME + r")(/" + NAME + r")*/?$")
+_dynamodb = None
 
 
 def team_for(key):
@@ -273,10 +342,73 @@ def team_for(key):
     return team
 
 
+def dynamodb():
+    """One client per container (created on first use, so that reads never need one)."""
+    global _dynamodb
+    if _dynamodb is None:
+        _dynamodb = boto3.client("dynamodb")
+    return _dynamodb
+
+
+def owner_of(run):
+    item = dynamodb().get_item(TableName=OWNERS_TABLE, Key={"run": {"S": run}}, ConsistentRead=True).get("Item")
+    return item["team"]["S"] if item else None
+
+
+def claim(run, team):
+    """The run's owner: ``team`` when this write is the run's first, else the team that wrote first."""
+    owner = owner_of(run)
+    if owner is not None:
+        return owner
+    client = dynamodb()
+    try:
+        client.put_item(
+            TableName=OWNERS_TABLE,
+            Item={"run": {"S": run}, "team": {"S": team}},
+            ConditionExpression="attribute_not_exists(#run)",
+            ExpressionAttributeNames={"#run": "run"},
+        )
+        return team
+    except client.exceptions.ConditionalCheckFailedException:
+        return owner_of(run)
+
+
+def decide(team, method, path):
+    """(allowed, reason) for ``team`` (None: no known key) calling ``method path``."""
+    if team is None:
+        return False, "unknown key"
+    if path.rstrip("/") in CLOSED:
+        return False, "closed path"
+    if method in READS:
+        return True, "read"
+    if method == "POST" and CREATE.match(path):
+        return True, "create"
+    under = UNDER_RUN.match(path)
+    if not under:
+        return False, "not a Metaflow write"
+    owner = claim(under.group(1) + "/" + under.group(2), team)
+    return (True, "own run") if owner == team else (False, "run of team " + owner)
+
+
 def handler(event, context):
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     team = team_for(headers.get("x-api-key", ""))
-    return {"isAuthorized": team is not None, "context": {"team": team or "-"}}
+    http_api = event.get("version") == "2.0"
+    if http_api:
+        method, path = event["requestContext"]["http"]["method"], event.get("rawPath") or "/"
+    else:
+        method, path = event.get("httpMethod") or "", event.get("path") or "/"
+    allowed, reason = decide(team, method.upper(), path)
+    print(json.dumps({"team": team, "method": method, "path": path, "allowed": allowed, "reason": reason}))
+    answer = {"team": team or "-", "decision": reason}
+    if http_api:
+        return {"isAuthorized": allowed, "context": answer}
+    statement = {"Action": "execute-api:Invoke", "Effect": "Allow" if allowed else "Deny", "Resource": event["methodArn"]}
+    return {
+        "principalId": team or "unknown",
+        "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+        "context": answer,
+    }
 '''
 
 
@@ -297,13 +429,8 @@ def access_log_format() -> str:
     return json.dumps(fields, sort_keys=True)
 
 
-def internal_url(service_name: str, namespace: str) -> str:
-    """``METAFLOW_SERVICE_INTERNAL_URL``: the service's Cloud Map name, for Batch jobs inside the VPC."""
-    return f"http://{service_name}.{namespace}:{SERVICE_PORT}"
-
-
 def api_url(api_id: str, region: str, dns_suffix: str = "amazonaws.com") -> str:
-    """``METAFLOW_SERVICE_URL``: the HTTP API's ``$default`` stage endpoint."""
+    """``METAFLOW_SERVICE_URL`` (and ``METAFLOW_SERVICE_INTERNAL_URL``): the HTTP API's ``$default`` stage endpoint."""
     if not api_id or not region:
         raise ValueError("an API id and a region are needed for the API's URL")
     return f"https://{api_id}.execute-api.{region}.{dns_suffix}"
@@ -318,7 +445,7 @@ PROXY_PATH = "{proxy+}"
 
 
 def rest_access_log_format() -> str:
-    """JSON access-log line of the REST API stage, with the API key's id (which team called)."""
+    """JSON access-log line of the REST API stage: the API key's id and the team the authorizer recognised."""
     fields = {
         "requestId": "$context.requestId",
         "ip": "$context.identity.sourceIp",
@@ -328,6 +455,8 @@ def rest_access_log_format() -> str:
         "status": "$context.status",
         "latencyMs": "$context.responseLatency",
         "apiKeyId": "$context.identity.apiKeyId",
+        "team": "$context.authorizer.team",
+        "authorizerError": "$context.authorizer.error",
         "integrationError": "$context.integrationErrorMessage",
     }
     return json.dumps(fields, sort_keys=True)
@@ -339,8 +468,8 @@ def rest_api_url(api_id: str, region: str, dns_suffix: str = "amazonaws.com", st
     return f"{api_url(api_id, region, dns_suffix)}/{stage}"
 
 
-def nlb_internal_url(dns_name: str, port: int = SERVICE_PORT) -> str:
-    """``METAFLOW_SERVICE_INTERNAL_URL`` with the rest-api-nlb front door: the internal NLB's listener."""
+def nlb_url(dns_name: str, port: int = SERVICE_PORT) -> str:
+    """The internal NLB's listener: the REST API's integration target (its VPC link's only destination)."""
     if not dns_name:
         raise ValueError("the load balancer's DNS name is needed for the internal URL")
     return f"http://{dns_name}:{port}"

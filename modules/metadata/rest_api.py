@@ -1,9 +1,11 @@
 """The ``rest-api-nlb`` front door: API Gateway REST API -> VPC link -> internal NLB.
 
 REST APIs have usage plans: each team's key is an API key with its own throttle and daily quota, and the
-endpoint may be PRIVATE (an execute-api interface endpoint). Their VPC links (v1) can only target an NLB,
-which Batch jobs use too. $16.43/month for the NLB + NLCUs + $3.50 per million requests; PRIVATE adds
-$0.01 per AZ-hour for the endpoint.
+endpoint may be PRIVATE (an execute-api interface endpoint). The same Lambda REQUEST authorizer as the
+HTTP API's names the team and checks the ownership of the run a write touches. Their VPC links (v1) can
+only target an NLB; it admits nothing but the VPC link (Batch jobs call the API with their team's key).
+$16.43/month for the NLB + NLCUs + $3.50 per million requests; PRIVATE adds $0.01 per AZ-hour for the
+endpoint.
 """
 
 from __future__ import annotations
@@ -24,14 +26,17 @@ HEALTH_CHECK_GRACE_SECONDS = 120
 
 
 class RestApiFrontDoor(MetadataFrontDoor):
-    """REST API + VPC link + internal NLB, one API key and usage plan per team (``frontDoor: rest-api-nlb``)."""
+    """REST API + VPC link + internal NLB, one API key and usage plan per team, and the key authorizer
+    (``frontDoor: rest-api-nlb``)."""
 
     def __init__(self, name: str, args: FrontDoorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("strata:metadata:RestApiFrontDoor", name, args, opts)
+        # No inbound rule: the VPC link's traffic reaches the NLB over PrivateLink, which the group does not
+        # filter (see _load_balancer), and nothing else may reach it. (A group's description cannot change
+        # without replacing the group and so the NLB's, hence "and Batch", which no rule admits any more.)
         nlb_sg = self._security_group(
             "nlb", "internal NLB: from the REST API's VPC link and Batch, to the service only", "Internal NLB (REST API VPC link)"
         )
-        self._ingress("nlb-from-batch", nlb_sg.id, args.client_security_group_id, "Metaflow in Batch jobs")
         nlb, target_group = self._load_balancer(nlb_sg)
         rest_api = self._rest_api(nlb, args.keys)
         # awsvpc tasks are ip targets: the service registers them with the NLB's target group.
@@ -49,14 +54,12 @@ class RestApiFrontDoor(MetadataFrontDoor):
         self.api_url = pulumi.Output.all(rest_api.id, self._aws.region, self._aws.dns_suffix).apply(
             lambda v: policies.rest_api_url(v[0], v[1], v[2])
         )
-        self.internal_url = self._nlb_dns.apply(policies.nlb_internal_url)
         self.rest_api_name = rest_api.name
         self.load_balancer_arn_suffix = nlb.arn.apply(policies.elb_arn_suffix)
         self.target_group_arn_suffix = target_group.arn.apply(policies.elb_arn_suffix)
         self.register_outputs(
             {
                 "api_url": self.api_url,
-                "internal_url": self.internal_url,
                 "rest_api_name": self.rest_api_name,
                 "load_balancer_arn_suffix": self.load_balancer_arn_suffix,
                 "target_group_arn_suffix": self.target_group_arn_suffix,
@@ -65,7 +68,7 @@ class RestApiFrontDoor(MetadataFrontDoor):
 
     def _load_balancer(self, nlb_sg: aws.ec2.SecurityGroup) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup]:
         """An internal NLB ($0.0225/hour = $16.43/month + $0.006 per NLCU-hour): the REST API's VPC link
-        (v1) can only target an NLB. Batch jobs reach the service through it too (METAFLOW_SERVICE_INTERNAL_URL)."""
+        (v1) can only target an NLB. It is the link's target and nothing else's: its group admits no one."""
         n, a = self._name, self._args
         nlb = aws.lb.LoadBalancer(
             f"{n}-nlb",
@@ -75,8 +78,8 @@ class RestApiFrontDoor(MetadataFrontDoor):
             subnets=a.subnet_ids,
             security_groups=[nlb_sg.id],
             # The VPC link reaches the NLB over PrivateLink, from no security group; its traffic is API
-            # Gateway's, already key-checked. Batch traffic still meets the group's inbound rules.
-            # https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-security-groups.html
+            # Gateway's, already key-checked and authorised. Any other traffic meets the group's inbound
+            # rules, and there are none. https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-security-groups.html
             enforce_security_group_inbound_rules_on_private_link_traffic="off",
             enable_cross_zone_load_balancing=True,
             enable_deletion_protection=a.settings.database.deletion_protection,
@@ -116,8 +119,8 @@ class RestApiFrontDoor(MetadataFrontDoor):
         return nlb, target_group
 
     def _rest_api(self, nlb: aws.lb.LoadBalancer, keys: Mapping[str, pulumi.Output[str]]) -> aws.apigateway.RestApi:
-        """REST API ({proxy+} ANY, API key required) -> VPC link -> NLB; one API key + usage plan per team.
-        $3.50 per million requests. PRIVATE adds an execute-api interface endpoint ($0.01/AZ-hour)."""
+        """REST API ({proxy+} ANY, API key required, key authorizer) -> VPC link -> NLB; one API key + usage
+        plan per team. $3.50 per million requests. PRIVATE adds an execute-api interface endpoint ($0.01/AZ-hour)."""
         n, a, s = self._name, self._args, self._args.settings
         private = s.endpoint_type is ApiEndpointType.PRIVATE
         endpoint = self._execute_api_endpoint() if private else None
@@ -153,13 +156,16 @@ class RestApiFrontDoor(MetadataFrontDoor):
         proxy = aws.apigateway.Resource(
             f"{n}-proxy", rest_api=api.id, parent_id=api.root_resource_id, path_part=policies.PROXY_PATH, opts=self._child()
         )
+        authorizer = self._authorizer(api, keys)
         method = aws.apigateway.Method(
             f"{n}-proxy-any",
             rest_api=api.id,
             resource_id=proxy.id,
             http_method="ANY",
-            # API keys identify the team; usage plans meter it. No authorizer in this mode.
-            authorization="NONE",
+            # Both checks: the API key must be on the team's usage plan (throttle, quota), and the authorizer
+            # names the team from the same key and refuses writes to another team's runs.
+            authorization="CUSTOM",
+            authorizer_id=authorizer.id,
             api_key_required=True,
             request_parameters={"method.request.path.proxy": True},
             opts=self._child(),
@@ -171,7 +177,7 @@ class RestApiFrontDoor(MetadataFrontDoor):
             http_method=method.http_method,
             type="HTTP_PROXY",
             integration_http_method="ANY",
-            uri=self._nlb_dns.apply(lambda d: f"{policies.nlb_internal_url(d)}/{{proxy}}"),
+            uri=self._nlb_dns.apply(lambda d: f"{policies.nlb_url(d)}/{{proxy}}"),
             connection_type="VPC_LINK",
             connection_id=link.id,
             request_parameters={"integration.request.path.proxy": "method.request.path.proxy"},
@@ -182,10 +188,12 @@ class RestApiFrontDoor(MetadataFrontDoor):
             f"{n}-deployment",
             rest_api=api.id,
             description=f"Strata {self._env} metadata API",
-            # A new deployment whenever the route or its integration changes (a stage serves a snapshot).
-            triggers={"redeployment": pulumi.Output.all(proxy.id, method.id, integration.id, integration.uri).apply(
-                lambda v: policies.key_hash("|".join(str(x) for x in v))
-            )},
+            # A new deployment whenever the route, its authorizer or its integration changes (a stage serves a
+            # snapshot).
+            triggers={"redeployment": pulumi.Output.all(
+                proxy.id, method.id, method.authorization, authorizer.id, authorizer.identity_source,
+                authorizer.authorizer_result_ttl_in_seconds, integration.id, integration.uri,
+            ).apply(lambda v: policies.key_hash("|".join(str(x) for x in v)))},
             opts=self._child(depends_on=[method, integration, *deploy_after]),
         )  # fmt: skip
         access_logs = aws.cloudwatch.LogGroup(
@@ -249,6 +257,31 @@ class RestApiFrontDoor(MetadataFrontDoor):
             )
         return api
 
+    def _authorizer(self, api: aws.apigateway.RestApi, keys: Mapping[str, pulumi.Output[str]]) -> aws.apigateway.Authorizer:
+        """The REQUEST authorizer (the HTTP API's function and code: it answers a REST API with an IAM policy
+        for the method ARN), cached per key, method and path (``policies.REST_IDENTITY_SOURCE``)."""
+        n, s = self._name, self._args.settings
+        fn = self._authorizer_function(keys)
+        authorizer = aws.apigateway.Authorizer(
+            f"{n}-rest-authorizer",
+            rest_api=api.id,
+            name=naming.metadata_name(self._env, "keys"),
+            type="REQUEST",
+            authorizer_uri=fn.invoke_arn,
+            identity_source=policies.REST_IDENTITY_SOURCE,
+            authorizer_result_ttl_in_seconds=s.api.authorizer_cache_seconds,
+            opts=self._child(),
+        )
+        aws.lambda_.Permission(
+            f"{n}-authorizer",
+            action="lambda:InvokeFunction",
+            function=fn.name,
+            principal="apigateway.amazonaws.com",
+            source_arn=pulumi.Output.all(api.execution_arn, authorizer.id).apply(lambda v: f"{v[0]}/authorizers/{v[1]}"),
+            opts=self._child(),
+        )
+        return authorizer
+
     def _account_logging_role(self) -> aws.apigateway.Account:
         """API Gateway's account-level CloudWatch role (REST access logs need it). One per account and region:
         the stack with ``api.manageAccountLoggingRole`` owns it; its role writes every Strata environment's
@@ -274,7 +307,8 @@ class RestApiFrontDoor(MetadataFrontDoor):
 
     def _execute_api_endpoint(self) -> aws.ec2.VpcEndpoint:
         """PRIVATE REST API: an execute-api interface endpoint in the private subnets ($0.01/AZ-hour),
-        HTTPS from Batch only; private DNS makes the API's default URL resolve to it inside the VPC."""
+        HTTPS from Batch only; private DNS makes the API's default URL resolve to it inside the VPC. Batch
+        jobs reach the API (and so the service) this way only, with their team's key."""
         n, a = self._name, self._args
         sg = aws.ec2.SecurityGroup(
             f"{n}-execute-api-sg", vpc_id=a.vpc_id, description=f"Strata {self._env} metadata: execute-api endpoint",

@@ -36,11 +36,12 @@ IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 class FrontDoor(StrEnum):
-    """How clients reach the metadata service (us-east-1 list prices; modules/metadata/README.md).
+    """How clients reach the metadata service (us-east-1 list prices; modules/metadata/README.md). Either
+    way a Lambda REQUEST authorizer names the team from its key and refuses writes to another team's runs,
+    and the API is the only way to the service (Batch jobs included).
 
-    * ``http-api``: API Gateway HTTP API + VPC link to the service's Cloud Map entry; each team's key is
-      checked by a Lambda REQUEST authorizer. No load balancer: $0.50/month (private DNS zone) + $0.10
-      per running task + $1.00 per million requests.
+    * ``http-api``: API Gateway HTTP API + VPC link to the service's Cloud Map entry. No load balancer:
+      $0.50/month (private DNS zone) + $0.10 per running task + $1.00 per million requests.
     * ``rest-api-nlb``: REST API (usage plans: per-team throttle and quota; PRIVATE endpoints) + VPC link
       to an internal NLB: $16.43/month + NLCUs + $3.50 per million requests; PRIVATE adds an execute-api
       interface endpoint ($7.30/month per AZ).
@@ -99,7 +100,8 @@ class MetadataApiSettings(Model):
     # Stage-wide throttling (every team together), requests per second and burst.
     throttle_rate_limit: float = Field(default=50, gt=0)
     throttle_burst_limit: int = Field(default=100, gt=0)
-    # How long API Gateway caches an authorizer decision per key (fewer Lambda calls).
+    # How long API Gateway caches an authorizer decision per key, method and path (fewer Lambda calls; a
+    # run's owner never changes, so a cached decision stays right). 0 turns the cache off.
     authorizer_cache_seconds: int = Field(default=300, ge=0, le=3600)
     access_log_retention_days: int = 30
     # rest-api-nlb: API Gateway's CloudWatch role is ONE setting per account and region. Exactly one stack

@@ -1,6 +1,10 @@
 """The optional Metaflow UI: backend + static app on Fargate behind an internal Application Load Balancer
 that authenticates every request (OIDC or Cognito) before it reaches a task. Off by default.
 
+It shows metadata only: the backend has no access to the datastore (no AWS permission at all, and its
+datastore features off, ``ui_spec.BACKEND_FEATURES``), so it never reads a team's prefix for a user, and
+never unpickles an artifact.
+
 Idle cost (us-east-1): ALB $16.43/month + LCUs; backend 1 vCPU / 2 GB $36.04/month; static app
 0.25 vCPU / 0.5 GB $9.01/month (Fargate $0.04048 per vCPU-hour, $0.004445 per GB-hour)."""
 
@@ -38,10 +42,6 @@ class MetadataUiArgs(LayerArgs, LogKeyArgs):
     db_secret_arn: pulumi.Input[str]
     db_security_group_id: pulumi.Input[str]
     """The database's group; the backend's group is added to its inbound rules (5432)."""
-    datastore_bucket_arn: pulumi.Input[str]
-    datastore_bucket_name: pulumi.Input[str]
-    kms_key_arn: pulumi.Input[str]
-    """The platform key that encrypts the datastore (the backend decrypts artifacts through S3)."""
     deletion_protection: bool
     access_log_bucket: pulumi.Input[str] | None = None
     """The access-log bucket (``Datastore.elb_log_bucket``, with ELB admitted under ``ui_spec.ACCESS_LOG_PREFIX``).
@@ -155,7 +155,7 @@ class MetadataUi(Component):
         )
         aws.vpc.SecurityGroupEgressRule(
             f"{n}-tasks-egress", security_group_id=task_sg.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
-            description="Image pulls, S3 (artifacts), Secrets Manager, CloudWatch Logs, the database", tags=self._tags, opts=self._child(),
+            description="Image pulls, Secrets Manager, CloudWatch Logs, the database", tags=self._tags, opts=self._child(),
         )  # fmt: skip
         rule(
             aws.vpc.SecurityGroupIngressRule, "db-from-ui-backend", a.db_security_group_id, policies.DB_PORT,
@@ -276,26 +276,20 @@ class MetadataUi(Component):
             kms_key_id=a.log_kms_key_arn, tags=self._tags, opts=self._child(),
         )  # fmt: skip
         trust = json.dumps(policies.service_trust_policy(policies.ECS_TASKS_SERVICE))
+        # Neither task calls an AWS API (the backend's datastore features are off, ui_spec.BACKEND_FEATURES):
+        # their roles have no policy at all, so no S3 object of any team, and no key, is within their reach.
         backend_role = aws.iam.Role(
             f"{n}-backend-task", assume_role_policy=trust, tags=self._tags, opts=self._child(),
-            description=f"Strata {self._env}: the Metaflow UI backend reads every team's Metaflow root (read-only)",
+            description=f"Strata {self._env}: the Metaflow UI backend (no permissions: it reads no datastore)",
         )  # fmt: skip
-        aws.iam.RolePolicy(
-            f"{n}-backend-task", role=backend_role.id, name="datastore-read",
-            policy=pulumi.Output.all(a.datastore_bucket_arn, a.kms_key_arn, self._aws.region, self._aws.dns_suffix).apply(
-                lambda v: json.dumps(ui_spec.backend_task_policy(*v))
-            ),
-            opts=self._child(),
-        )  # fmt: skip
-        # The static app calls no AWS API: its task role has no policy at all.
         static_role = aws.iam.Role(
             f"{n}-static-task", assume_role_policy=trust, tags=self._tags, opts=self._child(),
             description=f"Strata {self._env}: the Metaflow UI static app (no permissions)",
         )  # fmt: skip
-        backend_defs = pulumi.Output.all(a.db_host, a.db_secret_arn, a.datastore_bucket_name, logs.name, self._aws.region).apply(
+        backend_defs = pulumi.Output.all(a.db_host, a.db_secret_arn, logs.name, self._aws.region).apply(
             lambda v: json.dumps(
                 ui_spec.backend_container_definitions(
-                    settings=s, db_host=v[0], master_secret_arn=v[1], bucket_name=v[2], log_group=v[3], region=v[4]
+                    settings=s, db_host=v[0], master_secret_arn=v[1], log_group=v[2], region=v[3]
                 )
             )
         )

@@ -1,10 +1,17 @@
-"""Pure logic of the Metaflow UI (modules/metadata/ui.py): container definitions, the backend's read-only
-datastore policy and the ALB's login action. Plain values in, plain dicts out; no Pulumi.
+"""Pure logic of the Metaflow UI (modules/metadata/ui.py): container definitions, with the backend's
+features that read the datastore switched off, and the ALB's login action. Plain values in, plain dicts
+out; no Pulumi.
 
 The UI is two services, as Metaflow ships it: the backend (``services.ui_backend_service.ui_server`` from
 the metadata service image, under ``/api``) and the static single-page app (``metaflow_ui``), which calls
 ``/api`` on the same origin. The ALB sends ``/api/*`` to the backend and everything else to the app, and
 authenticates every request first.
+
+The backend shows metadata only (flows, runs, steps, tasks, their tags, timings, statuses and metadata
+entries, and artifact *names and locations*), never content from the datastore: no artifact values, no
+artifact search, no parameters, no logs, no cards, no DAG. Reading content would mean reading every
+team's prefix on behalf of whoever logged in, and the backend loads artifacts with ``pickle`` (artifact
+search, parameters, task statuses), so a crafted artifact in one team's run would execute code inside it.
 """
 
 from __future__ import annotations
@@ -13,8 +20,6 @@ from typing import Any
 
 from modules.metadata.policies import (
     PYTHON,
-    VERSION,
-    PolicyDocument,
     awslogs,
     container_health_check,
     db_secrets,
@@ -38,8 +43,32 @@ HTTP_PORT = 80
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Where the ALB writes its access logs in the access-log bucket (modules/datastore admits ELB there).
 ACCESS_LOG_PREFIX = "metadata-ui/"
-# The datastore prefix under which every team's Metaflow root lives (infra/naming.team_prefix).
-TEAMS_PREFIX = "teams/"
+
+# The backend's feature switches (netflixoss/metaflow_metadata_service v2.5.0,
+# services/ui_backend_service/features.py: a FEATURE_* variable is off when "0", "false" or "f").
+# Off in the backend itself:
+#  * CACHE: no cache workers. They are what reads the datastore: artifact values and artifact search
+#    (SearchArtifacts, GetArtifacts, GetParameters, GetData: Metaflow's DataArtifact.data, i.e. pickle),
+#    DAGs (the code package), logs.
+#  * S3: the process replaces its AWS credentials with the string "None", so no S3 call can succeed even
+#    where a code path bypasses the cache (cards are rendered by a separate process, outside the cache).
+#  * PREFETCH: no artifact preloading of recent runs at start-up.
+#  * REFINE: API responses are not refined with artifact data (task statuses come from the database).
+# Hidden in the single-page app (metaflow-ui src/utils/FEATURE.ts reads them from the backend's /features):
+# artifact search, the artifact table, cards and the DAG, which would only show errors now.
+BACKEND_FEATURES = {
+    "FEATURE_CACHE_DISABLE": "1",
+    "FEATURE_S3_DISABLE": "1",
+    "FEATURE_PREFETCH_DISABLE": "1",
+    "FEATURE_REFINE_DISABLE": "1",
+    "FEATURE_ARTIFACT_SEARCH": "0",
+    "FEATURE_ARTIFACT_TABLE": "0",
+    "FEATURE_CARDS": "0",
+    "FEATURE_DAG": "0",
+}
+# Logs: were the cache ever on, the log action would still answer with a snippet of Metaflow client code
+# instead of the log (get_log_file_action.py, "blurb_only"): users read logs with their own team's rights.
+LOG_LOAD_POLICY = "blurb_only"
 
 
 def ui_url(domain_name: str) -> str:
@@ -51,32 +80,30 @@ def callback_url(domain_name: str) -> str:
     return f"https://{domain_name}/oauth2/idpresponse"
 
 
-def backend_environment(settings: MetadataSettings, db_host: str, bucket_name: str) -> dict[str, str]:
-    """The backend reads the same database as the service (its own pool, TLS required) and artifacts from S3."""
+def backend_environment(settings: MetadataSettings, db_host: str) -> dict[str, str]:
+    """The backend reads the same database as the service (its own pool, TLS required), and nothing from
+    the datastore: every feature that would is off (:data:`BACKEND_FEATURES`), and no datastore is named."""
     env = service_environment(settings, db_host)
     for k in ("MF_METADATA_PORT", "MF_METADATA_HOST", "MF_MIGRATION_ENDPOINTS_ENABLED"):
         env.pop(k)
-    root = f"s3://{bucket_name}/{TEAMS_PREFIX.rstrip('/')}"
     env.update(
         {
             "MF_UI_METADATA_PORT": str(BACKEND_PORT),
             "MF_UI_METADATA_HOST": "0.0.0.0",
             "PATH_PREFIX": f"{API_PREFIX}/",
-            # Artifacts carry their full S3 location in the database; this root is only the fallback.
-            "MF_DATASTORE_ROOT": root,
-            "METAFLOW_DATASTORE_SYSROOT_S3": root,
-            "METAFLOW_DEFAULT_DATASTORE": "s3",
+            "MF_LOG_LOAD_POLICY": LOG_LOAD_POLICY,
             "LOGLEVEL": "INFO",
+            **BACKEND_FEATURES,
         }
     )
     return env
 
 
 def backend_container_definitions(
-    *, settings: MetadataSettings, db_host: str, master_secret_arn: str, bucket_name: str, log_group: str, region: str
+    *, settings: MetadataSettings, db_host: str, master_secret_arn: str, log_group: str, region: str
 ) -> list[dict[str, Any]]:
     svc = settings.service
-    env = backend_environment(settings, db_host, bucket_name)
+    env = backend_environment(settings, db_host)
     return [
         {
             "name": BACKEND_CONTAINER,
@@ -106,40 +133,6 @@ def static_container_definitions(*, ui: MetadataUi, log_group: str, region: str)
             "logConfiguration": awslogs(log_group, region, STATIC_CONTAINER),
         }
     ]
-
-
-def backend_task_policy(bucket_arn: str, kms_key_arn: str, region: str, dns_suffix: str = "amazonaws.com") -> PolicyDocument:
-    """Read-only access to every team's Metaflow root (the UI shows every team's runs), nothing else.
-
-    No write, no delete, no other prefix; the platform key only through S3 in this region."""
-    for label, value in (("bucket_arn", bucket_arn), ("kms_key_arn", kms_key_arn)):
-        if not value.startswith("arn:") or "*" in value:
-            raise ValueError(f"{label} must be a concrete ARN, got {value!r}")
-    return {
-        "Version": VERSION,
-        "Statement": [
-            {
-                "Sid": "ReadTeamMetaflowRoots",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": f"{bucket_arn}/{TEAMS_PREFIX}*",
-            },
-            {
-                "Sid": "ListTeamMetaflowRoots",
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": bucket_arn,
-                "Condition": {"StringLike": {"s3:prefix": [f"{TEAMS_PREFIX}*"]}},
-            },
-            {
-                "Sid": "DecryptThroughS3",
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": kms_key_arn,
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.{dns_suffix}"}},
-            },
-        ],
-    }
 
 
 def login_action(ui: MetadataUi, client_secret: str | None = None) -> dict[str, Any]:

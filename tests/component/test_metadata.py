@@ -50,6 +50,8 @@ class Mocks(pulumi.runtime.Mocks):
             state |= {"masterUserSecrets": [{"secretArn": SECRET}], "endpoint": "db.cluster.example"}
         if args.typ == "aws:lb/loadBalancer:LoadBalancer":
             state |= computed_outputs(args.typ, args.name, args.inputs)
+        if args.typ == "aws:lambda/function:Function":
+            state |= {"invokeArn": f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{state['arn']}/invocations"}
         if args.typ == "random:index/randomPassword:RandomPassword":
             state |= {"result": f"{args.name}-".ljust(48, "x")}
         return [f"{args.name}_id", state]
@@ -259,10 +261,60 @@ def test_network_is_private_and_db_only_from_the_service(dev):
     assert not any("cidrIpv4" in r.inputs for r in rules.values()), "no ingress from an address range"
 
 
+def test_only_the_vpc_link_reaches_the_service_and_batch_nothing(dev):
+    """No direct path: the service admits the HTTP API's VPC link and nothing else; Batch compute's group is in
+    no rule at all, so a job reaches the service only through the API, with its team's key."""
+    regs, _ = dev
+    rules = of(regs, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    into_service = [r for r in rules if r.inputs["securityGroupId"] == "metadata-service-sg_id"]
+    assert [(r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"]) for r in into_service] == [
+        ("metadata-link-sg_id", 8080)
+    ], [r.urn for r in into_service]
+    batch = [r.urn for r in rules if r.inputs.get("referencedSecurityGroupId") == "sg-batch"]
+    assert not batch, f"Batch compute is admitted by {batch}"
+
+
 def test_urls(dev):
+    """Jobs use the keyed API too: METAFLOW_SERVICE_INTERNAL_URL is the API's URL, not the Cloud Map name."""
     _, out = dev
     assert out["url"] == "https://metadata-api_id.execute-api.us-east-1.amazonaws.com", out["url"]
-    assert out["internal"] == "http://metadata.strata-dev.internal:8080", out["internal"]
+    assert out["internal"] == out["url"], out["internal"]
+
+
+def test_run_owners_table_is_on_demand_encrypted_and_recoverable(dev, prod):
+    for (regs, _), protect in ((dev, False), (prod, True)):
+        (table,) = of(regs, "aws:dynamodb/table:Table")
+        assert table.name == "metadata-owners" and table.inputs["name"] == "strata-dev-metadata-owners", table.urn
+        assert table.inputs["billingMode"] == "PAY_PER_REQUEST", f"{table.urn}: $0 while idle"
+        assert table.inputs["hashKey"] == "run" and table.inputs["attributes"] == [{"name": "run", "type": "S"}], table.urn
+        assert table.inputs["pointInTimeRecovery"] == {"enabled": True}, table.urn
+        assert table.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"}
+        assert table.inputs["deletionProtectionEnabled"] is protect, table.urn
+        assert (table.protect, table.retain_on_delete) == (protect, protect), f"{table.urn}: stateful"
+        assert "strata:metadata:Metadata" in table.parent and "FrontDoor" not in table.parent, (
+            f"{table.urn}: under Metadata, so that changing frontDoor keeps it"
+        )
+
+
+def test_authorizer_checks_run_ownership_with_least_privilege(dev):
+    regs, _ = dev
+    (fn,) = of(regs, "aws:lambda/function:Function")
+    assert fn.inputs["environment"]["variables"]["OWNERS_TABLE"] == "strata-dev-metadata-owners", fn.urn
+    (authorizer,) = of(regs, "aws:apigatewayv2/authorizer:Authorizer")
+    assert authorizer.inputs["identitySources"] == ["$request.header.x-api-key", "$context.httpMethod", "$context.path"], (
+        f"{authorizer.urn}: a decision cached per key alone would serve one run's Allow for another"
+    )
+    role_policies = {
+        r.inputs["name"]: json.loads(r.inputs["policy"])
+        for r in of(regs, "aws:iam/rolePolicy:RolePolicy")
+        if r.name.startswith("metadata-authorizer")
+    }
+    assert set(role_policies) == {"own-logs", "run-owners"}, sorted(role_policies)
+    owners = role_policies["run-owners"]["Statement"]
+    table_arn = f"arn:aws:mock:us-east-1:{ACCOUNT}:metadata-owners"
+    assert owners[0]["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem"] and owners[0]["Resource"] == table_arn, owners
+    assert owners[1]["Resource"] == f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k", owners
+    assert owners[1]["Condition"] == {"StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}}, owners
 
 
 def test_contradictory_inputs_fail_at_construction():

@@ -39,11 +39,10 @@ def private():
     return deploy({**PROD, **REST, "endpointType": "PRIVATE"})
 
 
-def test_no_http_api_authorizer_or_cloud_map(regional):
+def test_no_http_api_or_cloud_map(regional):
     regs, out = regional
     for typ in (
         "aws:apigatewayv2/api:Api",
-        "aws:lambda/function:Function",
         "aws:apigatewayv2/authorizer:Authorizer",
         "aws:servicediscovery/service:Service",
     ):
@@ -62,8 +61,29 @@ def test_regional_rest_api_with_proxy_method_requiring_a_key(regional):
     assert proxy.inputs["pathPart"] == "{proxy+}", urn(proxy)
     method = one(regs, "aws:apigateway/method:Method")
     assert method.inputs["httpMethod"] == "ANY", urn(method)
-    assert method.inputs["apiKeyRequired"] is True, f"{urn(method)}: the API key is the only check"
-    assert method.inputs["authorization"] == "NONE", urn(method)
+    assert method.inputs["apiKeyRequired"] is True, f"{urn(method)}: the key must be on the team's usage plan"
+    assert method.inputs["authorization"] == "CUSTOM", f"{urn(method)}: the authorizer checks run ownership"
+    assert method.inputs["authorizerId"] == "metadata-rest-authorizer_id", urn(method)
+
+
+def test_rest_authorizer_is_the_key_and_ownership_lambda_cached_per_key_method_and_path(regional):
+    regs, _ = regional
+    authorizer = one(regs, "aws:apigateway/authorizer:Authorizer")
+    fn = one(regs, "aws:lambda/function:Function")
+    assert authorizer.inputs["type"] == "REQUEST", urn(authorizer)
+    assert authorizer.inputs["restApi"] == "metadata-rest-api_id", urn(authorizer)
+    assert authorizer.inputs["identitySource"] == "method.request.header.x-api-key,context.httpMethod,context.path", (
+        f"{urn(authorizer)}: a decision cached per key alone would serve one run's Allow for another"
+    )
+    assert authorizer.inputs["authorizerResultTtlInSeconds"] == 300, urn(authorizer)
+    invoke = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:mock:us-east-1:{ACCOUNT}:metadata-authorizer/invocations"
+    assert authorizer.inputs["authorizerUri"] == invoke, f"{urn(authorizer)} invokes {authorizer.inputs['authorizerUri']}"
+    assert fn.inputs["code"].assets["index.py"].text == policies.AUTHORIZER_SOURCE, urn(fn)
+    assert fn.inputs["environment"]["variables"]["OWNERS_TABLE"] == "strata-dev-metadata-owners", urn(fn)
+    assert "environment" in fn.secret_inputs, f"{urn(fn)}: the key hashes are not a Pulumi secret"
+    permission = one(regs, "aws:lambda/permission:Permission")
+    assert permission.inputs["principal"] == "apigateway.amazonaws.com", urn(permission)
+    assert permission.inputs["sourceArn"].endswith("/authorizers/metadata-rest-authorizer_id"), urn(permission)
 
 
 def test_integration_goes_through_the_vpc_link_to_the_internal_nlb(regional):
@@ -77,7 +97,8 @@ def test_integration_goes_through_the_vpc_link_to_the_internal_nlb(regional):
     assert integration.inputs["type"] == "HTTP_PROXY", urn(integration)
     assert integration.inputs["connectionType"] == "VPC_LINK", urn(integration)
     assert integration.inputs["connectionId"] == "metadata-vpc-link_id", urn(integration)
-    assert integration.inputs["uri"] == f"{out['internal']}/{{proxy}}", urn(integration)
+    nlb_dns = computed_outputs(nlb.type, nlb.name, nlb.inputs)["dnsName"]
+    assert integration.inputs["uri"] == f"http://{nlb_dns}:8080/{{proxy}}", urn(integration)
     listener = one(regs, "aws:lb/listener:Listener")
     assert (listener.inputs["port"], listener.inputs["protocol"]) == (8080, "TCP"), urn(listener)
 
@@ -159,23 +180,43 @@ def test_urls_and_observability_names(regional):
     nlb = one(regs, "aws:lb/loadBalancer:LoadBalancer")
     dns = computed_outputs(nlb.type, nlb.name, nlb.inputs)["dnsName"]
     assert dns.startswith("strata-dev-metadata-") and ".elb.us-east-1." in dns, dns
-    assert out["internal"] == f"http://{dns}:8080", out["internal"]
+    assert out["internal"] == out["url"], f"jobs use the keyed API, not the NLB: {out['internal']}"
+    integration = one(regs, "aws:apigateway/integration:Integration")
+    assert integration.inputs["uri"] == f"http://{dns}:8080/{{proxy}}", urn(integration)
     assert out["rest_api_name"] == "strata-dev-metadata", urn(api)
     assert out["lb"] == "metadata-nlb" and out["tg"] == "metadata-targets", out
 
 
 def test_security_groups_front_door_to_service_only(regional):
+    """Only the NLB reaches the service, and nothing reaches the NLB but the VPC link (PrivateLink traffic,
+    which its group does not filter): Batch compute is in no rule, so jobs go through the API and its key."""
     regs, _ = regional
-    rules = {r.name: r for r in of(regs, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")}
-    assert rules["metadata-service-from-nlb"].inputs["referencedSecurityGroupId"] == "metadata-nlb-sg_id", urn(
-        rules["metadata-service-from-nlb"]
-    )
-    assert rules["metadata-nlb-from-batch"].inputs["referencedSecurityGroupId"] == "sg-batch", urn(
-        rules["metadata-nlb-from-batch"]
-    )
-    assert not any("cidrIpv4" in r.inputs for r in rules.values()), "no ingress from an address range"
+    rules = of(regs, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    into_service = [r for r in rules if r.inputs["securityGroupId"] == "metadata-service-sg_id"]
+    assert [(r.name, r.inputs["referencedSecurityGroupId"]) for r in into_service] == [
+        ("metadata-service-from-nlb", "metadata-nlb-sg_id")
+    ], [urn(r) for r in into_service]
+    into_nlb = [urn(r) for r in rules if r.inputs["securityGroupId"] == "metadata-nlb-sg_id"]
+    assert not into_nlb, f"the NLB admits {into_nlb}"
+    nlb = one(regs, "aws:lb/loadBalancer:LoadBalancer")
+    assert nlb.inputs["enforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] == "off", urn(nlb)
+    batch = [urn(r) for r in rules if r.inputs.get("referencedSecurityGroupId") == "sg-batch"]
+    assert not batch, f"Batch compute is admitted by {batch}"
+    assert not any("cidrIpv4" in r.inputs for r in rules), "no ingress from an address range"
     egress = one(regs, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "metadata-nlb-to-service")
     assert egress.inputs["referencedSecurityGroupId"] == "metadata-service-sg_id", urn(egress)
+
+
+def test_private_api_admits_batch_on_its_endpoint_only(private):
+    """PRIVATE: jobs reach the API through the execute-api endpoint (HTTPS), and nothing else of the front door."""
+    regs, _ = private
+    rules = of(regs, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    batch = [
+        (r.name, r.inputs["securityGroupId"], r.inputs["fromPort"])
+        for r in rules
+        if r.inputs.get("referencedSecurityGroupId") == "sg-batch"
+    ]
+    assert batch == [("metadata-execute-api-from-batch", "metadata-execute-api-sg_id", 443)], batch
 
 
 def test_private_api_only_through_its_execute_api_endpoint(private):
@@ -201,6 +242,6 @@ def test_pure_helpers():
     assert policies.elb_arn_suffix("arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/a/b") == "net/a/b"
     assert policies.elb_arn_suffix("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/a/b") == "targetgroup/a/b"
     assert policies.rest_api_url("abc", "us-east-1") == "https://abc.execute-api.us-east-1.amazonaws.com/api"
-    assert policies.nlb_internal_url("x.elb.amazonaws.com") == "http://x.elb.amazonaws.com:8080"
+    assert policies.nlb_url("x.elb.amazonaws.com") == "http://x.elb.amazonaws.com:8080"
     with pytest.raises(ValueError):
-        policies.nlb_internal_url("")
+        policies.nlb_url("")

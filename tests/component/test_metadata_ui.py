@@ -1,6 +1,7 @@
 """Component tests of the optional Metaflow UI (modules/metadata/ui.py) under Pulumi mocks: an internal,
 HTTPS-only ALB that logs every request in (Cognito or OIDC) before forwarding, the two Fargate services,
-the backend's read-only datastore role, and no plaintext secret anywhere."""
+a backend that reads no datastore (no permission, its datastore features off), and no plaintext secret
+anywhere."""
 
 from __future__ import annotations
 
@@ -15,12 +16,7 @@ from modules.metadata import ui_spec
 CERT = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/0b1c2d3e-1111-2222-3333-444455556666"
 POOL = f"arn:aws:cognito-idp:us-east-1:{ACCOUNT}:userpool/us-east-1_AbCdEf123"
 CLIENT_SECRET_ARN = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:strata/ui-oidc-AbCd"
-BUCKET = "acme-dev-datastore"
-EXTRA = {
-    "datastore_bucket_arn": f"arn:aws:s3:::{BUCKET}",
-    "datastore_bucket_name": BUCKET,
-    "vpc_cidr": "10.20.0.0/16",
-}
+EXTRA = {"vpc_cidr": "10.20.0.0/16"}
 COGNITO = {
     "enabled": True,
     "domainName": "metaflow.ml.example.com",
@@ -175,21 +171,41 @@ def test_backend_gets_db_login_from_secrets_and_a_pinned_image(cognito):
     assert {s["name"] for s in c["secrets"]} == {"MF_METADATA_DB_USER", "MF_METADATA_DB_PSWD"}, urn(task)
     assert env["MF_METADATA_DB_SSL_MODE"] == "require", urn(task)
     assert env["PATH_PREFIX"] == "/api/", urn(task)
-    assert env["MF_DATASTORE_ROOT"] == f"s3://{BUCKET}/teams", urn(task)
     static = one(regs, "aws:ecs/taskDefinition:TaskDefinition", "metadata-ui-static")
     (sc,) = json.loads(static.inputs["containerDefinitions"])
     assert sc["image"] == "public.ecr.aws/outerbounds/metaflow_ui:v1.2.4", urn(static)
 
 
-def test_backend_role_reads_team_roots_only(cognito):
+def test_ui_task_roles_have_no_permission_at_all(cognito):
+    """Neither the backend nor the static app may read any team's prefix, or use the datastore key: their task
+    roles carry no policy (the backend could otherwise fetch, and unpickle, any team's artifacts)."""
     regs, _ = cognito
-    policy = json.loads(one(regs, "aws:iam/rolePolicy:RolePolicy", "metadata-ui-backend-task").inputs["policy"])
-    actions = {a for st in policy["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
-    assert actions == {"s3:GetObject", "s3:ListBucket", "kms:Decrypt"}, actions
-    get = next(st for st in policy["Statement"] if st["Action"] == "s3:GetObject")
-    assert get["Resource"] == f"arn:aws:s3:::{BUCKET}/teams/*", get
-    static_policies = [r for r in of(regs, "aws:iam/rolePolicy:RolePolicy") if "static" in r.name]
-    assert not static_policies, [urn(r) for r in static_policies]
+    for part in ("backend", "static"):
+        task = one(regs, "aws:ecs/taskDefinition:TaskDefinition", f"metadata-ui-{part}")
+        role = one(regs, "aws:iam/role:Role", f"metadata-ui-{part}-task")
+        assert task.inputs["taskRoleArn"].endswith(f":{role.name}"), urn(task)
+        attached = [
+            urn(r)
+            for r in of(regs, "aws:iam/rolePolicy:RolePolicy") + of(regs, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if r.inputs.get("role") in (role.id, role.name, f"{role.name}_id")
+        ]
+        assert not attached, f"{urn(role)} is granted {attached}"
+        assert not role.inputs.get("managedPolicyArns") and not role.inputs.get("inlinePolicies"), urn(role)
+    every_policy = json.dumps([r.inputs for r in of(regs, "aws:iam/rolePolicy:RolePolicy") if r.name.startswith("metadata-ui")])
+    assert "s3:" not in every_policy and "teams/" not in every_policy, "a UI role reaches the datastore"
+
+
+def test_backend_turns_off_every_feature_that_reads_the_datastore(cognito):
+    regs, _ = cognito
+    task = one(regs, "aws:ecs/taskDefinition:TaskDefinition", "metadata-ui-backend")
+    (c,) = json.loads(task.inputs["containerDefinitions"])
+    env = {e["name"]: e["value"] for e in c["environment"]}
+    assert {k: env.get(k) for k in ui_spec.BACKEND_FEATURES} == ui_spec.BACKEND_FEATURES, urn(task)
+    for flag in ("FEATURE_CACHE_DISABLE", "FEATURE_S3_DISABLE", "FEATURE_PREFETCH_DISABLE", "FEATURE_REFINE_DISABLE"):
+        assert env[flag] == "1", f"{urn(task)}: {flag}={env[flag]}"
+    assert env["FEATURE_ARTIFACT_SEARCH"] == "0", f"{urn(task)}: artifact search offered"
+    assert env["MF_LOG_LOAD_POLICY"] == "blurb_only", urn(task)
+    assert not [v for v in env.values() if "s3://" in v], f"{urn(task)}: a datastore root in the environment"
 
 
 def test_oidc_client_secret_stays_a_pulumi_secret(oidc):
@@ -214,6 +230,8 @@ def test_protected_stacks_protect_the_alb(oidc):
     assert alb.inputs["enableDeletionProtection"] is True, urn(alb)
 
 
-def test_ui_without_a_datastore_is_refused():
-    with pytest.raises(Exception, match="datastore_bucket_arn"):
+def test_ui_needs_no_datastore_but_someone_who_may_reach_it():
+    regs, out = deploy_metadata({"ui": {**COGNITO, "allowedCidrs": ["10.8.0.0/16"]}})
+    assert out["ui_url"] == "https://metaflow.ml.example.com/", out
+    with pytest.raises(Exception, match="vpc_cidr"):
         deploy_metadata({"ui": COGNITO})

@@ -102,9 +102,9 @@ METADATA_TEAMS = [
 ]
 
 
-def declare_metadata(name: str, env: str, cidr: int, settings: MetadataSettings, *, datastore: bool = False):
-    """Inside a program: the Metadata component on its own VPC (2 AZs), Batch group, KMS key, team job roles
-    and (``datastore``, for the UI) a bucket. Logical names start with ``name`` (the server is shared).
+def declare_metadata(name: str, env: str, cidr: int, settings: MetadataSettings):
+    """Inside a program: the Metadata component on its own VPC (2 AZs), Batch group, KMS key and team job roles.
+    Logical names start with ``name`` (the server is shared).
     Returns ``(metadata, vpc)``."""
     import json
 
@@ -126,7 +126,6 @@ def declare_metadata(name: str, env: str, cidr: int, settings: MetadataSettings,
         t.name: aws.iam.Role(f"{name}-job-{t.name}", name=naming.job_role(env, t.name), assume_role_policy=trust)
         for t in METADATA_TEAMS
     }
-    bucket = aws.s3.Bucket(f"{name}-datastore", bucket=f"{name}-{env}-datastore") if datastore else None
     md = Metadata(
         name,
         MetadataArgs(
@@ -140,8 +139,6 @@ def declare_metadata(name: str, env: str, cidr: int, settings: MetadataSettings,
             job_role_arns={t: r.arn for t, r in job_roles.items()},
             protect=False,
             tags={"environment": env},
-            datastore_bucket_arn=bucket.arn if bucket else None,
-            datastore_bucket_name=bucket.bucket if bucket else None,
             vpc_cidr=vpc.cidr_block,
         ),
     )

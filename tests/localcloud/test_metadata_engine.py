@@ -1,5 +1,6 @@
 """The metadata layer's types in the local engine: the whole Metadata component deployed into moto, then
-checked with boto3 (database, ECS, Cloud Map, HTTP API, authorizer, per-team key secrets)."""
+checked with boto3 (database, ECS, Cloud Map, HTTP API, authorizer, run-owners table, security groups,
+per-team key secrets). The deployed authorizer's code then runs against the deployed table in moto."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ METADATA_TYPES = [
     "aws:secretsmanager/secret:Secret",
     "aws:secretsmanager/secretVersion:SecretVersion",
     "aws:secretsmanager/secretPolicy:SecretPolicy",
+    "aws:dynamodb/table:Table",
     "random:index/randomPassword:RandomPassword",
 ]
 
@@ -114,14 +116,16 @@ def test_api_authorizer_and_stage(deployed, cloud):
     assert routes[0]["RouteKey"] == "$default" and routes[0]["AuthorizationType"] == "CUSTOM", routes
     # (moto answers GetAuthorizers with a 500; GetAuthorizer works)
     auth = apis.get_authorizer(ApiId=api["ApiId"], AuthorizerId=routes[0]["AuthorizerId"])
-    assert auth["AuthorizerType"] == "REQUEST" and auth["IdentitySource"] == ["$request.header.x-api-key"], auth
+    assert auth["AuthorizerType"] == "REQUEST", auth
+    assert auth["IdentitySource"] == ["$request.header.x-api-key", "$context.httpMethod", "$context.path"], auth
     stage = apis.get_stages(ApiId=api["ApiId"])["Items"][0]
     assert stage["AccessLogSettings"]["DestinationArn"].endswith(":log-group:/strata/mdtest/metadata-api")
     fn = cloud("lambda").get_function(FunctionName=naming.metadata_name(ENV, "authorizer"))["Configuration"]
     hashes = json.loads(fn["Environment"]["Variables"]["KEY_HASHES"])
     assert sorted(hashes.values()) == ["alpha", "beta"]
     assert not set(hashes) & set(deployed["out"]["keys"].values()), "the authorizer must hold hashes, not keys"
-    assert deployed["out"]["internal_url"] == "http://metadata.strata-mdtest.internal:8080"
+    assert fn["Environment"]["Variables"]["OWNERS_TABLE"] == naming.metadata_name(ENV, "owners"), fn["Environment"]
+    assert deployed["out"]["internal_url"] == deployed["out"]["api_url"], "jobs call the keyed API, not the service"
 
 
 def test_team_keys_are_in_their_own_secrets(deployed, cloud):
@@ -142,3 +146,95 @@ def test_keys_are_pulumi_secrets(deployed):
     assert len(versions) == 2
     for r in versions:
         assert "secretString" in r.secret_inputs, f"{r.urn}: the key is not a Pulumi secret"
+
+
+def test_run_owners_table_is_on_demand_encrypted_and_recoverable(deployed, cloud):
+    dynamodb = cloud("dynamodb")
+    name = naming.metadata_name(ENV, "owners")
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST", f"table {name}: {table.get('BillingModeSummary')}"
+    assert table["KeySchema"] == [{"AttributeName": "run", "KeyType": "HASH"}], f"table {name}"
+    assert table["SSEDescription"]["SSEType"] == "KMS", f"table {name}: {table.get('SSEDescription')}"
+    backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED", f"table {name}: {backups}"
+
+
+def test_authorizer_role_reaches_the_owners_table_only(deployed, cloud):
+    iam = cloud("iam")
+    fn = cloud("lambda").get_function(FunctionName=naming.metadata_name(ENV, "authorizer"))["Configuration"]
+    role = fn["Role"].rsplit("/", 1)[-1]
+    names = sorted(iam.list_role_policies(RoleName=role)["PolicyNames"])
+    assert names == ["own-logs", "run-owners"], f"role {role}: {names}"
+    assert not iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"], f"role {role}: managed policies"
+    doc = iam.get_role_policy(RoleName=role, PolicyName="run-owners")["PolicyDocument"]
+    table_arn = cloud("dynamodb").describe_table(TableName=naming.metadata_name(ENV, "owners"))["Table"]["TableArn"]
+    assert doc["Statement"][0]["Resource"] == table_arn and doc["Statement"][0]["Action"] == [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+    ], doc
+
+
+def test_only_the_vpc_link_is_admitted_to_the_service(deployed, cloud):
+    ec2 = cloud("ec2")
+    groups = {
+        g["Description"]: g
+        for g in ec2.describe_security_groups()["SecurityGroups"]
+        if g["Description"].startswith(f"Strata {ENV} metadata")
+    }
+    service = groups[f"Strata {ENV} metadata service: HTTP from the API's VPC link and Batch"]
+    link = groups[f"Strata {ENV} metadata API VPC link: to the service only"]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [service["GroupId"]]}])[
+        "SecurityGroupRules"
+    ]
+    inbound = [
+        (r["FromPort"], r.get("ReferencedGroupInfo", {}).get("GroupId"), r.get("CidrIpv4")) for r in rules if not r["IsEgress"]
+    ]
+    assert inbound == [(mp.SERVICE_PORT, link["GroupId"], None)], f"group {service['GroupId']} admits {inbound}"
+
+
+def test_deployed_authorizer_claims_runs_in_the_deployed_table(deployed, moto_server, monkeypatch):
+    """The code and configuration moto holds, run as Lambda would (moto runs no function without Docker):
+    alpha's first write claims its run in the deployed table, beta may read it but not write to it."""
+    import boto3
+
+    fn = boto3.client(
+        "lambda",
+        endpoint_url=moto_server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).get_function(FunctionName=naming.metadata_name(ENV, "authorizer"))["Configuration"]
+    for name, value in {
+        **fn["Environment"]["Variables"],
+        "AWS_ENDPOINT_URL": moto_server.endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    namespace: dict = {}
+    exec(compile(mp.AUTHORIZER_SOURCE, "index.py", "exec"), namespace)
+    keys = deployed["out"]["keys"]
+
+    def call(team: str, method: str, path: str) -> bool:
+        event = {
+            "version": "2.0",
+            "rawPath": path,
+            "headers": {"x-api-key": keys[team]},
+            "requestContext": {"http": {"method": method}},
+        }
+        return namespace["handler"](event, None)["isAuthorized"]
+
+    run = "/flows/EngineFlow/runs/5"
+    assert call("alpha", "POST", "/flows/EngineFlow/run") is True
+    assert call("alpha", "POST", f"{run}/steps/start/step") is True
+    assert call("beta", "POST", f"{run}/steps/start/task") is False
+    assert call("beta", "GET", f"{run}/steps") is True
+    item = boto3.client(
+        "dynamodb",
+        endpoint_url=moto_server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).get_item(TableName=fn["Environment"]["Variables"]["OWNERS_TABLE"], Key={"run": {"S": "EngineFlow/5"}})["Item"]
+    assert item["team"] == {"S": "alpha"}, item

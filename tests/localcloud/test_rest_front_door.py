@@ -1,7 +1,7 @@
 """The ``rest-api-nlb`` metadata front door in the local engine: the whole Metadata component deployed
 into moto (REGIONAL, and PRIVATE through an execute-api endpoint), then checked with boto3: REST API,
-``{proxy+}`` ANY method, VPC link to the internal NLB, TCP listener and ip target group, one API key and
-usage plan per team, the stage. Plus bare Application Load Balancers with HTTPS listeners whose actions
+``{proxy+}`` ANY method behind the key authorizer, VPC link to the internal NLB (which admits nothing
+else), TCP listener and ip target group, one API key and usage plan per team, the stage. Plus bare Application Load Balancers with HTTPS listeners whose actions
 log the user in (Cognito, OIDC) before forwarding."""
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ REST_TYPES = [
     "aws:apigateway/restApiPolicy:RestApiPolicy",
     "aws:apigateway/vpcLink:VpcLink",
     "aws:apigateway/resource:Resource",
+    "aws:apigateway/authorizer:Authorizer",
     "aws:apigateway/method:Method",
     "aws:apigateway/integration:Integration",
     "aws:apigateway/deployment:Deployment",
@@ -150,7 +151,15 @@ def test_proxy_method_requires_a_key_and_goes_through_the_vpc_link_to_the_nlb(re
     assert len(resources) == 1, f"REST API {api['name']}: no /{{proxy+}} resource"
     proxy = resources[0]
     method = apigw.get_method(restApiId=api["id"], resourceId=proxy["id"], httpMethod="ANY")
-    assert method["apiKeyRequired"] is True and method["authorizationType"] == "NONE", f"{api['name']} ANY /{{proxy+}}: {method}"
+    assert method["apiKeyRequired"] is True and method["authorizationType"] == "CUSTOM", (
+        f"{api['name']} ANY /{{proxy+}}: {method}"
+    )
+    authorizer = apigw.get_authorizer(restApiId=api["id"], authorizerId=method["authorizerId"])
+    assert authorizer["type"] == "REQUEST", f"{api['name']} authorizer: {authorizer}"
+    assert authorizer["identitySource"] == mp.REST_IDENTITY_SOURCE, f"{api['name']} authorizer: {authorizer['identitySource']}"
+    fn = cloud("lambda").get_function(FunctionName=naming.metadata_name(regional["env"], "authorizer"))["Configuration"]
+    assert authorizer["authorizerUri"].endswith(f"/functions/{fn['FunctionArn']}/invocations"), f"{api['name']} authorizer"
+    assert fn["Environment"]["Variables"]["OWNERS_TABLE"] == naming.metadata_name(regional["env"], "owners"), fn["FunctionName"]
     assert method["requestParameters"] == {"method.request.path.proxy": True}, f"{api['name']} ANY /{{proxy+}}"
 
     nlb = _nlb(cloud, regional)
@@ -180,6 +189,15 @@ def test_nlb_is_internal_with_a_tcp_listener_to_an_ip_target_group(regional, clo
     assert [g["Description"] for g in groups] == [
         "Strata rfreg metadata internal NLB: from the REST API's VPC link and Batch, to the service only"
     ], f"NLB {name}: security groups {groups}"
+    # The description predates issue 11 (changing it would replace the group): no rule admits Batch, or anyone.
+    inbound = [
+        r
+        for r in cloud("ec2").describe_security_group_rules(Filters=[{"Name": "group-id", "Values": nlb["SecurityGroups"]}])[
+            "SecurityGroupRules"
+        ]
+        if not r["IsEgress"]
+    ]
+    assert not inbound, f"NLB {name}: its group admits {inbound}; only the VPC link (PrivateLink) may reach it"
     attrs = {
         a["Key"]: a["Value"]
         for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=nlb["LoadBalancerArn"])["Attributes"]
@@ -213,7 +231,7 @@ def test_nlb_is_internal_with_a_tcp_listener_to_an_ip_target_group(regional, clo
         a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(TargetGroupArn=tg["TargetGroupArn"])["Attributes"]
     }
     assert tg_attrs["deregistration_delay.timeout_seconds"] == "30", f"target group {tg['TargetGroupName']}: {tg_attrs}"
-    assert regional["out"]["internal_url"] == f"http://{nlb['DNSName']}:{mp.SERVICE_PORT}", f"NLB {name}: internal_url"
+    assert regional["out"]["internal_url"] == regional["out"]["api_url"], f"NLB {name}: jobs must use the keyed API"
 
 
 @pytest.mark.parametrize("which", ["regional", "private"])
@@ -565,6 +583,21 @@ def test_ui_alb_in_moto_logs_in_on_every_path_before_forwarding(with_ui, cloud):
     assert api["Conditions"][0]["PathPatternConfig"]["Values"] == ["/api/*"], api
     kinds = [a["Type"] for a in sorted(api["Actions"], key=lambda a: a["Order"])]
     assert kinds == ["authenticate-cognito", "forward"], f"/api/* rule: {kinds}"
+
+
+def test_ui_task_roles_have_no_permission_in_moto(with_ui, cloud):
+    """The UI backend reads no team's prefix and no key: its task role (and the static app's) has no policy."""
+    ecs, iam = cloud("ecs"), cloud("iam")
+    for part in ("backend", "static"):
+        family = f"strata-rfui-metadata-ui-{part}"
+        task = ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
+        role = task["taskRoleArn"].rsplit("/", 1)[-1]
+        inline = iam.list_role_policies(RoleName=role)["PolicyNames"]
+        attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+        assert not inline and not attached, f"{family}: task role {role} has {inline} {attached}"
+    backend = ecs.describe_task_definition(taskDefinition="strata-rfui-metadata-ui-backend")["taskDefinition"]
+    env = {e["name"]: e["value"] for e in backend["containerDefinitions"][0]["environment"]}
+    assert env["FEATURE_CACHE_DISABLE"] == env["FEATURE_S3_DISABLE"] == "1" and env["FEATURE_ARTIFACT_SEARCH"] == "0", env
 
 
 def test_ui_services_register_with_their_target_groups_in_moto(with_ui, cloud):

@@ -72,22 +72,24 @@ def test_secret_policy_denies_other_strata_roles():
         mp.api_key_read_statement("arn:aws:secretsmanager:us-east-1:1:secret:*")
 
 
-def test_authorizer_holds_hashes_and_accepts_exactly_the_team_keys():
+def test_authorizer_holds_hashes_and_accepts_exactly_the_team_keys(monkeypatch):
+    """Reads need no table: the key check alone (tests/unit/test_metadata_authorizer.py runs the writes)."""
     keys = {"fraud": "f" * 48, "research": "r" * 48}
     hashes = mp.key_hashes(keys)
     assert "f" * 48 not in hashes and sorted(json.loads(hashes).values()) == ["fraud", "research"]
+    monkeypatch.setenv("KEY_HASHES", hashes)
+    monkeypatch.setenv("OWNERS_TABLE", "strata-x-metadata-owners")
     namespace: dict = {}
-    import os
+    exec(compile(mp.AUTHORIZER_SOURCE, "index.py", "exec"), namespace)
 
-    os.environ["KEY_HASHES"] = hashes
-    try:
-        exec(compile(mp.AUTHORIZER_SOURCE, "index.py", "exec"), namespace)
-    finally:
-        del os.environ["KEY_HASHES"]
-    ok = namespace["handler"]({"headers": {"X-Api-Key": "f" * 48}}, None)
-    assert ok == {"isAuthorized": True, "context": {"team": "fraud"}}
-    assert namespace["handler"]({"headers": {"x-api-key": "nope"}}, None)["isAuthorized"] is False
-    assert namespace["handler"]({"headers": {}}, None)["isAuthorized"] is False
+    def read(headers: dict) -> dict:
+        return namespace["handler"](
+            {"version": "2.0", "headers": headers, "rawPath": "/flows", "requestContext": {"http": {"method": "GET"}}}, None
+        )
+
+    assert read({"X-Api-Key": "f" * 48}) == {"isAuthorized": True, "context": {"team": "fraud", "decision": "read"}}
+    assert read({"x-api-key": "nope"})["isAuthorized"] is False
+    assert read({})["isAuthorized"] is False
 
 
 def check(data: dict, production: bool = False, network: dict | None = None) -> list[str]:

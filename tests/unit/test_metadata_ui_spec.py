@@ -7,8 +7,6 @@ import pytest
 from modules.metadata import ui_spec
 from modules.metadata.settings import MetadataSettings, MetadataUi
 
-BUCKET_ARN = "arn:aws:s3:::acme-dev-datastore"
-KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/k"
 COGNITO = MetadataUi.model_validate(
     {
         "enabled": True,
@@ -54,35 +52,25 @@ def test_no_login_is_refused():
         ui_spec.login_action(MetadataUi.model_validate({"enabled": True}))
 
 
-def test_backend_policy_is_read_only_on_team_roots():
-    policy = ui_spec.backend_task_policy(BUCKET_ARN, KEY_ARN, "us-east-1")
-    by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert by_sid["ReadTeamMetaflowRoots"] == {
-        "Sid": "ReadTeamMetaflowRoots",
-        "Effect": "Allow",
-        "Action": "s3:GetObject",
-        "Resource": f"{BUCKET_ARN}/teams/*",
-    }
-    assert by_sid["ListTeamMetaflowRoots"]["Condition"] == {"StringLike": {"s3:prefix": ["teams/*"]}}
-    assert by_sid["DecryptThroughS3"]["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
-    assert all(
-        s["Effect"] == "Allow" and "Put" not in str(s["Action"]) and "Delete" not in str(s["Action"]) for s in policy["Statement"]
-    )
-
-
-@pytest.mark.parametrize("bad", ["*", "arn:aws:s3:::*", "bucket"])
-def test_backend_policy_refuses_wildcards(bad):
-    with pytest.raises(ValueError, match="concrete ARN"):
-        ui_spec.backend_task_policy(bad, KEY_ARN, "us-east-1")
-
-
 def test_backend_environment_serves_under_api_and_has_no_secret():
-    env = ui_spec.backend_environment(MetadataSettings(), "db.example", "acme-dev-datastore")
+    env = ui_spec.backend_environment(MetadataSettings(), "db.example")
     assert env["PATH_PREFIX"] == "/api/"
     assert env["MF_UI_METADATA_PORT"] == "8083"
     assert env["MF_METADATA_DB_HOST"] == "db.example"
-    assert env["MF_DATASTORE_ROOT"] == "s3://acme-dev-datastore/teams"
     assert "MF_METADATA_PORT" not in env and "MF_METADATA_DB_PSWD" not in env
+
+
+def test_backend_reads_no_datastore_and_unpickles_nothing():
+    """Every backend feature that reads the datastore is off (services/ui_backend_service/features.py treats
+    "0"/"false"/"f" as off and anything else as on), the app hides what would only fail, and no datastore is named."""
+    env = ui_spec.backend_environment(MetadataSettings(), "db.example")
+    for flag in ("FEATURE_CACHE_DISABLE", "FEATURE_S3_DISABLE", "FEATURE_PREFETCH_DISABLE", "FEATURE_REFINE_DISABLE"):
+        assert env[flag].lower() not in ("0", "false", "f"), f"{flag}={env[flag]} leaves the feature on"
+    for flag in ("FEATURE_ARTIFACT_SEARCH", "FEATURE_ARTIFACT_TABLE", "FEATURE_CARDS", "FEATURE_DAG"):
+        assert env[flag] == "0", f"{flag}={env[flag]}: the app would offer it"
+    assert env["MF_LOG_LOAD_POLICY"] == "blurb_only"
+    named = {k: v for k, v in env.items() if "s3://" in v or "DATASTORE" in k}
+    assert not named, f"the backend is told of a datastore: {named}"
 
 
 def test_urls():
