@@ -444,7 +444,9 @@ def data_scientist_statements(
             "Effect": "Allow",
             "Action": "events:PutTargets",
             "Resource": rules,
-            "Condition": {"ArnLike": {"events:TargetArn": machines}},
+            # events:TargetArn holds every target of the request (PutTargets takes several): all must be the
+            # team's, and at least one must be given. https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html
+            "Condition": {"ForAllValues:ArnLike": {"events:TargetArn": machines}, "Null": {"events:TargetArn": "false"}},
         },
         {
             "Sid": "PassStepFunctionsRole",

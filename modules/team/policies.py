@@ -86,7 +86,8 @@ def job_log_arns(log_group_arn: str) -> list[str]:
 # * not explicitly run as root. Where the definition names no user, the image's default applies; Metaflow's
 #   bootstrap writes into the image's working directory, so a non-root user cannot be forced for every image.
 #   Containers are confined by the rest: unprivileged, the team's own hosts, no instance credentials.
-ROOT_USERS = ("root", "0")
+# Docker's --user takes "user", "uid", "user:group" and "uid:gid": every form that names root is refused.
+ROOT_USERS = ("root", "root:*", "0", "0:*")
 
 
 def register_conditions(team: str, job_log_group: str) -> dict[str, dict[str, object]]:
@@ -98,7 +99,7 @@ def register_conditions(team: str, job_log_group: str) -> dict[str, dict[str, ob
             "batch:AWSLogsGroup": job_log_group,
         },
         "Bool": {"batch:Privileged": "false"},
-        "StringNotEqualsIfExists": {"batch:User": list(ROOT_USERS)},
+        "StringNotLikeIfExists": {"batch:User": list(ROOT_USERS)},
     }
 
 

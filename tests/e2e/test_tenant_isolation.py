@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,9 @@ from typing import Any
 
 import boto3
 import pytest
+from attack_support import ACCOUNT, deployed_documents, role_arn
+from attack_support import outcome as _outcome
+from attack_support import set_auth as _set_auth
 from botocore.exceptions import ClientError
 from rich.console import Console
 
@@ -54,7 +56,6 @@ from tools import guards
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = session.STACK
-ACCOUNT = "123456789012"  # moto's default account
 KINDS = ("ds", "job")
 PROBER = "isolation-prober"
 pytestmark = pytest.mark.e2e
@@ -102,35 +103,8 @@ def role_name(team: str, kind: str) -> str:
     return naming.data_scientist_role(STACK, team) if kind == "ds" else naming.job_role(STACK, team)
 
 
-def role_arn(name: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
-
-
 def seed_key(team: str) -> str:
     return f"{naming.team_prefix(team)}isolation/seed.txt"
-
-
-def deployed_documents(iam: Any, role: str) -> list[dict[str, Any]]:
-    """Every identity policy of ``role`` as moto's IAM holds it: inline documents, then attached ones."""
-    docs = [
-        iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
-    ]
-    for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
-        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
-        docs.append(
-            iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
-        )
-    return docs
-
-
-def _set_auth(endpoint: str, count: str) -> dict[str, Any]:
-    """``POST /moto-api/reset-auth``: after ``count`` more requests moto checks IAM on every request."""
-    req = urllib.request.Request(
-        f"{endpoint}/moto-api/reset-auth", data=count.encode(), method="POST", headers={"Content-Type": "text/plain"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read())
 
 
 @pytest.fixture(scope="module")
@@ -226,15 +200,6 @@ def isolation():
         )
     finally:
         server.stop()
-
-
-def _outcome(call) -> str:
-    try:
-        call()
-        return "allowed"
-    except ClientError as err:
-        code = err.response["Error"]["Code"]
-        return "denied" if code in ("AccessDenied", "403") else f"error:{code}"
 
 
 def s3_attempt(iso: Isolation, who: str, kind: str, target: str, op: str) -> Attempt:

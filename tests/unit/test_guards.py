@@ -408,5 +408,488 @@ def test_if_exists_operators_hold_when_the_key_is_absent():
     assert conditions_hold(condition, {"aws:ResourceTag/team": "fraud"}) is True
     assert conditions_hold(condition, {"aws:ResourceTag/team": "research"}) is False
     assert conditions_hold({"StringEquals": {"aws:ResourceTag/team": "fraud"}}, {}) is False
-    with pytest.raises(ValueError, match="not supported"):
-        conditions_hold({"NumericLessThanIfExists": {"k": "1"}}, {})
+    assert conditions_hold({"NumericLessThanIfExists": {"k": "1"}}, {}) is True
+    assert conditions_hold({"NumericLessThanIfExists": {"k": "1"}}, {"k": "2"}) is False
+    assert conditions_hold({"BoolIfExists": {"batch:Privileged": "false"}}, {}) is True
+    assert conditions_hold({"ArnLikeIfExists": {"aws:SourceArn": "arn:aws:states:*:1:stateMachine:a*"}}, {}) is True
+
+
+# ---------------------------------------------------------------- condition operators (IAM reference, edge cases)
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+
+
+def hold(operator: str, key: str, wanted: Any, context: dict[str, Any]) -> bool:
+    return guards.conditions_hold({operator: {key: wanted}}, context)
+
+
+@pytest.mark.parametrize(
+    ("operator", "wanted", "got", "expected"),
+    [
+        ("StringEquals", "fraud", "fraud", True),
+        ("StringEquals", "fraud", "Fraud", False),  # case-sensitive
+        ("StringEquals", "f*", "fraud", False),  # no wildcards in StringEquals
+        ("StringEquals", ["research", "fraud"], "fraud", True),  # any listed value (OR)
+        ("StringNotEquals", ["research", "fraud"], "fraud", False),  # negated: none may match
+        ("StringNotEquals", ["research", "fraud"], "forecasting", True),
+        ("StringEqualsIgnoreCase", "FRAUD", "fraud", True),
+        ("StringNotEqualsIgnoreCase", "FRAUD", "fraud", False),
+        ("StringNotEqualsIgnoreCase", "FRAUD", "research", True),
+        ("StringLike", "teams/fraud/*", "teams/fraud/a/b", True),
+        ("StringLike", "teams/fraud/*", "teams/fraudster/a", False),
+        ("StringLike", "team?", "teams", True),
+        ("StringLike", "team?", "team", False),
+        ("StringNotLike", "teams/fraud/*", "teams/research/x", True),
+        ("NumericEquals", "1", "1.0", True),
+        ("NumericNotEquals", "1", "2", True),
+        ("NumericLessThan", "10", "9", True),
+        ("NumericLessThan", "10", "10", False),
+        ("NumericLessThanEquals", "10", "10", True),
+        ("NumericGreaterThan", "0", "-1", False),
+        ("NumericGreaterThanEquals", "0", "0", True),
+        ("NumericLessThan", "10", "many", False),  # a request value that is no number matches no numeric test
+        ("Bool", "false", False, True),  # a Python bool in the context is "true"/"false"
+        ("Bool", "false", "true", False),
+        ("Bool", True, "TRUE", True),
+    ],
+)
+def test_single_valued_operators(operator, wanted, got, expected):
+    assert hold(operator, "k", wanted, {"k": got}) is expected
+
+
+def test_a_missing_key_fails_positive_operators_and_satisfies_negated_ones():
+    for operator in ("StringEquals", "StringLike", "ArnLike", "NumericEquals", "Bool", "StringEqualsIgnoreCase"):
+        assert hold(operator, "k", "1", {}) is False, operator
+    for operator in ("StringNotEquals", "StringNotLike", "ArnNotLike", "NumericNotEquals", "StringNotEqualsIgnoreCase"):
+        assert hold(operator, "k", "1", {}) is True, operator
+    # an empty set is a missing key
+    assert hold("StringEquals", "k", "1", {"k": []}) is False
+
+
+def test_condition_key_names_are_case_insensitive():
+    assert hold("StringEquals", "aws:ResourceTag/team", "fraud", {"AWS:resourcetag/TEAM": "fraud"})
+
+
+def test_null_checks_whether_the_key_exists():
+    assert hold("Null", "aws:RequestTag/team", "true", {}) is True
+    assert hold("Null", "aws:RequestTag/team", "true", {"aws:RequestTag/team": "fraud"}) is False
+    assert hold("Null", "aws:RequestTag/team", "false", {"aws:RequestTag/team": "fraud"}) is True
+    assert hold("Null", "aws:TagKeys", "false", {"aws:TagKeys": []}) is False, "an empty set is a null value"
+    assert hold("Null", "k", True, {}) is True  # a JSON true
+    for bad in ("maybe", ["true", "false"]):
+        with pytest.raises(ValueError, match="Null"):
+            hold("Null", "k", bad, {})
+    with pytest.raises(ValueError, match="Null"):
+        hold("NullIfExists", "k", "true", {})
+    with pytest.raises(ValueError, match="Null"):
+        hold("ForAllValues:Null", "k", "true", {})
+
+
+def test_for_all_values_is_a_subset_test_and_holds_vacuously():
+    allowed = ["team", "cost-center"]
+    assert hold("ForAllValues:StringEquals", "aws:TagKeys", allowed, {"aws:TagKeys": ["team"]})
+    assert hold("ForAllValues:StringEquals", "aws:TagKeys", allowed, {"aws:TagKeys": ["team", "cost-center"]})
+    assert not hold("ForAllValues:StringEquals", "aws:TagKeys", allowed, {"aws:TagKeys": ["team", "owner"]})
+    # "It also returns true if there are no context keys in the request": the guide's warning, reproduced.
+    assert hold("ForAllValues:StringEquals", "aws:TagKeys", allowed, {})
+    assert hold("ForAllValues:StringEquals", "aws:TagKeys", allowed, {"aws:TagKeys": []})
+    # The guide's table for a Deny with ForAllValues:StringNotLike "key1*" (reference_policies_condition_examples-multi-valued-context-keys).
+    rule = ("ForAllValues:StringNotLike", "aws:TagKeys", "key1*")
+    assert not hold(*rule, {"aws:TagKeys": ["key1:legal"]})
+    assert not hold(*rule, {"aws:TagKeys": ["key1:hr", "key1:personnel"]})
+    assert hold(*rule, {"aws:TagKeys": ["key2:audit"]})
+    assert hold(*rule, {})
+
+
+def test_for_any_value_needs_one_match_and_fails_on_a_missing_key():
+    assert hold("ForAnyValue:StringEquals", "aws:TagKeys", "team", {"aws:TagKeys": ["owner", "team"]})
+    assert not hold("ForAnyValue:StringEquals", "aws:TagKeys", "team", {"aws:TagKeys": ["owner"]})
+    assert not hold("ForAnyValue:StringEquals", "aws:TagKeys", "team", {})
+    assert hold("ForAnyValue:StringEqualsIfExists", "aws:TagKeys", "team", {})
+    assert hold("ForAnyValue:StringNotEquals", "aws:TagKeys", "team", {"aws:TagKeys": ["team", "owner"]})
+    assert not hold("ForAnyValue:StringNotEquals", "aws:TagKeys", "team", {"aws:TagKeys": ["team"]})
+    # a single value in the request is a set of one
+    assert hold("ForAnyValue:StringLike", "aws:TagKeys", "te*", {"aws:TagKeys": "team"})
+
+
+def test_a_multivalued_key_needs_a_set_operator_and_unknown_operators_raise():
+    with pytest.raises(ValueError, match="ForAllValues or ForAnyValue"):
+        hold("StringEquals", "aws:TagKeys", "team", {"aws:TagKeys": ["team", "owner"]})
+    assert hold("StringEquals", "aws:TagKeys", "team", {"aws:TagKeys": ["team"]})  # one value is a single value
+    for operator in ("DateLessThan", "IpAddress", "BinaryEquals", "ForSomeValues:StringEquals", "StringEqualz"):
+        with pytest.raises(ValueError, match="not supported|unknown set operator"):
+            hold(operator, "k", "1", {"k": "1"})
+    with pytest.raises(ValueError, match="policy variables"):
+        hold("StringEquals", "aws:ResourceTag/team", "${aws:PrincipalTag/team}", {})
+    with pytest.raises(ValueError, match="not a number"):
+        hold("NumericLessThan", "k", "ten", {"k": "1"})
+    # every test is evaluated: an unsupported operator after a failing one still raises
+    with pytest.raises(ValueError, match="DateGreaterThan"):
+        guards.conditions_hold({"StringEquals": {"k": "a"}, "DateGreaterThan": {"t": "x"}}, {"k": "b"})
+
+
+def test_arn_operators_match_each_part_separately():
+    machines = "arn:aws:states:*:123456789012:stateMachine:strata-dev-fraud_*"
+    assert hold(
+        "ArnLike",
+        "aws:SourceArn",
+        machines,
+        {"aws:SourceArn": "arn:aws:states:us-east-1:123456789012:stateMachine:strata-dev-fraud_x"},
+    )
+    assert not hold(
+        "ArnLike",
+        "aws:SourceArn",
+        machines,
+        {"aws:SourceArn": "arn:aws:states:us-east-1:123456789012:stateMachine:strata-dev-research_x"},
+    )
+    # ArnEquals takes wildcards too (the IAM reference: both check each of the six parts with * and ?)
+    assert hold(
+        "ArnEquals",
+        "aws:SourceArn",
+        machines,
+        {"aws:SourceArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:strata-dev-fraud_y"},
+    )
+    assert hold(
+        "ArnNotLike",
+        "aws:SourceArn",
+        machines,
+        {"aws:SourceArn": "arn:aws:states:us-east-1:999999999999:stateMachine:strata-dev-fraud_x"},
+    )
+    # a wildcard in one part does not reach into the next one; in the last part (the resource) it keeps colons
+    assert not guards.arn_matches("arn:aws:iam::*:role/x", "arn:aws:iam::1:2:role/x")
+    assert guards.arn_matches(
+        "arn:aws:logs:us-east-1:1:log-group:/strata/dev/batch/fraud:*",
+        "arn:aws:logs:us-east-1:1:log-group:/strata/dev/batch/fraud:log-stream:a",
+    )
+    assert guards.arn_matches("*", "anything") and not guards.arn_matches(
+        "arn:aws:s3:::b/teams/fraud/*", "arn:aws:s3:::b/teams/research/x"
+    )
+
+
+# ---------------------------------------------------------------- statements: NotAction, NotResource, trust, several resources
+
+
+def test_not_action_and_not_resource():
+    everything_but_iam = {"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}
+    assert guards.policy_decision([everything_but_iam], "s3:GetObject", "arn:aws:s3:::b/k", {}) == "allow"
+    assert guards.policy_decision([everything_but_iam], "iam:PassRole", "arn:aws:iam::1:role/r", {}) == "implicit-deny"
+    outside = {"Statement": [{"Effect": "Deny", "Action": "s3:*", "NotResource": f"{BUCKET}/teams/fraud/*"}]}
+    allow_all = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    assert guards.policy_decision([allow_all, outside], "s3:GetObject", f"{BUCKET}/teams/fraud/x", {}) == "allow"
+    assert guards.policy_decision([allow_all, outside], "s3:GetObject", f"{BUCKET}/teams/research/x", {}) == "deny"
+    with pytest.raises(ValueError, match="Effect"):
+        guards.policy_decision([{"Statement": [{"Effect": "allow", "Action": "*", "Resource": "*"}]}], "s3:GetObject", "x", {})
+
+
+SFN_TRUST = {
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "states.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": "123456789012"},
+                "ArnLike": {"aws:SourceArn": "arn:aws:states:us-east-1:123456789012:stateMachine:strata-dev-fraud_*"},
+            },
+        }
+    ]
+}
+
+
+def test_trust_policies_are_evaluated_with_the_principal_and_source():
+    states = {"Service": "states.amazonaws.com"}
+    own = {
+        "aws:SourceAccount": "123456789012",
+        "aws:SourceArn": "arn:aws:states:us-east-1:123456789012:stateMachine:strata-dev-fraud_flow",
+    }
+    other = {**own, "aws:SourceArn": "arn:aws:states:us-east-1:123456789012:stateMachine:strata-dev-research_flow"}
+    assert guards.policy_decision([SFN_TRUST], "sts:AssumeRole", None, own, principal=states) == "allow"
+    assert guards.policy_decision([SFN_TRUST], "sts:AssumeRole", None, other, principal=states) == "implicit-deny"
+    assert (
+        guards.policy_decision([SFN_TRUST], "sts:AssumeRole", None, own, principal={"Service": "events.amazonaws.com"})
+        == "implicit-deny"
+    )
+    assert guards.policy_decision([SFN_TRUST], "sts:AssumeRole", None, {}, principal=states) == "implicit-deny", (
+        "no source: refused"
+    )
+    with pytest.raises(ValueError, match="principal"):
+        guards.policy_decision([SFN_TRUST], "sts:AssumeRole", None, own)
+
+
+def test_an_account_principal_names_every_principal_of_that_account():
+    trust = {
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::123456789012:root"]}, "Action": "sts:AssumeRole"}]
+    }
+    decide = lambda arn: guards.policy_decision([trust], "sts:AssumeRole", None, {}, principal={"AWS": arn})  # noqa: E731
+    assert decide("arn:aws:iam::123456789012:user/prober") == "allow"
+    assert decide("arn:aws:sts::123456789012:assumed-role/x/y") == "allow"
+    assert decide("arn:aws:iam::999999999999:user/prober") == "implicit-deny"
+    exact = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:role/a"}, "Action": "sts:AssumeRole"}]}
+    assert (
+        guards.policy_decision([exact], "sts:AssumeRole", None, {}, principal={"AWS": "arn:aws:iam::1:role/b"}) == "implicit-deny"
+    )
+    assert guards.principal_matches("*", {"Service": "events.amazonaws.com"})
+
+
+def test_a_request_on_several_resources_needs_every_one_allowed():
+    queue = "arn:aws:batch:us-east-1:123456789012:job-queue/strata-dev-fraud-cpu"
+    own = "arn:aws:batch:us-east-1:123456789012:job-definition/strata-dev-fraud_abc:1"
+    theirs = "arn:aws:batch:us-east-1:123456789012:job-definition/strata-dev-research_abc:1"
+    tags = {"aws:RequestTag/team": "fraud"}
+    submit = [(queue, tags), (own, {**tags, "aws:ResourceTag/team": "fraud"})]
+    assert guards.request_decision([GOOD_BATCH], "batch:SubmitJob", submit) == "allow"
+    assert (
+        guards.request_decision(
+            [GOOD_BATCH], "batch:SubmitJob", [submit[0], (theirs, {**tags, "aws:ResourceTag/team": "research"})]
+        )
+        == "implicit-deny"
+    )
+    # B's definition re-tagged? It still lives under B's prefix, which A's statement does not name
+    assert (
+        guards.request_decision([GOOD_BATCH], "batch:SubmitJob", [submit[0], (theirs, {**tags, "aws:ResourceTag/team": "fraud"})])
+        == "implicit-deny"
+    )
+    # without a revision the definition's tags are not evaluated by Batch: the ':*' pattern refuses it
+    assert (
+        guards.request_decision([GOOD_BATCH], "batch:SubmitJob", [submit[0], (own.removesuffix(":1"), tags)]) == "implicit-deny"
+    )
+    deny = {"Statement": [{"Effect": "Deny", "Action": "batch:SubmitJob", "Resource": queue}]}
+    assert guards.request_decision([GOOD_BATCH, deny], "batch:SubmitJob", submit) == "deny"
+    assert guards.request_decision([GOOD_BATCH], "batch:SubmitJob", []) == "implicit-deny"
+
+
+# ---------------------------------------------------------------- tenancy invariants: each must be able to fail
+
+ACCOUNT_ARN = "arn:aws:batch:us-east-1:123456789012"
+JOB_DEFINITIONS = f"{ACCOUNT_ARN}:job-definition/strata-dev-fraud_*"
+JOBS = f"{ACCOUNT_ARN}:job/*"
+# Shaped like the contract of issue 11 (common brief): what a team's Batch statements should look like.
+GOOD_BATCH = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "SubmitToOwnQueues",
+            "Effect": "Allow",
+            "Action": "batch:SubmitJob",
+            "Resource": f"{ACCOUNT_ARN}:job-queue/strata-dev-fraud-cpu",
+            "Condition": {"StringEquals": {"aws:RequestTag/team": "fraud"}},
+        },
+        {
+            "Sid": "SubmitOwnDefinitions",
+            "Effect": "Allow",
+            "Action": "batch:SubmitJob",
+            "Resource": f"{JOB_DEFINITIONS}:*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/team": "fraud", "aws:RequestTag/team": "fraud"}},
+        },
+        {
+            "Sid": "RegisterOwnDefinitions",
+            "Effect": "Allow",
+            "Action": "batch:RegisterJobDefinition",
+            "Resource": JOB_DEFINITIONS,
+            "Condition": {
+                "StringEquals": {
+                    "aws:RequestTag/team": "fraud",
+                    "batch:AWSLogsGroup": "/strata/dev/batch/fraud",
+                    "batch:LogDriver": "awslogs",
+                },
+                "Bool": {"batch:Privileged": "false"},
+                "StringNotLikeIfExists": {"batch:User": ["root", "root:*", "0", "0:*"]},
+            },
+        },
+        {
+            "Sid": "StopOwnJobs",
+            "Effect": "Allow",
+            "Action": ["batch:TerminateJob", "batch:CancelJob"],
+            "Resource": JOBS,
+            "Condition": {"StringEquals": {"aws:ResourceTag/team": "fraud"}},
+        },
+        {
+            "Sid": "TagOwnJobs",
+            "Effect": "Allow",
+            "Action": "batch:TagResource",
+            "Resource": JOBS,
+            "Condition": {
+                "StringEquals": {"aws:RequestTag/team": "fraud"},
+                "StringEqualsIfExists": {"aws:ResourceTag/team": "fraud"},
+            },
+        },
+        {"Sid": "ReadBatch", "Effect": "Allow", "Action": ["batch:DescribeJobs", "batch:ListJobs"], "Resource": "*"},
+    ],
+}
+
+
+def _with(sid: str, **changes: Any) -> dict[str, Any]:
+    """GOOD_BATCH with one statement changed (``Condition=None`` drops it)."""
+    doc = json.loads(json.dumps(GOOD_BATCH))
+    for s in doc["Statement"]:
+        if s["Sid"] == sid:
+            for k, v in changes.items():
+                s.pop(k, None) if v is None else s.update({k: v})
+    return doc
+
+
+def test_the_contract_shaped_batch_policy_is_clean():
+    assert guards.unsafe_batch_statements(GOOD_BATCH) == []
+    # other spellings of the same guards are recognised too
+    register = {
+        "StringEquals": {"aws:RequestTag/team": "fraud", "batch:LogDriver": "awslogs"},
+        "StringEqualsIgnoreCase": {"batch:AWSLogsGroup": "/strata/dev/batch/fraud"},
+        "StringNotEqualsIgnoreCase": {"batch:Privileged": "true"},
+        "StringNotLike": {"batch:User": ["root*", "0", "0:*"]},
+    }
+    assert guards.unsafe_batch_statements(_with("RegisterOwnDefinitions", Condition=register)) == []
+
+
+@pytest.mark.parametrize(
+    ("sid", "changes", "expected"),
+    [
+        # path 1: SubmitJob on every job definition, as the released policy had it
+        ("SubmitOwnDefinitions", {"Condition": None}, "without both team tags"),
+        ("SubmitOwnDefinitions", {"Resource": f"{ACCOUNT_ARN}:job-definition/*"}, "without a revision"),
+        ("SubmitOwnDefinitions", {"Resource": "*"}, "without a revision"),
+        (
+            "SubmitOwnDefinitions",
+            {"Condition": {"StringEqualsIfExists": {"aws:ResourceTag/team": "fraud", "aws:RequestTag/team": "fraud"}}},
+            "without both team tags",
+        ),
+        (
+            "SubmitOwnDefinitions",
+            {"Condition": {"StringLike": {"aws:ResourceTag/team": "*", "aws:RequestTag/team": "fraud"}}},
+            "without both team tags",
+        ),
+        (
+            "SubmitOwnDefinitions",
+            {"Condition": {"StringEquals": {"aws:ResourceTag/team": "fraud", "aws:RequestTag/team": "research"}}},
+            "to one team",
+        ),
+        (
+            "SubmitOwnDefinitions",
+            {"Condition": {"StringEquals": {"aws:ResourceTag/team": ["fraud", "research"], "aws:RequestTag/team": "fraud"}}},
+            "without both team tags",
+        ),
+        # path 3: privileged containers and foreign log groups
+        ("RegisterOwnDefinitions", {"Condition": None}, "batch:Privileged"),
+        (
+            "RegisterOwnDefinitions",
+            {
+                "Condition": {
+                    "StringEquals": {
+                        "aws:RequestTag/team": "fraud",
+                        "batch:AWSLogsGroup": "/strata/dev/batch/fraud",
+                        "batch:LogDriver": "awslogs",
+                    }
+                }
+            },
+            "batch:Privileged=true",
+        ),
+        (
+            "RegisterOwnDefinitions",
+            {
+                "Condition": {
+                    "Bool": {"batch:Privileged": "false"},
+                    "StringEqualsIfExists": {
+                        "aws:RequestTag/team": "fraud",
+                        "batch:AWSLogsGroup": "/strata/dev/batch/fraud",
+                        "batch:LogDriver": "awslogs",
+                    },
+                }
+            },
+            "batch:AWSLogsGroup",
+        ),
+        (
+            "RegisterOwnDefinitions",
+            {
+                "Condition": {
+                    "Bool": {"batch:Privileged": "false"},
+                    "StringEquals": {
+                        "aws:RequestTag/team": "fraud",
+                        "batch:AWSLogsGroup": "/aws/batch/job",
+                        "batch:LogDriver": "awslogs",
+                    },
+                }
+            },
+            "batch:AWSLogsGroup",
+        ),
+        (
+            "RegisterOwnDefinitions",
+            {
+                "Condition": {
+                    "Bool": {"batch:Privileged": "false"},
+                    "StringLike": {
+                        "aws:RequestTag/team": "fraud",
+                        "batch:AWSLogsGroup": "/strata/*",
+                        "batch:LogDriver": "awslogs",
+                    },
+                }
+            },
+            "batch:AWSLogsGroup",
+        ),
+        (
+            "RegisterOwnDefinitions",
+            {
+                "Condition": {
+                    "Bool": {"batch:Privileged": "false"},
+                    "StringEquals": {"batch:AWSLogsGroup": "/strata/dev/batch/fraud", "batch:LogDriver": "awslogs"},
+                }
+            },
+            "aws:RequestTag/team",
+        ),
+        (
+            "RegisterOwnDefinitions",
+            {
+                "Condition": {
+                    "Bool": {"batch:Privileged": "false"},
+                    "StringEquals": {"aws:RequestTag/team": "fraud", "batch:AWSLogsGroup": "/strata/dev/batch/fraud"},
+                }
+            },
+            "batch:LogDriver",
+        ),
+        # path 3: the root user, by name, by uid, or as user:group (Docker's --user)
+        (
+            "RegisterOwnDefinitions",
+            {"Condition": {**GOOD_BATCH["Statement"][2]["Condition"], "StringNotLikeIfExists": {"batch:User": ["root", "0"]}}},
+            "batch:User ['0:0', 'root:root', '0:1000']",
+        ),
+        (
+            "RegisterOwnDefinitions",
+            {"Condition": {k: v for k, v in GOOD_BATCH["Statement"][2]["Condition"].items() if k != "StringNotLikeIfExists"}},
+            "batch:User ['root'",
+        ),
+        # path 9: another team's names
+        ("RegisterOwnDefinitions", {"Resource": f"{ACCOUNT_ARN}:job-definition/*"}, "on any name"),
+        ("StopOwnJobs", {"Condition": {"StringEqualsIfExists": {"aws:ResourceTag/team": "fraud"}}}, "TerminateJob on jobs"),
+        ("TagOwnJobs", {"Condition": {"StringEquals": {"aws:RequestTag/team": "fraud"}}}, "tagged for another team"),
+        ("TagOwnJobs", {"Condition": {"StringEqualsIfExists": {"aws:ResourceTag/team": "fraud"}}}, "aws:RequestTag/team pinned"),
+        ("ReadBatch", {"Action": "batch:*"}, "SubmitJob on job definitions"),
+        ("ReadBatch", {"Action": ["batch:Describe*", "batch:UntagResource"], "Resource": JOBS}, "UntagResource on jobs"),
+    ],
+)
+def test_unsafe_batch_statements_are_found(sid, changes, expected):
+    problems = guards.unsafe_batch_statements(_with(sid, **changes))
+    assert any(expected in p for p in problems), problems
+
+
+def test_forbidden_actions_are_found_through_wildcards_and_not_action():
+    assert guards.forbidden_action_statements(GOOD_BATCH) == []
+    for statement in (
+        {"Sid": "X", "Effect": "Allow", "Action": "logs:PutResourcePolicy", "Resource": "*"},
+        {"Sid": "X", "Effect": "Allow", "Action": "logs:*", "Resource": "arn:aws:logs:us-east-1:1:*"},
+        {"Sid": "X", "Effect": "Allow", "Action": "Logs:Put*", "Resource": "*"},
+        {"Sid": "X", "Effect": "Allow", "NotAction": "s3:*", "Resource": "*"},
+    ):
+        assert guards.forbidden_action_statements({"Statement": [statement]}) == ["X: allows logs:PutResourcePolicy"], statement
+    deny = {"Statement": [{"Sid": "X", "Effect": "Deny", "Action": "logs:PutResourcePolicy", "Resource": "*"}]}
+    assert guards.forbidden_action_statements(deny) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "bad"),
+    [
+        ({"httpTokens": "required", "httpPutResponseHopLimit": 1}, False),
+        ({"httpEndpoint": "disabled"}, False),
+        ({"httpTokens": "required", "httpPutResponseHopLimit": 2}, True),
+        ({"httpTokens": "required"}, True),
+        (None, True),
+    ],
+)
+def test_launch_template_hop_limit(options, bad):
+    assert bool(guards.launch_template_problems({"metadataOptions": options})) is bad

@@ -437,7 +437,8 @@ def test_data_scientist_schedules_only_its_own_machines() -> None:
     targets = s["OwnScheduleTargets"]
     assert (targets["Action"], targets["Resource"]) == ("events:PutTargets", rules)
     assert targets["Condition"] == {
-        "ArnLike": {"events:TargetArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:strata-dev-fraud_*"}
+        "ForAllValues:ArnLike": {"events:TargetArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:strata-dev-fraud_*"},
+        "Null": {"events:TargetArn": "false"},
     }
 
 
@@ -466,6 +467,6 @@ def test_a_teams_statements_reach_no_name_of_another_team(team: str, other: str)
     for statement in ds_statements(team):
         patterns = [r for r in _list(statement["Resource"]) if r != "*"]
         conditions = json.dumps(statement.get("Condition", {}))
-        for pattern in patterns + ([json.loads(conditions)["ArnLike"]["events:TargetArn"]] if "TargetArn" in conditions else []):
+        for pattern in patterns + ([json.loads(conditions)["ForAllValues:ArnLike"]["events:TargetArn"]] if "TargetArn" in conditions else []):
             for arn in others:
                 assert not fnmatch.fnmatchcase(arn, pattern), f"{team}'s {statement['Sid']} ({pattern}) matches {other}'s {arn}"

@@ -154,7 +154,7 @@ def test_register_only_under_own_prefix_with_every_condition() -> None:
             "batch:AWSLogsGroup": "/strata/dev/batch/fraud",
         },
         "Bool": {"batch:Privileged": "false"},
-        "StringNotEqualsIfExists": {"batch:User": ["root", "0"]},
+        "StringNotLikeIfExists": {"batch:User": ["root", "root:*", "0", "0:*"]},
     }
 
 
@@ -371,6 +371,8 @@ def test_a_team_registers_its_safe_tagged_definitions(user: str | None) -> None:
         (definition_arn(A, None), {"batch:Privileged": "true"}, "a privileged container is root on the host"),
         (definition_arn(A, None), {"batch:User": "root"}, "root, by name"),
         (definition_arn(A, None), {"batch:User": "0"}, "root, by uid"),
+        (definition_arn(A, None), {"batch:User": "0:0"}, "root, as uid:gid (Docker's --user form)"),
+        (definition_arn(A, None), {"batch:User": "root:root"}, "root, as user:group"),
         (definition_arn(A, None), {"batch:AWSLogsGroup": naming.job_log_group(ENV, B)}, "another team's log group"),
         (definition_arn(A, None), {"batch:AWSLogsGroup": "/aws/batch/job"}, "the shared Batch log group"),
         (definition_arn(A, None), {"batch:LogDriver": "splunk"}, "output that bypasses the team's group"),
