@@ -66,7 +66,7 @@ BADINPUT_KINDS = {
     "injection": "injection-like names and values",
     "cidr": "CIDRs",
     "quota": "quotas",
-    "batch": "more job queues than AWS Batch allows (generated team files)",
+    "batch": "more compute environments or job queues than AWS Batch allows (generated team files)",
     "region": "missing, unknown or duplicate pieces",
     "stackfile": "missing, unknown or duplicate pieces",
     "environment": "missing, unknown or duplicate pieces",

@@ -42,9 +42,9 @@ from core.issues import (
     pydantic_issues,
 )
 from core.settings import Model, Team
-from modules.compute.settings import ComputeSettings, check_batch_limits
+from modules.compute.settings import ComputeSettings, check_batch_limits, check_team_caps, resolve_spot_vcpus
 from modules.datastore.settings import DatastoreSettings
-from modules.metadata.settings import MetadataSettings, check_metadata
+from modules.metadata.settings import ApiEndpointType, FrontDoor, MetadataMode, MetadataSettings, check_metadata
 from modules.network.settings import Egress, NetworkMode, NetworkSettings, check_network
 from modules.observability.settings import DefaultTags, ObservabilitySettings, check_budgets, check_observability
 from modules.orchestration.settings import OrchestrationSettings, check_orchestration
@@ -394,6 +394,24 @@ def _check_metadata(sections: dict[str, Any], path: str, issues: Issues) -> None
     m: MetadataSettings = sections.get("metadata") or MetadataSettings()
     check_metadata(m, production=bool(sections.get("production")), path=path, issues=issues)
     n: NetworkSettings | None = sections.get("network")
+    # Batch jobs reach the service only through its keyed API (no direct path: modules/metadata). A REGIONAL
+    # API is on the internet side, so jobs need NAT; without it only a PRIVATE REST API (execute-api endpoint) works.
+    private_api = m.front_door is FrontDoor.REST_API_NLB and m.endpoint_type is ApiEndpointType.PRIVATE
+    if (
+        m.enabled
+        and m.metadata_mode is MetadataMode.SERVICE
+        and n is not None
+        and n.mode is NetworkMode.CREATE
+        and n.egress in (Egress.ENDPOINTS, Egress.NONE)
+        and not private_api
+    ):
+        issues.add(
+            path,
+            "strata:metadata.frontDoor",
+            f"Batch jobs reach the metadata API only through it, and with strata:network.egress {n.egress.value} they "
+            "cannot reach a REGIONAL API",
+            "set frontDoor: rest-api-nlb with endpointType: PRIVATE, or egress nat-gateway / nat-instance",
+        )
     if not (m.enabled and m.ui.enabled) or n is None:
         return
     key = "strata:metadata.ui"
@@ -526,35 +544,26 @@ def _load_teams(stack: str, teams_dir: Path, known_envs: set[str], compute: Comp
                 gpu_max_vcpus=env_cfg.gpu_max_vcpus,
                 principals=env_cfg.principals,
                 monthly_budget_usd=env_cfg.monthly_budget_usd,
+                spot_vcpus=resolve_spot_vcpus(compute, env_cfg.max_vcpus, env_cfg.spot_vcpus),
+                fargate_vcpus=env_cfg.fargate_vcpus,
             )
         )
     return teams
 
 
 def _check_team_quota(team: str, t: TeamEnvironment, stack: str, c: ComputeSettings, path: Path, issues: Issues) -> None:
-    key = f"environments.{stack}"
-    if t.gpu_max_vcpus > 0 and not c.gpu.enabled:
-        issues.add(
-            path,
-            f"{key}.gpuMaxVcpus",
-            f"a GPU quota of {t.gpu_max_vcpus}, but stack {stack!r} has GPUs disabled",
-            f"set gpuMaxVcpus: 0, or enable strata:compute.gpu in stacks/Pulumi.{stack}.yaml",
-        )
-    elif c.gpu.enabled and t.gpu_max_vcpus > c.gpu.max_vcpus:
-        issues.add(
-            path,
-            f"{key}.gpuMaxVcpus",
-            f"{t.gpu_max_vcpus} exceeds the environment's GPU capacity ({c.gpu.max_vcpus})",
-            f"lower it to <= {c.gpu.max_vcpus}",
-        )
-    cpu_cap = c.cpu.max_vcpus + (c.spot.max_vcpus if c.spot.enabled else 0)
-    if t.max_vcpus > cpu_cap:
-        issues.add(
-            path,
-            f"{key}.maxVcpus",
-            f"{t.max_vcpus} exceeds the environment's CPU capacity ({cpu_cap})",
-            f"lower it to <= {cpu_cap}, or raise strata:compute maxVcpus",
-        )
+    """A team's caps against the stack's pools (each pool's maxVcpus is the most one team may be given)."""
+    check_team_caps(
+        c,
+        max_vcpus=t.max_vcpus,
+        spot_vcpus=t.spot_vcpus,
+        gpu_max_vcpus=t.gpu_max_vcpus,
+        fargate_vcpus=t.fargate_vcpus,
+        stack=stack,
+        path=str(path),
+        key=f"environments.{stack}",
+        issues=issues,
+    )
 
 
 # ---------------------------------------------------------------- entry points

@@ -1,15 +1,16 @@
-"""`strata capacity`: how many Batch tasks a stack can run at once, which limit stops it first, and how
-long submitting a workload takes.
+"""`strata capacity`: how many Batch tasks each team can run at once, which limit stops it first, the AWS
+Batch quotas the stack uses, and how long submitting a workload takes.
 
 Pure arithmetic over the validated config (:class:`infra.config.Platform`): no Pulumi, no boto3, no AWS
-call. What it weighs, per compute environment and per queue, for one task size:
+call. Every team has compute environments of its own (``modules.compute.settings.team_caps``), so the
+report is per team. What it weighs, per compute environment and per queue, for one task size:
 
-* the compute environment's ``maxVcpus`` (``strata:compute``);
+* the compute environment's ``maxvCpus``: the team's cap from its team file (``maxVcpus`` split into
+  on-demand and ``spotVcpus``, ``gpuMaxVcpus``, ``fargateVcpus``), which Batch enforces;
 * memory: Batch places a job only on an instance with that much memory free, so a task that needs more
   memory per vCPU than the pool's roomiest instance family holds takes more than its vCPUs
   (:data:`GIB_PER_VCPU`, :data:`MEMORY_FOR_JOBS`);
 * subnet IPs (``core.capacity``): one per EC2 instance (bridge networking), one per Fargate task (awsvpc);
-* the team files' ``maxVcpus`` / ``gpuMaxVcpus`` (:func:`team_cap_vcpus`; see :data:`TEAM_CAPS_ENFORCED`);
 * the fixed AWS Batch quotas (queues, compute environments, array size, SubmitJob rate).
 
 EC2 and Fargate vCPU quotas are per account and adjustable: they are named, never guessed.
@@ -19,9 +20,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core import capacity
+from core import capacity, naming
+from core.naming import QUEUE_KINDS
 from core.settings import Team
 from infra.config import Platform
 from modules.compute.settings import (
@@ -30,6 +34,7 @@ from modules.compute.settings import (
     BATCH_MAX_JOB_QUEUES,
     ComputeSettings,
     queues_for,
+    team_caps,
 )
 
 # ---------------------------------------------------------------- fixed limits and assumptions
@@ -80,14 +85,13 @@ EXTERNAL_QUOTAS = {
     "fargate": "Fargate 'On-Demand vCPU resource count'",
 }
 
-# Team caps come from the team files, but today every team's queue draws on the environment's shared
-# compute environments and Batch knows nothing of maxVcpus: one team can take the whole pool. Set this
-# to True when each team gets its own compute environments sized by its caps (team_cap_vcpus).
-TEAM_CAPS_ENFORCED = False
+# Team caps come from the team files, and each team's compute environments are sized from them
+# (modules.compute.settings.team_caps): Batch never runs more than a team's caps for that team.
+TEAM_CAPS_ENFORCED = True
 
 WORKLOAD_KINDS = ("cpu", "spot", "gpu", "fargate")
-# The compute environments behind each queue kind, in the order Batch tries them; the same order as
-# modules.compute.policies.queue_compute_environments (which imports Pulumi; tests keep the two equal).
+# The compute environments behind each of a team's queue kinds, in the order Batch tries them (those the
+# team has); the same order as modules.compute.policies.queue_compute_environments (tests keep them equal).
 QUEUE_POOLS = {"cpu": ("cpu-ondemand", "cpu-spot"), "spot": ("cpu-spot",), "gpu": ("gpu",), "fargate": ("fargate",)}
 POOL_KEYS = {"cpu-ondemand": "cpu", "cpu-spot": "spot", "gpu": "gpu", "fargate": "fargate"}
 
@@ -180,6 +184,10 @@ class PoolCapacity:
     max_vcpus: int
     limits: tuple[Limit, ...]
     external_quota: str
+    team: str = ""
+    """The team whose compute environment this is; empty for a pool at the stack's ceiling (no team)."""
+    name: str = ""
+    """The compute environment's name (``naming.compute_environment``); empty without a team."""
 
     @property
     def tasks(self) -> int:
@@ -192,10 +200,13 @@ class PoolCapacity:
 
 @dataclass(frozen=True)
 class QueueCapacity:
-    """A queue kind: its compute environments together, sharing the subnets' IPs."""
+    """A team's queue of one kind: the team's compute environments behind it, sharing the subnets' IPs."""
 
     kind: str
     pools: tuple[PoolCapacity, ...]
+    team: str = ""
+    name: str = ""
+    """The queue's name (``naming.job_queue``); empty for a what-if (``spot``) or when no team has the kind."""
 
     @property
     def tasks(self) -> int:
@@ -214,8 +225,9 @@ class TeamCapacity:
     team: str
     queue: str
     cap_vcpus: int | None
-    """The team file's cap for this queue; ``None``: the team files set no cap for it (Fargate)."""
+    """The team file's cap for this queue (``maxVcpus``, ``spotVcpus``, ``gpuMaxVcpus``, ``fargateVcpus``)."""
     pool_tasks: int
+    """What the team's compute environments behind the queue run at once (they are sized by the cap)."""
     tasks: int
     binding: str
     enforced: bool
@@ -274,16 +286,17 @@ class CapacityReport:
     stack: str
     size: TaskSize
     pools: tuple[PoolCapacity, ...]
-    """Each enabled compute environment on its own (the other pools idle)."""
+    """Every team's compute environments, each on its own (the others idle)."""
     queues: tuple[QueueCapacity, ...]
+    """Every team's queues: each queue's compute environments together."""
     all_pools_tasks: int
-    """Every pool busy at once (subnet IPs shared)."""
+    """Every team's compute environments busy at once (subnet IPs shared)."""
     teams: tuple[TeamCapacity, ...]
     quotas: tuple[QuotaUse, ...]
     batch_ips: int | None
     ip_source: str
     headline: QueueCapacity
-    """The queue the question is about: the workload's, else ``cpu``."""
+    """The question's queue kind (the workload's, else ``cpu``) of the team that runs the most at once."""
     workload: WorkloadAnswer | None = None
 
 
@@ -292,7 +305,7 @@ class CapacityReport:
 
 def _gib_per_vcpu(instance_types: tuple[str, ...]) -> float:
     """The most memory per vCPU among the pool's families: Batch can always pick that family."""
-    families = []
+    families: list[str] = []
     for t in instance_types:
         families += list(OPTIMAL_FAMILIES) if t in BATCH_CHOSEN_TYPES else [re.match(r"[a-z]*", t).group()]  # type: ignore[union-attr]
     known = [GIB_PER_VCPU[f] for f in families if f in GIB_PER_VCPU]
@@ -301,10 +314,6 @@ def _gib_per_vcpu(instance_types: tuple[str, ...]) -> float:
 
 def _instance_types(c: ComputeSettings, kind: str) -> tuple[str, ...]:
     return {"cpu-ondemand": c.cpu.instance_types, "cpu-spot": c.spot.instance_types, "gpu": c.gpu.instance_types}.get(kind, ())
-
-
-def _max_vcpus(c: ComputeSettings, kind: str) -> int:
-    return getattr(c, POOL_KEYS[kind]).max_vcpus
 
 
 def enabled_pools(c: ComputeSettings) -> tuple[str, ...]:
@@ -324,11 +333,22 @@ def _ips_for(c: ComputeSettings, kind: str, size: TaskSize, tasks: int) -> int:
     return math.ceil(tasks * _footprint(c, kind, size) / per_instance)
 
 
-def pool_capacity(c: ComputeSettings, kind: str, size: TaskSize, ips: int | None, ip_source: str) -> PoolCapacity:
-    """The most ``size`` tasks compute environment ``kind`` runs at once with ``ips`` free addresses."""
-    key = f"strata:compute.{POOL_KEYS[kind]}.maxVcpus"
-    max_vcpus = _max_vcpus(c, kind)
-    limits = [Limit("maxvCpus", math.floor(max_vcpus / size.vcpus), f"{key} = {max_vcpus}")]
+# The team-file key behind each kind of a team's compute environment (its maxvCpus).
+TEAM_KEYS = {"cpu-ondemand": "maxVcpus - spotVcpus", "cpu-spot": "spotVcpus", "gpu": "gpuMaxVcpus", "fargate": "fargateVcpus"}
+
+
+def pool_capacity(
+    c: ComputeSettings, kind: str, size: TaskSize, ips: int | None, ip_source: str, team: Team | None = None, env: str = ""
+) -> PoolCapacity:
+    """The most ``size`` tasks a compute environment of ``kind`` runs at once with ``ips`` free addresses:
+    ``team``'s (capped at its team-file cap), or without a team one at the pool's maxVcpus (the most a team
+    may be given)."""
+    if team is None:
+        max_vcpus, source, name = c.pool_max_vcpus(kind), f"strata:compute.{POOL_KEYS[kind]}.maxVcpus", ""
+    else:
+        max_vcpus, name = team_caps(c, team)[kind], naming.compute_environment(env, team.name, kind)
+        source = f"team {team.name}: {TEAM_KEYS[kind]}"
+    limits = [Limit("maxvCpus", math.floor(max_vcpus / size.vcpus), f"{source} = {max_vcpus}")]
     if kind == "fargate":
         sizes = FARGATE_SIZES.get(size.vcpus, ())
         if size.memory_gib not in sizes:
@@ -348,16 +368,30 @@ def pool_capacity(c: ComputeSettings, kind: str, size: TaskSize, ips: int | None
         per_task_ips = _footprint(c, kind, size) / per_instance
     by_ips = None if ips is None else math.floor(max(ips, 0) / per_task_ips)
     limits.append(Limit("subnet IPs", by_ips, ip_source))
-    return PoolCapacity(kind=kind, max_vcpus=max_vcpus, limits=tuple(limits), external_quota=EXTERNAL_QUOTAS[kind])
+    return PoolCapacity(
+        kind=kind,
+        max_vcpus=max_vcpus,
+        limits=tuple(limits),
+        external_quota=EXTERNAL_QUOTAS[kind],
+        team=team.name if team else "",
+        name=name,
+    )
 
 
 def pools_together(
-    c: ComputeSettings, kinds: tuple[str, ...], size: TaskSize, ips: int | None, ip_source: str
+    c: ComputeSettings,
+    kinds: tuple[str, ...],
+    size: TaskSize,
+    ips: int | None,
+    ip_source: str,
+    team: Team | None = None,
+    env: str = "",
 ) -> tuple[PoolCapacity, ...]:
-    """Pools busy together, in order: each takes what it can of the addresses the previous ones left."""
+    """Compute environments busy together, in order: each takes what it can of the addresses the previous
+    ones left. ``team``'s (those of ``kinds`` it has), or at the pools' maxVcpus without a team."""
     result = []
     for kind in kinds:
-        pool = pool_capacity(c, kind, size, ips, ip_source)
+        pool = pool_capacity(c, kind, size, ips, ip_source, team, env)
         result.append(pool)
         if ips is not None:
             ips -= _ips_for(c, kind, size, pool.tasks)
@@ -381,75 +415,130 @@ def batch_ips(platform: Platform, subnet_ips: int | None = None) -> tuple[int | 
 
 
 def team_cap_vcpus(team: Team, queue: str) -> int | None:
-    """A team's vCPU cap on one queue kind, from its team file. The one place team caps are read:
-    per-team compute environments will be sized from this."""
-    if queue in ("cpu", "spot"):
-        return team.max_vcpus
-    if queue == "gpu":
-        return team.gpu_max_vcpus
-    return None  # team files set no Fargate cap; the Fargate pool bounds it
+    """A team's vCPU cap on one queue kind, from its (resolved) team file: what its compute environments
+    behind the queue are sized to (``modules.compute.settings.team_caps``)."""
+    return {"cpu": team.max_vcpus, "spot": team.spot_vcpus, "gpu": team.gpu_max_vcpus, "fargate": team.fargate_vcpus}.get(queue)
+
+
+CAP_KEYS = {"cpu": "maxVcpus", "spot": "spotVcpus", "gpu": "gpuMaxVcpus", "fargate": "fargateVcpus"}
+
+
+def team_queue(
+    c: ComputeSettings, team: Team, kind: str, size: TaskSize, ips: int | None, ip_source: str, env: str
+) -> QueueCapacity:
+    """``team``'s queue of ``kind``: its compute environments behind it (``spot``: its Spot one alone, a what-if)."""
+    kinds = tuple(k for k in QUEUE_POOLS[kind] if k in team_caps(c, team))
+    name = naming.job_queue(env, team.name, kind) if kind in queues_for(c, team) else ""
+    return QueueCapacity(kind, pools_together(c, kinds, size, ips, ip_source, team, env), team.name, name)
 
 
 def team_capacity(team: Team, queue: QueueCapacity, size: TaskSize) -> TeamCapacity:
+    """A team's row for one of its queues. Its compute environments are sized by its cap, so the cap binds
+    as their maxvCpus (``team maxVcpus``), unless memory, the task size or subnet IPs bind first."""
     cap = team_cap_vcpus(team, queue.kind)
-    if cap is None:
-        tasks, binding = queue.tasks, queue.binding
-    else:
-        by_cap = math.floor(cap / size.vcpus)
-        key = "gpuMaxVcpus" if queue.kind == "gpu" else "maxVcpus"
-        tasks, binding = (by_cap, f"team {key}") if by_cap < queue.tasks else (queue.tasks, queue.binding)
-    return TeamCapacity(team.name, queue.kind, cap, queue.tasks, tasks, binding, TEAM_CAPS_ENFORCED)
+    caps_bind = bool(queue.pools) and all(p.binding.name == "maxvCpus" for p in queue.pools)
+    binding = f"team {CAP_KEYS[queue.kind]}" if caps_bind else queue.binding
+    return TeamCapacity(team.name, queue.kind, cap, queue.tasks, queue.tasks, binding, TEAM_CAPS_ENFORCED)
 
 
 def compute_environment_count(platform: Platform) -> int:
-    """Compute environments the stack creates (one set per environment today)."""
-    return len(enabled_pools(platform.settings.compute))
+    """Compute environments the stack creates: one per team and kind with a cap above 0."""
+    return sum(len(team_caps(platform.settings.compute, t)) for t in platform.teams)
 
 
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _kinds(kinds: Sequence[str]) -> str:
+    return kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
+
+
+def _like(kinds: Sequence[str]) -> Team:
+    """A new team with a compute environment of each of ``kinds`` (1 vCPU each), for what-if counts."""
+    cpu = {"cpu-ondemand", "cpu-spot"} & set(kinds)
+    return Team(
+        name="new",
+        cost_center="",
+        contacts=(),
+        priority=10,
+        max_vcpus=len(cpu),
+        gpu_max_vcpus=int("gpu" in kinds),
+        principals=(),
+        spot_vcpus=int("cpu-spot" in kinds),
+        fargate_vcpus=int("fargate" in kinds),
+    )
+
+
+def teams_per_region(c: ComputeSettings, kinds: Sequence[str]) -> int:
+    """How many teams, each with a compute environment of every one of ``kinds``, fit one region's Batch quotas."""
+    like = _like(kinds)
+    per_ce, per_queue = len(team_caps(c, like)), len(queues_for(c, like))
+    return min(BATCH_MAX_COMPUTE_ENVIRONMENTS // per_ce, BATCH_MAX_JOB_QUEUES // per_queue)
+
+
 def quota_use(platform: Platform) -> tuple[QuotaUse, ...]:
+    """The fixed per-region Batch quotas the stack's teams use, and how many teams fit."""
     c = platform.settings.compute
+    caps = [team_caps(c, t) for t in platform.teams]
     queues = sum(len(queues_for(c, t)) for t in platform.teams)
-    cpu_only = Team(name="new", cost_center="", contacts=(), priority=10, max_vcpus=1, gpu_max_vcpus=0, principals=())
-    per_team = len(queues_for(c, cpu_only))
-    room = (BATCH_MAX_JOB_QUEUES - queues) // per_team
-    per_queue = max(len([k for k in QUEUE_POOLS[q] if k in enabled_pools(c)]) for q in ("cpu", "gpu", "fargate"))
+    ces = sum(len(k) for k in caps)
+    by_kind = Counter(kind for k in caps for kind in k)
+    ce_note = ", ".join(f"{kind} {by_kind[kind]}" for kind in enabled_pools(c) if by_kind[kind])
+    by_queue = Counter(q for t in platform.teams for q in queues_for(c, t))
+    queue_note = ", ".join(f"{kind} {by_queue[kind]}" for kind in QUEUE_KINDS if by_queue[kind])
+    per_queue = max(
+        (len(team_caps(c, t).keys() & set(QUEUE_POOLS[q])) for t in platform.teams for q in queues_for(c, t)), default=0
+    )
+    full = [k for k in enabled_pools(c) if k != "fargate"]
+    cpu_only = [k for k in full if k.startswith("cpu")]
+    others = [(_kinds(cpu_only) + " only", teams_per_region(c, cpu_only))] if cpu_only != full else []
+    if "fargate" in enabled_pools(c):
+        others.append(("Fargate too", teams_per_region(c, [*full, "fargate"])))
+    fit_note = "; ".join(f"{n} with {what}" for what, n in others)
     return (
+        QuotaUse("job queues", queues, BATCH_MAX_JOB_QUEUES, f"by kind: {queue_note}" if queue_note else "no team"),
         QuotaUse(
-            "job queues",
-            queues,
-            BATCH_MAX_JOB_QUEUES,
-            f"room for {_plural(room, 'more team')} without GPUs ({_plural(per_team, 'queue')} each)",
+            "compute environments",
+            ces,
+            BATCH_MAX_COMPUTE_ENVIRONMENTS,
+            f"one per team and kind: {ce_note}" if ce_note else "no team",
         ),
-        QuotaUse("compute environments", compute_environment_count(platform), BATCH_MAX_COMPUTE_ENVIRONMENTS),
-        QuotaUse("compute environments per queue", per_queue, BATCH_MAX_CES_PER_QUEUE),
+        QuotaUse("compute environments per queue", per_queue, BATCH_MAX_CES_PER_QUEUE, "cpu: on-demand then Spot"),
+        QuotaUse(
+            f"teams, with {_kinds(full)} each",
+            len(platform.teams),
+            teams_per_region(c, full),
+            f"{fit_note + '; ' if fit_note else ''}no compute environment is shared between teams (docs/capacity.md)",
+        ),
     )
 
 
 def capacity_report(platform: Platform, workload: Workload | None = None, subnet_ips: int | None = None) -> CapacityReport:
     """The whole report for a validated stack; ``workload`` sets the task size and adds its answer."""
-    c = platform.settings.compute
+    c, env = platform.settings.compute, platform.environment
     size = workload.size if workload else TaskSize()
     ips, ip_source = batch_ips(platform, subnet_ips)
-    enabled = enabled_pools(c)
-    pools = tuple(pool_capacity(c, kind, size, ips, ip_source) for kind in enabled)
-
-    def queue(kind: str) -> QueueCapacity:
-        return QueueCapacity(kind, pools_together(c, tuple(k for k in QUEUE_POOLS[kind] if k in enabled), size, ips, ip_source))
-
-    queues = tuple(queue(k) for k in ("cpu", "gpu", "fargate") if set(QUEUE_POOLS[k]) & set(enabled))
-    all_pools = sum(p.tasks for p in pools_together(c, enabled, size, ips, ip_source))
-    teams = tuple(team_capacity(t, q, size) for t in platform.teams for q in queues if q.kind in queues_for(c, t))
-    headline = queue(workload.kind) if workload else queues[0]
+    pools = tuple(pool_capacity(c, kind, size, ips, ip_source, t, env) for t in platform.teams for kind in team_caps(c, t))
+    queues = tuple(team_queue(c, t, q, size, ips, ip_source, env) for t in platform.teams for q in queues_for(c, t))
+    # Every team's compute environments busy at once, in team order, sharing the subnets' addresses.
+    all_pools, left = 0, ips
+    for t in platform.teams:
+        together = pools_together(c, tuple(team_caps(c, t)), size, left, ip_source, t, env)
+        all_pools += sum(p.tasks for p in together)
+        if left is not None:
+            left -= sum(_ips_for(c, p.kind, size, p.tasks) for p in together)
+    teams = tuple(team_capacity(t, q, size) for t in platform.teams for q in queues if q.team == t.name)
+    kind = workload.kind if workload else "cpu"
+    candidates = [team_queue(c, t, kind, size, ips, ip_source, env) for t in platform.teams if _team_has(c, t, kind)]
+    # The headline is the team that runs the most at once: a flow runs as one team, on its queues only.
+    headline = max(candidates, key=lambda q: q.tasks, default=QueueCapacity(kind, ()))
     answer = None
     if workload:
-        team_rows = tuple(team_capacity(t, headline, size) for t in platform.teams if _team_has(c, t, workload.kind))
+        team_rows = tuple(team_capacity(t, q, size) for t in platform.teams for q in candidates if q.team == t.name)
         answer = WorkloadAnswer(workload, headline, Submission(workload.tasks), team_rows)
     return CapacityReport(
-        stack=platform.environment,
+        stack=env,
         size=size,
         pools=pools,
         queues=queues,
@@ -464,7 +553,8 @@ def capacity_report(platform: Platform, workload: Workload | None = None, subnet
 
 
 def _team_has(c: ComputeSettings, team: Team, kind: str) -> bool:
-    return ("cpu" if kind == "spot" else kind) in queues_for(c, team)
+    """``team`` has a compute environment behind a queue of ``kind`` (``spot``: its Spot one)."""
+    return bool(set(QUEUE_POOLS[kind]) & team_caps(c, team).keys())
 
 
 def as_dict(report: CapacityReport) -> dict:
@@ -472,6 +562,8 @@ def as_dict(report: CapacityReport) -> dict:
 
     def pool(p: PoolCapacity) -> dict:
         return {
+            "team": p.team,
+            "name": p.name,
             "kind": p.kind,
             "maxVcpus": p.max_vcpus,
             "tasks": p.tasks,
@@ -481,7 +573,14 @@ def as_dict(report: CapacityReport) -> dict:
         }
 
     def queue(q: QueueCapacity) -> dict:
-        return {"kind": q.kind, "tasks": q.tasks, "binding": q.binding, "pools": [pool(p) for p in q.pools]}
+        return {
+            "team": q.team,
+            "name": q.name,
+            "kind": q.kind,
+            "tasks": q.tasks,
+            "binding": q.binding,
+            "pools": [pool(p) for p in q.pools],
+        }
 
     def team(t: TeamCapacity) -> dict:
         return {
@@ -502,7 +601,12 @@ def as_dict(report: CapacityReport) -> dict:
         "teams": [team(t) for t in report.teams],
         "batchQuotas": [{"name": q.name, "used": q.used, "limit": q.limit, "note": q.note} for q in report.quotas],
         "subnetIps": {"forBatch": report.batch_ips, "source": report.ip_source},
-        "headline": {"queue": report.headline.kind, "tasks": report.headline.tasks, "binding": report.headline.binding},
+        "headline": {
+            "team": report.headline.team,
+            "queue": report.headline.kind,
+            "tasks": report.headline.tasks,
+            "binding": report.headline.binding,
+        },
     }
     if a := report.workload:
         s = a.submission
@@ -511,6 +615,7 @@ def as_dict(report: CapacityReport) -> dict:
             "tasks": a.workload.tasks,
             "kind": a.workload.kind,
             "fits": a.fits,
+            "team": a.queue.team,
             "concurrent": a.queue.tasks,
             "waves": a.waves,
             "binding": a.queue.binding,

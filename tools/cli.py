@@ -100,39 +100,39 @@ def _print_report(console: Console, r: cr.CapacityReport, region: str) -> None:
     console.print(f"[bold]stack {r.stack!r}[/bold] ({region}): tasks of {r.size}", highlight=False)
 
     console.print()
-    pools = Table(title="Compute environments, each on its own", title_justify="left")
-    for col in ("kind", "maxVcpus", "max tasks", "binds first", "by maxvCpus", "by memory", "by subnet IPs"):
-        pools.add_column(col, justify="left" if col in ("kind", "binds first") else "right")
+    pools = Table(title="Each team's compute environments, each on its own (maxVcpus: the team's cap)", title_justify="left")
+    for col in ("team", "kind", "maxVcpus", "max tasks", "binds first", "by maxvCpus", "by memory", "by subnet IPs"):
+        pools.add_column(col, justify="left" if col in ("team", "kind", "binds first") else "right")
     for p in r.pools:
         by = {lim.name: _n(lim.tasks) for lim in p.limits}
         pools.add_row(
-            p.kind, f"{p.max_vcpus:,}", f"{p.tasks:,}", p.binding.name, by["maxvCpus"], by.get("memory", "-"), by["subnet IPs"]
+            p.team,
+            p.kind,
+            f"{p.max_vcpus:,}",
+            f"{p.tasks:,}",
+            p.binding.name,
+            by["maxvCpus"],
+            by.get("memory", "-"),
+            by["subnet IPs"],
         )
     console.print(pools)
 
     console.print()
-    queues = Table(title="Queues: their compute environments together (subnet IPs shared)", title_justify="left")
-    for col in ("queue", "compute environments", "max tasks", "binds first"):
-        queues.add_column(col, justify="right" if col == "max tasks" else "left")
+    queues = Table(title="Each team's queues: their compute environments together (subnet IPs shared)", title_justify="left")
+    for col in ("team", "queue", "compute environments", "cap (vCPUs)", "max tasks", "binds first"):
+        queues.add_column(col, justify="right" if col in ("cap (vCPUs)", "max tasks") else "left")
+    rows = {(t.team, t.queue): t for t in r.teams}
     for q in r.queues:
-        queues.add_row(q.kind, " then ".join(p.kind for p in q.pools), f"{q.tasks:,}", q.binding)
+        t = rows[(q.team, q.kind)]
+        cap = "-" if t.cap_vcpus is None else f"{t.cap_vcpus:,}"
+        queues.add_row(q.team, q.name or q.kind, " then ".join(p.kind for p in q.pools), cap, f"{t.tasks:,}", t.binding)
     console.print(queues)
-    console.print(f"every compute environment busy at once: {r.all_pools_tasks:,} tasks", highlight=False)
-
-    if r.teams:
-        console.print()
-        teams = Table(title="Teams: min(team cap, queue)", title_justify="left")
-        for col in ("team", "queue", "cap (vCPUs)", "max tasks", "binds first"):
-            teams.add_column(col, justify="right" if col in ("cap (vCPUs)", "max tasks") else "left")
-        for t in r.teams:
-            teams.add_row(t.team, t.queue, "-" if t.cap_vcpus is None else f"{t.cap_vcpus:,}", f"{t.tasks:,}", t.binding)
-        console.print(teams)
-        if not cr.TEAM_CAPS_ENFORCED:
-            console.print(
-                "team caps are maxVcpus / gpuMaxVcpus in stacks/teams/*.yaml; Batch does not enforce them yet "
-                "(every team's queue shares the compute environments), so one team can take a whole queue.",
-                highlight=False,
-            )
+    console.print(
+        f"every team's compute environments busy at once: {r.all_pools_tasks:,} tasks. Team caps are maxVcpus "
+        "(on-demand + spotVcpus), gpuMaxVcpus and fargateVcpus in stacks/teams/*.yaml; Batch enforces them "
+        "(each team's compute environments are sized to them, none is shared).",
+        highlight=False,
+    )
 
     console.print()
     quotas = Table(title="AWS Batch quotas (fixed, per region)", title_justify="left")
@@ -146,19 +146,20 @@ def _print_report(console: Console, r: cr.CapacityReport, region: str) -> None:
 
     console.print()
     console.print(f"subnet IPs for Batch: {_n(r.batch_ips)} ({r.ip_source})", highlight=False)
-    console.print("also capping each pool, per account and adjustable (Service Quotas; not visible offline):", highlight=False)
-    for p in r.pools:
-        console.print(f"  {p.kind}: {p.external_quota}", highlight=False)
+    console.print(
+        "also capping every team together, per account and adjustable (Service Quotas; not visible offline):", highlight=False
+    )
+    for kind, quota in dict((p.kind, p.external_quota) for p in r.pools).items():
+        console.print(f"  {kind}: {quota}", highlight=False)
     h = r.headline
     if h.pools:
         console.print(
-            f"[bold]max concurrent {r.size} tasks on the {h.kind} queue: {h.tasks:,}[/bold] (binds first: {h.binding})",
+            f"[bold]max concurrent {r.size} tasks on one team's {h.kind} queue: {h.tasks:,}[/bold] "
+            f"(team {h.team}; binds first: {h.binding})",
             highlight=False,
         )
     else:
-        console.print(
-            f"[bold]the stack has no {h.kind} compute environment[/bold] (strata:compute.{h.kind}.enabled)", highlight=False
-        )
+        console.print(f"[bold]no team has a {h.kind} compute environment[/bold]", highlight=False)
     if r.workload is not None:
         _print_workload(console, r.workload)
 
@@ -169,17 +170,17 @@ def _print_workload(console: Console, a: cr.WorkloadAnswer) -> None:
     console.print(
         f"\n[bold]workload {w.spec}[/bold]: {shape}{w.tasks:,} tasks of {w.size} on the {w.kind} queue", highlight=False
     )
+    best = f"team {a.queue.team}, the most of any team; "
     if not a.queue.pools:
-        console.print(
-            f"  fits: no - the stack has no {w.kind} compute environment (strata:compute.{w.kind}.enabled)", highlight=False
-        )
+        console.print(f"  fits: no - no team has a {w.kind} compute environment", highlight=False)
     elif a.fits:
         console.print(
-            f"  fits: yes - all {w.tasks:,} at once (room for {a.queue.tasks:,}; binds first: {a.queue.binding})", highlight=False
+            f"  fits: yes - all {w.tasks:,} at once ({best}room for {a.queue.tasks:,}; binds first: {a.queue.binding})",
+            highlight=False,
         )
     else:
         console.print(
-            f"  fits: no - {a.queue.tasks:,} at once, so {a.waves} waves (binds first: {a.queue.binding})",
+            f"  fits: no - {a.queue.tasks:,} at once, so {a.waves} waves ({best}binds first: {a.queue.binding})",
             highlight=False,
         )
     console.print(
@@ -198,8 +199,7 @@ def _print_workload(console: Console, a: cr.WorkloadAnswer) -> None:
         console.print(f"  more than {cr.BATCH_MAX_SUBMITTED_JOBS:,} jobs cannot wait in SUBMITTED at once", highlight=False)
     for t in a.teams:
         fits = "fits" if t.tasks >= w.tasks else f"{math.ceil(w.tasks / t.tasks)} waves" if t.tasks else "cannot run"
-        enforced = "" if t.enforced else ", not enforced yet"
-        console.print(f"  team {t.team}: {t.tasks:,} at once (binds first: {t.binding}{enforced}) - {fits}", highlight=False)
+        console.print(f"  team {t.team}: {t.tasks:,} at once (binds first: {t.binding}) - {fits}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

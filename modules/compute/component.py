@@ -1,7 +1,8 @@
-"""The compute layer: AWS Batch compute environments that scale to zero and a job queue per team."""
+"""The compute layer: per-team AWS Batch compute environments that scale to zero, queues, job roles and job logs."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,34 +11,39 @@ import pulumi
 import pulumi_aws as aws
 
 from core import iam, naming
-from core.settings import Team
-from modules.base import Component, LayerArgs
+from core.settings import LOG_RETENTION_DAYS, Team
+from modules.base import Component, LayerArgs, LogKeyArgs
 from modules.compute import policies
 from modules.compute.settings import ComputeSettings, queues_for
 
-# Containers on an EC2 instance are one network hop further from the instance metadata service than
-# the instance itself (Docker bridge). With IMDSv2 the token PUT response carries this hop limit: at 1
-# it is dropped before it reaches a container, so SDK calls that fall back to IMDS (region lookup,
-# and Metaflow's probe of the instance type and Spot interruption notices) hang and time out. 2 is the
-# value AWS recommends for containers.
+# The IMDSv2 token (PUT) response is sent with this IP TTL. A container in Docker's bridge network is one
+# hop further than the instance, so at 1 the response is dropped before it reaches any container: no
+# container gets a token, and with IMDSv2 required nothing in it can read the instance role's credentials.
+# Jobs do not need IMDS: a job's own role comes from the ECS agent's credential endpoint (169.254.170.2,
+# AWS_CONTAINER_CREDENTIALS_RELATIVE_URI), not from IMDS; the agent itself runs on the host network.
+# SDK region lookups and Metaflow's instance-type probe fail fast instead (launch_template_user_data).
 # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-v2-how-it-works.html
-IMDS_HOP_LIMIT = 2
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+IMDS_HOP_LIMIT = 1
 # Root device of the ECS-optimized Amazon Linux 2023 AMIs (CPU and NVIDIA): Docker's images and
 # container scratch space live on it. https://docs.aws.amazon.com/batch/latest/userguide/launch-templates.html
 ROOT_DEVICE = "/dev/xvda"
 
 
 @dataclass
-class ComputeArgs(LayerArgs):
+class ComputeArgs(LayerArgs, LogKeyArgs):
     """Inputs of :class:`Compute`. ``environment`` is part of every compute environment, queue and job-role
-    name; team-owned resources add the team's ``team`` and ``cost-center`` to ``tags``."""
+    name; team-owned resources add the team's ``team`` and ``cost-center`` to ``tags``.
+    ``log_kms_key_arn`` encrypts the teams' job log groups."""
 
     settings: ComputeSettings
-    """``strata:compute``: which pools exist (on-demand CPU always; Spot, GPU, Fargate by flag), their
-    vCPU caps, instance types, Spot bid and root volume size."""
+    """``strata:compute``: which pools exist (on-demand CPU always; Spot, GPU, Fargate by flag), the most vCPUs
+    one team may be given of each, instance types, Spot bid and root volume size."""
     teams: Sequence[Team]
-    """Teams of this environment. Each gets a job role and its queues (``cpu``; ``gpu`` when the team has
-    a GPU quota and GPUs are enabled; ``fargate`` when Fargate is enabled)."""
+    """Teams of this environment. Each gets its own compute environments sized from its caps
+    (``settings.team_caps``: ``max_vcpus`` split into on-demand and ``spot_vcpus``, ``gpu_max_vcpus``,
+    ``fargate_vcpus``), its queues (``cpu``; ``gpu``, ``fargate`` when it has those), a job role, a launch
+    template and a job log group."""
     subnet_ids: pulumi.Input[Sequence[str]]
     """Private subnets for instances and Fargate tasks. Must not assign public IPs."""
     security_group_id: pulumi.Input[str]
@@ -46,23 +52,31 @@ class ComputeArgs(LayerArgs):
     """ARN of the datastore bucket; job roles get their team's prefix in it."""
     kms_key_arn: pulumi.Input[str]
     """ARN of the datastore KMS key; job roles may use it through S3 only."""
+    log_retention_days: int
+    """Retention of every team's job log group (``strata:observability.logRetentionDays``): one of the
+    values CloudWatch Logs accepts (``core.settings.LOG_RETENTION_DAYS``)."""
 
 
 class Compute(Component):
-    """The ECS instance role, a launch template, managed compute environments, per-team queues and job roles.
+    """The ECS instance role, and per team: a launch template, managed compute environments, queues, a job
+    role and a job log group.
 
     No Batch service role is created: every compute environment omits ``service_role`` and so uses
     Batch's service-linked role ``AWSServiceRoleForBatch`` (see ``__init__``).
     """
 
-    compute_environment_arns: dict[str, pulumi.Output[str]]
-    """By kind: ``cpu-ondemand``, ``cpu-spot``, ``gpu``, ``fargate`` (only the enabled ones)."""
+    compute_environment_arns: dict[str, dict[str, pulumi.Output[str]]]
+    """team -> kind (``cpu-ondemand``, ``cpu-spot``, ``gpu``, ``fargate``: the team's, see ``settings.team_caps``) -> ARN."""
     job_queue_arns: dict[str, dict[str, pulumi.Output[str]]]
     """team -> queue kind (``cpu``, ``gpu``, ``fargate``) -> queue ARN."""
     job_queue_names: dict[str, dict[str, pulumi.Output[str]]]
     """team -> queue kind -> queue name (``METAFLOW_BATCH_JOB_QUEUE``)."""
     job_role_arns: dict[str, pulumi.Output[str]]
     """team -> ARN of its Batch job role (``METAFLOW_ECS_S3_ACCESS_IAM_ROLE``)."""
+    job_log_group_names: dict[str, pulumi.Output[str]]
+    """team -> its job log group (``naming.job_log_group``): the only ``awslogs-group`` its job definitions may name."""
+    job_log_group_arns: dict[str, pulumi.Output[str]]
+    """team -> ARN of its job log group (without the ``:*`` suffix)."""
     fargate_execution_role_arn: pulumi.Output[str] | None
     """``METAFLOW_ECS_FARGATE_EXECUTION_ROLE``; None when Fargate is disabled."""
     instance_profile_arn: pulumi.Output[str]
@@ -72,11 +86,12 @@ class Compute(Component):
         team_names = [t.name for t in args.teams]
         if len(set(team_names)) != len(team_names):
             raise ValueError(f"Compute {name!r}: duplicate team names in {team_names}")
+        if args.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"Compute {name!r}: log_retention_days {args.log_retention_days} is not a CloudWatch retention")
 
         self._name = name
         self._args = args
         self._tags = dict(args.tags)
-        child = self._child()
         self._via_s3 = pulumi.Output.all(self._aws.region, self._aws.dns_suffix).apply(lambda v: iam.s3_via_service(v[0], v[1]))
 
         instance_role, instance_attachment = self._service_role(
@@ -85,7 +100,9 @@ class Compute(Component):
             policies.ECS_INSTANCE_POLICY,
             "ECS container instance role of Batch EC2 capacity (ECS agent, image pulls, logs); no data access",
         )
-        instance_profile = aws.iam.InstanceProfile(f"{name}-ecs-instance", role=instance_role.name, tags=self._tags, opts=child)
+        self._instance_profile = aws.iam.InstanceProfile(
+            f"{name}-ecs-instance", role=instance_role.name, tags=self._tags, opts=self._child()
+        )
 
         fargate_execution_role: aws.iam.Role | None = None
         if args.settings.fargate.enabled:
@@ -97,8 +114,6 @@ class Compute(Component):
                 "ECS task execution role of Batch Fargate jobs: pulls images and ships logs",
             )
 
-        launch_template = self._launch_template()
-
         # Deletion order: Pulumi deletes in reverse dependency order, and nothing else ties the
         # environments to the instance role's policy attachment. Without depends_on it may detach
         # the policy while Batch is still terminating the environment's instances, whose ECS agents
@@ -107,44 +122,36 @@ class Compute(Component):
         # The Batch service role needs no guard: it is the service-linked role AWSServiceRoleForBatch,
         # which the stack never creates, changes or deletes (IAM deletes it only once no compute
         # environment uses it). https://docs.aws.amazon.com/batch/latest/userguide/using-service-linked-roles.html
-        ce_opts = self._child(depends_on=[instance_attachment])
-        self._environments: dict[str, aws.batch.ComputeEnvironment] = {}
-        for plan in policies.compute_environment_plans(args.settings):
-            self._environments[plan.kind] = aws.batch.ComputeEnvironment(
-                f"{name}-{plan.kind}",
-                name=naming.compute_environment(args.environment, plan.kind),
-                type="MANAGED",
-                # No service_role: Batch then uses its service-linked role AWSServiceRoleForBatch (created
-                # on first use; the deployer needs iam:CreateServiceLinkedRole once per account). Only
-                # with it can Batch change instance types, allocation strategy, bid, AMI or launch
-                # template in place (an infrastructure update); with an explicit role such a change
-                # replaces the environment, whose name is fixed. A CE cannot switch between the two
-                # kinds of role after creation.
-                # https://docs.aws.amazon.com/batch/latest/userguide/infrastructure-updates.html
-                # https://docs.aws.amazon.com/batch/latest/userguide/using-service-linked-roles.html
-                compute_resources=self._compute_resources(plan, instance_profile, launch_template),
-                tags=self._tags,
-                opts=ce_opts,
-            )
+        self._ce_opts = self._child(depends_on=[instance_attachment])
+        self._user_data = base64.b64encode(policies.launch_template_user_data().encode()).decode()
 
-        self.compute_environment_arns = {kind: ce.arn for kind, ce in self._environments.items()}
+        self.compute_environment_arns = {}
         self.job_queue_arns = {}
         self.job_queue_names = {}
         self.job_role_arns = {}
+        self.job_log_group_names = {}
+        self.job_log_group_arns = {}
         for team in args.teams:
             self.job_role_arns[team.name] = self._job_role(team).arn
-            queues = {kind: self._job_queue(team, kind) for kind in queues_for(args.settings, team)}
+            environments = self._compute_environments(team)
+            self.compute_environment_arns[team.name] = {kind: ce.arn for kind, ce in environments.items()}
+            queues = {kind: self._job_queue(team, kind, environments) for kind in queues_for(args.settings, team)}
             self.job_queue_arns[team.name] = {kind: q.arn for kind, q in queues.items()}
             self.job_queue_names[team.name] = {kind: q.name for kind, q in queues.items()}
+            log_group = self._job_log_group(team)
+            self.job_log_group_names[team.name] = log_group.name
+            self.job_log_group_arns[team.name] = log_group.arn
 
         self.fargate_execution_role_arn = fargate_execution_role.arn if fargate_execution_role else None
-        self.instance_profile_arn = instance_profile.arn
+        self.instance_profile_arn = self._instance_profile.arn
         self.register_outputs(
             {
                 "compute_environment_arns": self.compute_environment_arns,
                 "job_queue_arns": self.job_queue_arns,
                 "job_queue_names": self.job_queue_names,
                 "job_role_arns": self.job_role_arns,
+                "job_log_group_names": self.job_log_group_names,
+                "job_log_group_arns": self.job_log_group_arns,
                 "fargate_execution_role_arn": self.fargate_execution_role_arn,
                 "instance_profile_arn": self.instance_profile_arn,
             }
@@ -199,17 +206,19 @@ class Compute(Component):
         return role
 
     def _team_tags(self, team: Team) -> dict[str, str]:
-        """A team's job role and queues: its ``team`` and its ``cost-center`` (its spend, its budget)."""
+        """Everything a team owns, and the instances and volumes Batch launches for it: its ``team`` and its
+        ``cost-center``, so its budget (filtered on ``team``) and cost allocation see its compute spend."""
         return {**self._tags, "team": team.name, "cost-center": team.cost_center}
 
     # ------------------------------------------------------------ EC2 capacity
 
-    def _launch_template(self) -> aws.ec2.LaunchTemplate:
-        """Instance settings Batch cannot take directly: IMDSv2 only, an encrypted gp3 root volume, tags."""
-        tags = self._tags
+    def _launch_template(self, team: Team) -> aws.ec2.LaunchTemplate:
+        """A team's instance settings Batch cannot take directly: IMDSv2 only with hop limit 1 and containers
+        kept off IMDS (user data), an encrypted gp3 root volume, and the team's tags on instances and volumes."""
+        tags = self._team_tags(team)
         return aws.ec2.LaunchTemplate(
-            f"{self._name}-launch-template",
-            description="Strata Batch EC2 capacity: IMDSv2 only, encrypted gp3 root volume",
+            f"{self._name}-{team.name}-launch-template",
+            description=f"Strata Batch EC2 capacity of team {team.name}: IMDSv2 only, no IMDS from containers, encrypted gp3 root",
             metadata_options={
                 "http_endpoint": "enabled",
                 # IMDSv2 only: a session token is required, which blocks SSRF-style credential theft.
@@ -217,6 +226,7 @@ class Compute(Component):
                 "http_put_response_hop_limit": IMDS_HOP_LIMIT,
                 "instance_metadata_tags": "disabled",
             },
+            user_data=self._user_data,
             block_device_mappings=[
                 {
                     "device_name": ROOT_DEVICE,
@@ -234,8 +244,9 @@ class Compute(Component):
                     },
                 }
             ],
-            # Batch merges these with its own tags onto the instances and volumes it launches
-            # (cost allocation). https://docs.aws.amazon.com/batch/latest/userguide/launch-templates.html
+            # Batch merges these with the compute environment's computeResources.tags (which win on a
+            # conflicting key) onto the instances and volumes it launches: the team's budget and cost
+            # allocation see them. https://docs.aws.amazon.com/batch/latest/userguide/launch-templates.html
             tag_specifications=[
                 {"resource_type": "instance", "tags": tags},
                 {"resource_type": "volume", "tags": tags},
@@ -244,15 +255,40 @@ class Compute(Component):
             opts=self._child(),
         )
 
+    def _compute_environments(self, team: Team) -> dict[str, aws.batch.ComputeEnvironment]:
+        """The team's compute environments, one per kind with a cap above 0, each capped at the team's vCPUs.
+        Nothing is shared between teams: no job of one team runs on another team's instances, and Batch
+        itself holds each team to its caps."""
+        args = self._args
+        plans = policies.compute_environment_plans(args.settings, team)
+        launch_template = self._launch_template(team) if any(p.is_ec2 for p in plans) else None
+        environments = {}
+        for plan in plans:
+            environments[plan.kind] = aws.batch.ComputeEnvironment(
+                f"{self._name}-{team.name}-ce-{plan.kind}",
+                name=naming.compute_environment(args.environment, team.name, plan.kind),
+                type="MANAGED",
+                # No service_role: Batch then uses its service-linked role AWSServiceRoleForBatch (created
+                # on first use; the deployer needs iam:CreateServiceLinkedRole once per account). Only
+                # with it can Batch change instance types, allocation strategy, bid, AMI or launch
+                # template in place (an infrastructure update); with an explicit role such a change
+                # replaces the environment, whose name is fixed. A CE cannot switch between the two
+                # kinds of role after creation.
+                # https://docs.aws.amazon.com/batch/latest/userguide/infrastructure-updates.html
+                # https://docs.aws.amazon.com/batch/latest/userguide/using-service-linked-roles.html
+                compute_resources=self._compute_resources(plan, team, launch_template),
+                tags=self._team_tags(team),
+                opts=self._ce_opts,
+            )
+        return environments
+
     def _compute_resources(
-        self,
-        plan: policies.EnvironmentPlan,
-        instance_profile: aws.iam.InstanceProfile,
-        launch_template: aws.ec2.LaunchTemplate,
+        self, plan: policies.EnvironmentPlan, team: Team, launch_template: aws.ec2.LaunchTemplate | None
     ) -> aws.batch.ComputeEnvironmentComputeResourcesArgsDict:
         args = self._args
         resources: aws.batch.ComputeEnvironmentComputeResourcesArgsDict = {
             "type": plan.type,
+            # The team's cap: Batch never runs more vCPUs here, whatever is queued.
             "max_vcpus": plan.max_vcpus,
             # Private subnets only, so EC2 instances get no public IP. Fargate's assignPublicIp is a
             # job-definition setting outside this component: Metaflow 2.19 hard-codes ENABLED for
@@ -263,27 +299,33 @@ class Compute(Component):
         }
         if not plan.is_ec2:
             return resources
+        assert launch_template is not None  # _compute_environments makes one for every team with EC2 capacity
         # Scale to zero: no instance runs (or bills) while no job is queued. desired_vcpus is
         # left to Batch; setting it would pin capacity and fight the scaler.
         resources["min_vcpus"] = 0
         resources["instance_types"] = list(plan.instance_types)
         resources["allocation_strategy"] = plan.allocation_strategy
-        resources["instance_role"] = instance_profile.arn
+        resources["instance_role"] = self._instance_profile.arn
         # The explicit version (not $Latest) makes a template change show up as a diff here.
         resources["launch_template"] = {
             "launch_template_id": launch_template.id,
             "version": launch_template.latest_version.apply(str),
         }
         resources["ec2_configurations"] = [{"image_type": plan.image_type}]
+        # Tags Batch puts on the EC2 resources it launches (on top of the launch template's tag
+        # specifications), so the team's instances never carry the stack's default team tag. Not for
+        # Fargate, where Batch rejects them. https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html
+        resources["tags"] = self._team_tags(team)
         if plan.bid_percentage is not None:
             resources["bid_percentage"] = plan.bid_percentage
         return resources
 
-    # ------------------------------------------------------------ queues
+    # ------------------------------------------------------------ queues and logs
 
-    def _job_queue(self, team: Team, kind: str) -> aws.batch.JobQueue:
-        """A team's queue of ``kind``. No scheduling policy: Metaflow sends no shareIdentifier, and a
-        fair-share queue rejects such jobs. Teams' priorities order work across queues sharing capacity."""
+    def _job_queue(self, team: Team, kind: str, environments: dict[str, aws.batch.ComputeEnvironment]) -> aws.batch.JobQueue:
+        """A team's queue of ``kind`` over the team's own compute environments. No scheduling policy:
+        Metaflow sends no shareIdentifier, and a fair-share queue rejects such jobs. The priority only
+        orders the team's own queues: no compute environment is shared, so no team can starve another."""
         args = self._args
         return aws.batch.JobQueue(
             f"{self._name}-{team.name}-{kind}",
@@ -291,9 +333,24 @@ class Compute(Component):
             priority=team.priority,
             state="ENABLED",
             compute_environment_orders=[
-                {"order": order, "compute_environment": self._environments[ce_kind].arn}
-                for ce_kind, order in policies.queue_compute_environments(args.settings, kind)
+                {"order": order, "compute_environment": environments[ce_kind].arn}
+                for ce_kind, order in policies.queue_compute_environments(list(environments), kind)
             ],
+            tags=self._team_tags(team),
+            opts=self._child(),
+        )
+
+    def _job_log_group(self, team: Team) -> aws.cloudwatch.LogGroup:
+        """Where the team's Batch jobs write their output (the awslogs group its job definitions must name;
+        IAM refuses any other at RegisterJobDefinition). Encrypted with the log key when one is given, never
+        with the datastore key, whose key policy does not admit CloudWatch Logs.
+        https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"""
+        args = self._args
+        return aws.cloudwatch.LogGroup(
+            f"{self._name}-{team.name}-job-logs",
+            name=naming.job_log_group(args.environment, team.name),
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.log_kms_key_arn,
             tags=self._team_tags(team),
             opts=self._child(),
         )

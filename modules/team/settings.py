@@ -15,12 +15,22 @@ from core.settings import Emails, Model, principal_arns
 class TeamEnvironment(Model):
     """The team in one environment (``environments.<env>`` of its team file)."""
 
-    # Batch job-queue priority: higher runs first when queues share compute environments.
+    # Batch job-queue priority: orders the team's own queues. Every team has compute environments of its
+    # own, so no priority lets one team's jobs take another team's capacity.
     priority: int = Field(default=10, ge=0, le=1000)
-    # The most vCPUs the team's jobs use at once here (its CPU queues); <= the environment's CPU capacity.
+    # The most vCPUs the team's CPU jobs hold at once here (its cpu queue: on-demand + Spot). Enforced by
+    # Batch: the team's compute environments are capped at it. The on-demand part (maxVcpus - spotVcpus)
+    # is at most strata:compute.cpu.maxVcpus, the Spot part at most strata:compute.spot.maxVcpus.
     max_vcpus: int = Field(gt=0)
-    # > 0 makes the team GPU-entitled here (a GPU queue); needs strata:compute.gpu.enabled.
+    # Of maxVcpus, how many may run on Spot (the team's cpu-spot compute environment). Omitted: half of
+    # maxVcpus, rounded down, where the stack has Spot; 0 where it has not. 0: on-demand only. <= maxVcpus.
+    spot_vcpus: int | None = Field(default=None, ge=0)
+    # > 0 makes the team GPU-entitled here (a GPU compute environment and queue of that many vCPUs);
+    # needs strata:compute.gpu.enabled, at most strata:compute.gpu.maxVcpus.
     gpu_max_vcpus: int = Field(default=0, ge=0)
+    # > 0 gives the team a Fargate compute environment of that many vCPUs and a fargate queue; needs
+    # strata:compute.fargate.enabled, at most strata:compute.fargate.maxVcpus.
+    fargate_vcpus: int = Field(default=0, ge=0)
     # IAM principals (account root, role or user ARNs) allowed to assume the team's data-scientist role.
     principals: tuple[str, ...] = Field(min_length=1)
     # The team's monthly AWS Budget in this environment (USD), filtered by its `team` tag; alerts at

@@ -10,10 +10,11 @@ from _strata_conf import blocks, is_false_or_absent, is_true, value
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-# Containers on an instance are one hop further from IMDS than the instance; 2 lets a container's
-# SDK reach IMDSv2, anything above lets the token travel further (e.g. through a proxy container).
+# Containers on an instance are one hop further from IMDS than the instance: at 1 the IMDSv2 token never
+# reaches a container, so no job can take the instance role (jobs get their own role from the ECS agent's
+# endpoint, not IMDS). Anything above hands the instance's credentials to every container on it.
 # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-v2-how-it-works.html
-MAX_HOP_LIMIT = 2
+MAX_HOP_LIMIT = 1
 
 
 def _metadata(conf: dict[str, Any]) -> dict[str, Any]:
@@ -83,11 +84,11 @@ class LaunchTemplateNoPublicIp(BaseResourceCheck):
 
 
 class LaunchTemplateHopLimit(BaseResourceCheck):
-    """IMDS response hop limit at most 2: what containers on the instance need, and no more."""
+    """IMDS response hop limit 1, set explicitly: containers on the instance get no instance credentials."""
 
     def __init__(self) -> None:
         super().__init__(
-            name="Ensure launch templates keep the IMDS response hop limit at 2 or less",
+            name="Ensure launch templates set the IMDS response hop limit to 1",
             id="CKV_STRATA_6",
             categories=(CheckCategories.GENERAL_SECURITY,),
             supported_resources=("aws_launch_template",),
@@ -97,7 +98,8 @@ class LaunchTemplateHopLimit(BaseResourceCheck):
         self.evaluated_keys = ["metadata_options/[0]/http_put_response_hop_limit"]
         limit = value(_metadata(conf), "http_put_response_hop_limit")
         if limit is None:
-            return CheckResult.PASSED  # EC2 default: 1 (2 on some AL2023 AMIs)
+            return CheckResult.FAILED  # the AMI decides then: 2 on the AL2023 AMIs
+
         return CheckResult.PASSED if int(limit) <= MAX_HOP_LIMIT else CheckResult.FAILED
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -13,14 +14,17 @@ from support import RecordingMocks
 
 from core import naming
 from core.settings import Team
+from modules.compute import policies
 from modules.compute.component import Compute, ComputeArgs
 from modules.compute.settings import ComputeSettings
 
 ENV = "dev"
 BUCKET = "arn:aws:s3:::acme-ml-dev-datastore"
 KEY = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+LOG_KEY = "arn:aws:kms:us-east-1:111111111111:key/0000aaaa-12ab-34cd-56ef-1234567890ab"
 TAGS = {"cost-center": "ml-platform"}
 LATEST_VERSION = 7
+RETENTION = 30
 
 CE = "aws:batch/computeEnvironment:ComputeEnvironment"
 QUEUE = "aws:batch/jobQueue:JobQueue"
@@ -29,22 +33,31 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 PROFILE = "aws:iam/instanceProfile:InstanceProfile"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-TAGGABLE = {CE, QUEUE, ROLE, PROFILE, LAUNCH_TEMPLATE}
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+TAGGABLE = {CE, QUEUE, ROLE, PROFILE, LAUNCH_TEMPLATE, LOG_GROUP}
 
 
-def team(name: str, priority: int, gpu_max_vcpus: int = 0) -> Team:
+def team(name: str, priority: int, max_vcpus: int = 32, spot: int = 0, gpu: int = 0, fargate: int = 0) -> Team:
     return Team(
         name=name,
         cost_center=f"cc-{name}",
         contacts=(f"{name}@example.com",),
         priority=priority,
-        max_vcpus=32,
-        gpu_max_vcpus=gpu_max_vcpus,
+        max_vcpus=max_vcpus,
+        gpu_max_vcpus=gpu,
         principals=("arn:aws:iam::111111111111:root",),
+        spot_vcpus=spot,
+        fargate_vcpus=fargate,
     )
 
 
-TEAMS = (team("fraud", 20, gpu_max_vcpus=16), team("research", 5), team("forecasting", 10))
+# fraud: every kind; research: on-demand only; forecasting: on-demand, Spot and Fargate; spotty: Spot only.
+TEAMS = (
+    team("fraud", 20, max_vcpus=40, spot=24, gpu=16, fargate=8),
+    team("research", 5, max_vcpus=16),
+    team("forecasting", 10, max_vcpus=32, spot=16, fargate=4),
+    team("spotty", 1, max_vcpus=8, spot=8),
+)
 COST_CENTERS = {t.name: t.cost_center for t in TEAMS}
 FULL = ComputeSettings.model_validate(
     {
@@ -56,11 +69,31 @@ FULL = ComputeSettings.model_validate(
     }
 )
 MINIMAL = ComputeSettings.model_validate({"cpu": {"maxVcpus": 64}, "spot": {"enabled": False}})
+# What each team's compute environments must be capped at (kind -> maxVcpus), by settings.
+EXPECTED_CAPS = {
+    "full": {
+        "fraud": {"cpu-ondemand": 16, "cpu-spot": 24, "gpu": 16, "fargate": 8},
+        "research": {"cpu-ondemand": 16},
+        "forecasting": {"cpu-ondemand": 16, "cpu-spot": 16, "fargate": 4},
+        "spotty": {"cpu-spot": 8},
+    },
+    # No Spot, GPU or Fargate pool: every team's maxVcpus is on-demand, nothing else exists.
+    "minimal": {
+        "fraud": {"cpu-ondemand": 40},
+        "research": {"cpu-ondemand": 16},
+        "forecasting": {"cpu-ondemand": 32},
+        "spotty": {"cpu-ondemand": 8},
+    },
+}
 
 
 @dataclass
 class Deployment(BaseDeployment):
     component: Any = None
+
+    def arn_owner(self) -> dict[str, str]:
+        """Mock ARN of every compute environment -> its logical name."""
+        return {f"arn:aws:mock:us-east-1:111111111111:{name}": name for name in self.of(CE)}
 
 
 class Mocks(RecordingMocks):
@@ -88,7 +121,21 @@ def make_args(settings: ComputeSettings) -> ComputeArgs:
         bucket_arn=BUCKET,
         kms_key_arn=KEY,
         tags=TAGS,
+        log_kms_key_arn=LOG_KEY,
+        log_retention_days=RETENTION,
     )
+
+
+OUTPUTS = (
+    "compute_environment_arns",
+    "job_queue_arns",
+    "job_queue_names",
+    "job_role_arns",
+    "job_log_group_names",
+    "job_log_group_arns",
+    "fargate_execution_role_arn",
+    "instance_profile_arn",
+)
 
 
 def deploy(settings: ComputeSettings) -> Deployment:
@@ -100,14 +147,7 @@ def deploy(settings: ComputeSettings) -> Deployment:
     def program():
         c = Compute("compute", make_args(settings))
         deployment.component = c
-        outputs = {
-            "compute_environment_arns": c.compute_environment_arns,
-            "job_queue_arns": c.job_queue_arns,
-            "job_queue_names": c.job_queue_names,
-            "job_role_arns": c.job_role_arns,
-            "fargate_execution_role_arn": c.fargate_execution_role_arn,
-            "instance_profile_arn": c.instance_profile_arn,
-        }
+        outputs = {key: getattr(c, key) for key in OUTPUTS}
         return pulumi.Output.from_input(outputs).apply(deployment.outputs.update)
 
     program()
@@ -122,6 +162,10 @@ def full() -> Deployment:
 @pytest.fixture(scope="module")
 def minimal() -> Deployment:
     return deploy(MINIMAL)
+
+
+def ce_urn(team_name: str, kind: str) -> str:
+    return f"compute-{team_name}-ce-{kind}"
 
 
 # ---------------------------------------------------------------- compute environments
@@ -149,11 +193,30 @@ def test_no_batch_service_role_is_created(full: Deployment, minimal: Deployment)
     assert not hasattr(full.component, "batch_service_role_arn"), "compute: batch_service_role_arn output was removed"
 
 
+@pytest.mark.parametrize("which", ["full", "minimal"])
+def test_each_team_gets_its_own_compute_environments_capped_at_its_quota(which: str, request) -> None:
+    """One compute environment per team and kind with a cap above 0, maxvCpus = the team's cap: Batch
+    itself then holds the team to its maxVcpus (on-demand + Spot), gpuMaxVcpus and fargateVcpus."""
+    deployment: Deployment = request.getfixturevalue(which)
+    ces = deployment.of(CE)
+    expected = EXPECTED_CAPS[which]
+    assert sorted(ces) == sorted(ce_urn(t, k) for t, kinds in expected.items() for k in kinds)
+    for team_name, kinds in expected.items():
+        for kind, cap in kinds.items():
+            urn = ce_urn(team_name, kind)
+            ce = ces[urn].inputs
+            assert ce["name"] == naming.compute_environment(ENV, team_name, kind), urn
+            assert ce["computeResources"]["maxVcpus"] == cap, urn
+        team_obj = next(t for t in TEAMS if t.name == team_name)
+        cpu = sum(cap for kind, cap in kinds.items() if kind.startswith("cpu"))
+        assert cpu == team_obj.max_vcpus, (
+            f"{team_name}: its CPU compute environments hold {cpu}, maxVcpus is {team_obj.max_vcpus}"
+        )
+
+
 def test_every_compute_environment_scales_to_zero(full: Deployment, minimal: Deployment) -> None:
-    for deployment, settings in ((full, FULL), (minimal, MINIMAL)):
-        ces = deployment.of(CE)
-        assert sorted(ces) == sorted(f"compute-{k}" for k in settings.compute_environment_kinds())
-        for urn, ce in ces.items():
+    for deployment in (full, minimal):
+        for urn, ce in deployment.of(CE).items():
             cr = ce.inputs["computeResources"]
             assert "desiredVcpus" not in cr, f"{urn} pins desired vCPUs"
             if cr["type"] == "FARGATE":
@@ -166,44 +229,109 @@ def test_every_compute_environment_scales_to_zero(full: Deployment, minimal: Dep
 def test_compute_environment_settings_per_kind(full: Deployment) -> None:
     ces = full.of(CE)
     expected = {
-        "compute-cpu-ondemand": ("EC2", "BEST_FIT_PROGRESSIVE", "ECS_AL2023", ["c6i", "m6i"], 128),
-        "compute-cpu-spot": ("SPOT", "SPOT_PRICE_CAPACITY_OPTIMIZED", "ECS_AL2023", ["c6i", "m6i", "r6i", "c5", "m5"], 256),
-        "compute-gpu": ("EC2", "BEST_FIT_PROGRESSIVE", "ECS_AL2023_NVIDIA", ["g5", "g4dn"], 32),
+        "cpu-ondemand": ("EC2", "BEST_FIT_PROGRESSIVE", "ECS_AL2023", ["c6i", "m6i"]),
+        "cpu-spot": ("SPOT", "SPOT_PRICE_CAPACITY_OPTIMIZED", "ECS_AL2023", ["c6i", "m6i", "r6i", "c5", "m5"]),
+        "gpu": ("EC2", "BEST_FIT_PROGRESSIVE", "ECS_AL2023_NVIDIA", ["g5", "g4dn"]),
     }
-    for urn, (typ, strategy, image, instance_types, max_vcpus) in expected.items():
+    for kind, (typ, strategy, image, instance_types) in expected.items():
+        urn = ce_urn("fraud", kind)
         ce = ces[urn].inputs
         cr = ce["computeResources"]
         assert ce["type"] == "MANAGED", urn
-        assert ce["name"] == naming.compute_environment(ENV, urn.removeprefix("compute-")), urn
         assert (cr["type"], cr["allocationStrategy"]) == (typ, strategy), urn
         assert cr["ec2Configurations"] == [{"imageType": image}], urn
-        assert cr["instanceTypes"] == instance_types and cr["maxVcpus"] == max_vcpus, urn
+        assert cr["instanceTypes"] == instance_types, urn
         assert cr["instanceRole"] == "arn:aws:mock:us-east-1:111111111111:compute-ecs-instance", urn
-        assert cr["launchTemplate"] == {"launchTemplateId": "compute-launch-template_id", "version": str(LATEST_VERSION)}, urn
+        template = "compute-fraud-launch-template_id"
+        assert cr["launchTemplate"] == {"launchTemplateId": template, "version": str(LATEST_VERSION)}, urn
         assert cr["subnets"] == ["subnet-a", "subnet-b"] and cr["securityGroupIds"] == ["sg-batch"], urn
-    assert ces["compute-cpu-spot"].inputs["computeResources"]["bidPercentage"] == 60
-    assert "bidPercentage" not in ces["compute-cpu-ondemand"].inputs["computeResources"]
-    fargate = ces["compute-fargate"].inputs["computeResources"]
-    assert fargate == {"type": "FARGATE", "maxVcpus": 16, "subnets": ["subnet-a", "subnet-b"], "securityGroupIds": ["sg-batch"]}
+    assert ces[ce_urn("fraud", "cpu-spot")].inputs["computeResources"]["bidPercentage"] == 60
+    assert "bidPercentage" not in ces[ce_urn("fraud", "cpu-ondemand")].inputs["computeResources"]
+    fargate = ces[ce_urn("fraud", "fargate")].inputs["computeResources"]
+    assert fargate == {"type": "FARGATE", "maxVcpus": 8, "subnets": ["subnet-a", "subnet-b"], "securityGroupIds": ["sg-batch"]}
 
 
-def test_launch_template_requires_imdsv2_and_encrypts_a_gp3_root_volume(full: Deployment) -> None:
-    (lt,) = full.of(LAUNCH_TEMPLATE).values()
-    meta = lt.inputs["metadataOptions"]
-    assert meta["httpTokens"] == "required", lt.name
-    assert meta["httpPutResponseHopLimit"] == 2, lt.name
-    assert meta["httpEndpoint"] == "enabled", lt.name
-    (root,) = lt.inputs["blockDeviceMappings"]
-    assert root["deviceName"] == "/dev/xvda", lt.name
-    assert root["ebs"] == {"volumeSize": 80, "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true"}, lt.name
-    assert "networkInterfaces" not in lt.inputs, f"{lt.name}: no network interfaces (and so no public IP)"
-    assert {t["resourceType"] for t in lt.inputs["tagSpecifications"]} == {"instance", "volume"}
-    assert all(t["tags"] == TAGS for t in lt.inputs["tagSpecifications"]), lt.name
+def test_each_team_has_its_own_launch_template_and_its_environments_use_it(full: Deployment) -> None:
+    templates = full.of(LAUNCH_TEMPLATE)
+    assert sorted(templates) == sorted(f"compute-{t.name}-launch-template" for t in TEAMS)
+    for urn, ce in full.of(CE).items():
+        cr = ce.inputs["computeResources"]
+        if cr["type"] == "FARGATE":
+            assert "launchTemplate" not in cr, f"{urn}: Batch takes no launch template for Fargate"
+            continue
+        team_name = urn.removeprefix("compute-").split("-ce-")[0]
+        assert cr["launchTemplate"]["launchTemplateId"] == f"compute-{team_name}-launch-template_id", urn
+
+
+def test_instances_and_volumes_batch_launches_carry_the_team(full: Deployment) -> None:
+    """Team budgets filter on the ``team`` tag: the instances and volumes of a team's compute environments
+    carry it (launch template tag specifications and computeResources.tags), and so do the environments."""
+    for t in TEAMS:
+        tags = {**TAGS, "team": t.name, "cost-center": t.cost_center}
+        lt = full.of(LAUNCH_TEMPLATE)[f"compute-{t.name}-launch-template"].inputs
+        assert {s["resourceType"]: s["tags"] for s in lt["tagSpecifications"]} == {"instance": tags, "volume": tags}, t.name
+        assert lt["tags"] == tags, t.name
+        for kind in EXPECTED_CAPS["full"][t.name]:
+            urn = ce_urn(t.name, kind)
+            ce = full.of(CE)[urn].inputs
+            assert ce["tags"] == tags, urn
+            cr = ce["computeResources"]
+            if cr["type"] == "FARGATE":
+                assert "tags" not in cr, f"{urn}: Batch rejects computeResources.tags for Fargate"
+            else:
+                assert cr["tags"] == tags, urn
+
+
+def test_no_compute_environment_serves_two_teams(full: Deployment, minimal: Deployment) -> None:
+    """Every queue of a team orders only that team's compute environments, and every environment is
+    behind queues of exactly one team: no team's job lands on another team's instances."""
+    for deployment in (full, minimal):
+        owner = deployment.arn_owner()
+        served: dict[str, set[str]] = {}
+        for urn, q in deployment.of(QUEUE).items():
+            team_name = urn.removeprefix("compute-").rsplit("-", 1)[0]
+            for entry in q.inputs["computeEnvironmentOrders"]:
+                ce = owner[entry["computeEnvironment"]]
+                assert ce.startswith(f"compute-{team_name}-ce-"), f"{urn} (team {team_name}) orders {ce}"
+                served.setdefault(ce, set()).add(team_name)
+        assert set(served) == set(deployment.of(CE)), "a compute environment no queue uses"
+        assert all(len(teams) == 1 for teams in served.values()), served
+
+
+def test_launch_template_requires_imdsv2_with_hop_limit_1(full: Deployment, minimal: Deployment) -> None:
+    """Hop limit 1: the IMDSv2 token response never reaches a container (one hop behind the instance)."""
+    for deployment in (full, minimal):
+        for urn, lt in deployment.of(LAUNCH_TEMPLATE).items():
+            meta = lt.inputs["metadataOptions"]
+            assert meta["httpTokens"] == "required", urn
+            assert meta["httpPutResponseHopLimit"] == 1, urn
+            assert meta["httpEndpoint"] == "enabled", urn
+            (root,) = lt.inputs["blockDeviceMappings"]
+            assert root["deviceName"] == "/dev/xvda", urn
+            expected_gb = 80 if deployment is full else 50
+            ebs = {"volumeSize": expected_gb, "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true"}
+            assert root["ebs"] == ebs, urn
+            assert "networkInterfaces" not in lt.inputs, f"{urn}: no network interfaces (and so no public IP)"
+
+
+def test_launch_template_user_data_rejects_container_traffic_to_imds(full: Deployment) -> None:
+    """The user data (base64, MIME multi-part as Batch requires) inserts AWS's DOCKER-USER rule for
+    containers (docker+ interfaces) with a TCP reset, so probes fail at once rather than time out."""
+    for urn, lt in full.of(LAUNCH_TEMPLATE).items():
+        text = base64.b64decode(lt.inputs["userData"]).decode()
+        assert text == policies.launch_template_user_data(), urn
+        assert text.startswith("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="), urn
+        assert "Content-Type: text/cloud-boothook" in text, urn
+        reject = (
+            "iptables --insert DOCKER-USER 1 --in-interface docker+ --destination 169.254.169.254/32 "
+            "--protocol tcp --jump REJECT --reject-with tcp-reset"
+        )
+        assert reject in text, f"{urn}: no REJECT rule in\n{text}"
+        assert "169.254.170.2" not in text, f"{urn}: the ECS credential endpoint must stay reachable"
 
 
 def test_minimal_settings_have_only_on_demand_cpu(minimal: Deployment) -> None:
-    assert sorted(minimal.of(CE)) == ["compute-cpu-ondemand"]
-    assert minimal.of(LAUNCH_TEMPLATE)["compute-launch-template"].inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 50
+    assert {urn.split("-ce-")[1] for urn in minimal.of(CE)} == {"cpu-ondemand"}
     assert minimal.outputs["fargate_execution_role_arn"] is None
     assert "compute-fargate-execution" not in minimal.of(ROLE)
 
@@ -211,10 +339,13 @@ def test_minimal_settings_have_only_on_demand_cpu(minimal: Deployment) -> None:
 # ---------------------------------------------------------------- queues
 
 
-def test_one_cpu_queue_per_team_and_gpu_queue_only_for_entitled_teams(full: Deployment) -> None:
+def test_queues_follow_each_teams_compute_environments(full: Deployment) -> None:
     queues = full.of(QUEUE)
-    expected = {f"compute-{t}-{k}" for t in ("fraud", "research", "forecasting") for k in ("cpu", "fargate")}
-    expected.add("compute-fraud-gpu")
+    expected = {f"compute-{t.name}-cpu" for t in TEAMS} | {
+        "compute-fraud-gpu",
+        "compute-fraud-fargate",
+        "compute-forecasting-fargate",
+    }
     assert set(queues) == expected
     for urn, q in queues.items():
         team_name, kind = urn.removeprefix("compute-").rsplit("-", 1)
@@ -227,51 +358,94 @@ def test_one_cpu_queue_per_team_and_gpu_queue_only_for_entitled_teams(full: Depl
 def test_queue_priorities_come_from_the_team(full: Deployment) -> None:
     queues = full.of(QUEUE)
     for t in TEAMS:
-        for urn in (u for u in queues if u.startswith(f"compute-{t.name}-")):
+        for urn in (u for u in queues if u.rsplit("-", 1)[0] == f"compute-{t.name}"):
             assert queues[urn].inputs["priority"] == t.priority, urn
 
 
 def test_queue_compute_environment_order(full: Deployment, minimal: Deployment) -> None:
-    def ce_arn(kind: str) -> str:
-        return f"arn:aws:mock:us-east-1:111111111111:compute-{kind}"
+    def ce_arn(team_name: str, kind: str) -> str:
+        return f"arn:aws:mock:us-east-1:111111111111:{ce_urn(team_name, kind)}"
 
     queues = full.of(QUEUE)
     assert queues["compute-fraud-cpu"].inputs["computeEnvironmentOrders"] == [
-        {"order": 1, "computeEnvironment": ce_arn("cpu-ondemand")},
-        {"order": 2, "computeEnvironment": ce_arn("cpu-spot")},
+        {"order": 1, "computeEnvironment": ce_arn("fraud", "cpu-ondemand")},
+        {"order": 2, "computeEnvironment": ce_arn("fraud", "cpu-spot")},
     ]
-    assert queues["compute-fraud-gpu"].inputs["computeEnvironmentOrders"] == [{"order": 1, "computeEnvironment": ce_arn("gpu")}]
-    assert queues["compute-research-fargate"].inputs["computeEnvironmentOrders"] == [
-        {"order": 1, "computeEnvironment": ce_arn("fargate")}
+    assert queues["compute-fraud-gpu"].inputs["computeEnvironmentOrders"] == [
+        {"order": 1, "computeEnvironment": ce_arn("fraud", "gpu")}
     ]
-    # Spot disabled: the cpu queue has on-demand only; GPUs disabled: no gpu queue even for fraud.
+    assert queues["compute-forecasting-fargate"].inputs["computeEnvironmentOrders"] == [
+        {"order": 1, "computeEnvironment": ce_arn("forecasting", "fargate")}
+    ]
+    # spotVcpus 0: on-demand only; spotVcpus = maxVcpus: Spot only.
+    assert queues["compute-research-cpu"].inputs["computeEnvironmentOrders"] == [
+        {"order": 1, "computeEnvironment": ce_arn("research", "cpu-ondemand")}
+    ]
+    assert queues["compute-spotty-cpu"].inputs["computeEnvironmentOrders"] == [
+        {"order": 1, "computeEnvironment": ce_arn("spotty", "cpu-spot")}
+    ]
+    # Spot, GPUs and Fargate disabled: one cpu queue per team, on-demand only.
     small = minimal.of(QUEUE)
-    assert set(small) == {"compute-fraud-cpu", "compute-research-cpu", "compute-forecasting-cpu"}
+    assert set(small) == {f"compute-{t.name}-cpu" for t in TEAMS}
     assert small["compute-fraud-cpu"].inputs["computeEnvironmentOrders"] == [
-        {"order": 1, "computeEnvironment": ce_arn("cpu-ondemand")}
+        {"order": 1, "computeEnvironment": ce_arn("fraud", "cpu-ondemand")}
     ]
 
 
-def test_queue_outputs_are_keyed_by_team_and_kind() -> None:
+def test_outputs_are_keyed_by_team_and_kind() -> None:
     """Outputs asserted inside the program, through a returned Output."""
     deployment = Deployment()
     start(deployment)
 
     def check(v: list) -> None:
-        arns, names, roles = v
+        arns, names, roles, ces, log_names, log_arns = v
         assert {t: sorted(k) for t, k in arns.items()} == {
             "fraud": ["cpu", "fargate", "gpu"],
-            "research": ["cpu", "fargate"],
+            "research": ["cpu"],
             "forecasting": ["cpu", "fargate"],
+            "spotty": ["cpu"],
         }
         assert names["fraud"]["gpu"] == naming.job_queue(ENV, "fraud", "gpu")
         assert arns["research"]["cpu"] == "arn:aws:mock:us-east-1:111111111111:compute-research-cpu"
         assert roles == {t.name: f"arn:aws:mock:us-east-1:111111111111:compute-job-{t.name}" for t in TEAMS}
+        assert {t: sorted(k) for t, k in ces.items()} == {t: sorted(k) for t, k in EXPECTED_CAPS["full"].items()}
+        assert ces["spotty"]["cpu-spot"] == f"arn:aws:mock:us-east-1:111111111111:{ce_urn('spotty', 'cpu-spot')}"
+        assert log_names == {t.name: naming.job_log_group(ENV, t.name) for t in TEAMS}
+        assert log_arns == {t.name: f"arn:aws:mock:us-east-1:111111111111:compute-{t.name}-job-logs" for t in TEAMS}
 
     @pulumi.runtime.test
     def program():
         c = Compute("compute", make_args(FULL))
-        return pulumi.Output.all(c.job_queue_arns, c.job_queue_names, c.job_role_arns).apply(check)
+        outputs = (c.job_queue_arns, c.job_queue_names, c.job_role_arns, c.compute_environment_arns)
+        return pulumi.Output.all(*outputs, c.job_log_group_names, c.job_log_group_arns).apply(check)
+
+    program()
+
+
+# ---------------------------------------------------------------- job logs
+
+
+def test_each_team_has_a_job_log_group_with_retention_and_the_log_key(full: Deployment) -> None:
+    groups = full.of(LOG_GROUP)
+    assert sorted(groups) == sorted(f"compute-{t.name}-job-logs" for t in TEAMS)
+    for t in TEAMS:
+        urn = f"compute-{t.name}-job-logs"
+        g = groups[urn].inputs
+        assert g["name"] == naming.job_log_group(ENV, t.name) == f"/strata/{ENV}/batch/{t.name}", urn
+        assert g["retentionInDays"] == RETENTION, urn
+        assert g["kmsKeyId"] == LOG_KEY, f"{urn}: encrypted with the log key, never the datastore key"
+        assert g["tags"] == {**TAGS, "team": t.name, "cost-center": t.cost_center}, urn
+
+
+def test_a_retention_cloudwatch_does_not_accept_is_refused() -> None:
+    start(Deployment())
+
+    @pulumi.runtime.test
+    def program():
+        args = make_args(MINIMAL)
+        args.log_retention_days = 31
+        with pytest.raises(ValueError, match="not a CloudWatch retention"):
+            Compute("compute", args)
 
     program()
 
@@ -326,7 +500,7 @@ def test_every_taggable_resource_is_tagged(full: Deployment) -> None:
     for r in full.resources:
         if r.typ in TAGGABLE:
             tags = r.inputs.get("tags", {})
-            # A team's job role and queues are billed to the team's cost center; the rest to the stack's.
+            # A team's resources are billed to the team's cost center; the rest to the stack's.
             expected = COST_CENTERS[tags["team"]] if "team" in tags else "ml-platform"
             assert tags.get("cost-center") == expected, f"{r.typ}::{r.name} has tags {tags}, wants cost-center {expected}"
 

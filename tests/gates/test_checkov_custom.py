@@ -22,7 +22,7 @@ CE = "aws:batch/computeEnvironment:ComputeEnvironment"
 QUEUE = "aws:batch/jobQueue:JobQueue"
 
 SECURE_TEMPLATE = {
-    "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 2.0},
+    "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1.0},
     "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true", "volumeSize": 50.0}}],
     "networkInterfaces": [{"associatePublicIpAddress": "false"}],
 }
@@ -62,7 +62,7 @@ def fixtures() -> list[PlanResource]:
         ),
         resource(LT, "public_ip_lt", {**SECURE_TEMPLATE, "networkInterfaces": [{"associatePublicIpAddress": "true"}]}),
         resource(
-            LT, "hop3_lt", {**SECURE_TEMPLATE, "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 3.0}}
+            LT, "hop2_lt", {**SECURE_TEMPLATE, "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2.0}}
         ),
         environment("good_ce", good_lt),
         environment("warm_ce", good_lt, minVcpus=4.0),
@@ -94,7 +94,7 @@ EXPECTED = {
     ("CKV_STRATA_5", "aws_launch_template.good_lt"): "passed",
     ("CKV_STRATA_5", "aws_launch_template.public_ip_lt"): "failed",
     ("CKV_STRATA_6", "aws_launch_template.good_lt"): "passed",
-    ("CKV_STRATA_6", "aws_launch_template.hop3_lt"): "failed",
+    ("CKV_STRATA_6", "aws_launch_template.hop2_lt"): "failed",
     ("CKV_STRATA_7", "aws_batch_job_queue.good_queue"): "passed",
     ("CKV_STRATA_7", "aws_batch_job_queue.fair_share_queue"): "failed",
     ("CKV_STRATA_8", "aws_batch_job_queue.good_queue"): "passed",

@@ -1,4 +1,4 @@
-"""`strata capacity`: the workload parser, the limits that bind, team caps, Batch quota use, submission time.
+"""`strata capacity`: the workload parser, the limits that bind, per-team caps, Batch quota use, submission time.
 
 Pure: the report is arithmetic over the validated config, so every case is a stack file (real or a
 copy with one change) and the numbers are checked by hand. The CLI is run as a subprocess at the end.
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_config import edit_stack
+from test_config import edit_stack, edit_team
 
-from core import capacity
+from core import capacity, naming
 from infra.config import load_from_files
-from modules.compute.settings import ComputeSettings
+from modules.compute.settings import ComputeSettings, team_caps
 from tools.capacity_report import (
     BATCH_MAX_ARRAY_SIZE,
     MEMORY_FOR_JOBS,
@@ -90,23 +90,56 @@ def test_bad_workload_specs_name_the_spec_the_problem_and_an_example(spec, probl
 # ---------------------------------------------------------------- the prod target and what binds
 
 
-def test_prod_runs_20000_one_vcpu_tasks_at_once_bound_by_maxvcpus():
-    report = capacity_report(load_from_files(REPO, "prod"))
+def give_forecasting_the_prod_pools(project: Path) -> None:
+    """forecasting as large as one team may be in prod: 4,096 on-demand + 16,384 Spot vCPUs."""
+    edit_team(project, "forecasting", lambda d: d["environments"]["prod"].update(maxVcpus=20_480, spotVcpus=16_384))
+
+
+def test_in_prod_each_team_runs_what_its_caps_allow():
+    """Every team has its own compute environments, capped at its team file's caps: forecasting (768 vCPUs,
+    half on Spot by default) runs 768 one-vCPU tasks at once, whatever the stack's pools would hold."""
+    platform = load_from_files(REPO, "prod")
+    report = capacity_report(platform)
     assert report.size == TaskSize(1, 2)
-    assert report.headline.kind == "cpu"
-    assert report.headline.tasks >= 20_000, report.headline
-    assert {p.kind: p.binding.name for p in report.headline.pools} == {"cpu-ondemand": "maxvCpus", "cpu-spot": "maxvCpus"}
+    assert (report.headline.team, report.headline.kind, report.headline.tasks) == ("forecasting", "cpu", 768)
+    assert report.headline.name == naming.job_queue("prod", "forecasting", "cpu")
+    assert {p.kind: (p.max_vcpus, p.binding.name) for p in report.headline.pools} == {
+        "cpu-ondemand": (384, "maxvCpus"),
+        "cpu-spot": (384, "maxvCpus"),
+    }
+    c = platform.settings.compute
+    assert {(p.team, p.kind): p.max_vcpus for p in report.pools} == {
+        (t.name, kind): cap for t in platform.teams for kind, cap in team_caps(c, t).items()
+    }
+    assert all(p.name == naming.compute_environment("prod", p.team, p.kind) for p in report.pools)
+    assert report.all_pools_tasks == 768 + 512 + 128  # every team's compute environments at once
+    fraud_gpu = next(p for p in report.pools if (p.team, p.kind) == ("fraud", "gpu"))
+    assert fraud_gpu.tasks == 128 and fraud_gpu.binding.name == "maxvCpus"
+
+
+def test_one_team_given_the_prod_pools_runs_20000_tasks_at_once(project):
+    give_forecasting_the_prod_pools(project)
+    report = capacity_report(load_from_files(project, "prod"))
+    assert report.headline.team == "forecasting" and report.headline.tasks == 20_480 >= 20_000
     assert report.headline.binding == "maxvCpus (cpu-ondemand, cpu-spot)"
-    prod = load_from_files(REPO, "prod").settings.compute
-    assert report.headline.tasks == prod.cpu.max_vcpus + prod.spot.max_vcpus
+    rows = {(t.team, t.queue): t for t in report.teams}
+    assert rows[("forecasting", "cpu")].binding == "team maxVcpus" and rows[("fraud", "cpu")].tasks == 512
 
 
-def test_the_seed_workload_fits_prod_and_takes_400_s_to_submit_one_job_at_a_time():
+def test_the_seed_workload_runs_in_waves_in_prod_and_at_once_for_a_team_given_the_pools(project):
     answer = capacity_report(load_from_files(REPO, "prod"), parse_workload(SEED)).workload
-    assert answer is not None and answer.fits and answer.waves == 1
-    assert answer.queue.binding.startswith("maxvCpus")
+    assert answer is not None and not answer.fits
+    assert (answer.queue.team, answer.queue.tasks, answer.waves) == ("forecasting", 768, math.ceil(20_000 / 768))
+    assert {t.team: (t.tasks, t.binding) for t in answer.teams} == {
+        "forecasting": (768, "team maxVcpus"),
+        "fraud": (512, "team maxVcpus"),
+    }
     assert (answer.submission.single_calls, answer.submission.single_seconds) == (20_000, 400)
     assert (answer.submission.array_calls, answer.submission.array_seconds) == (2, 0.04)
+    give_forecasting_the_prod_pools(project)
+    big = capacity_report(load_from_files(project, "prod"), parse_workload(SEED)).workload
+    assert big is not None and big.fits and big.waves == 1 and big.queue.team == "forecasting"
+    assert big.queue.binding.startswith("maxvCpus")
 
 
 @pytest.mark.parametrize(
@@ -152,16 +185,18 @@ def test_subnet_ips_bind_for_fargate_in_an_adopted_vpc(project):
             "fargate": {"enabled": True, "maxVcpus": 1024},
         },
     )
+    edit_team(project, "forecasting", lambda d: d["environments"]["local"].update(fargateVcpus=1024))
     platform = load_from_files(project, "local")
     unknown = capacity_report(platform, parse_workload("2000:1vcpu:2gib:fargate"))
-    fargate = {p.kind: p for p in unknown.pools}["fargate"]
+    fargate = {(p.team, p.kind): p for p in unknown.pools}[("forecasting", "fargate")]
     assert fargate.binding.name == "maxvCpus" and {lim.name: lim.tasks for lim in fargate.limits}["subnet IPs"] is None
     assert "--subnet-ips" in unknown.ip_source
 
     report = capacity_report(platform, parse_workload("2000:1vcpu:2gib:fargate"), subnet_ips=500)
     reserved = capacity.FIXED_OVERHEAD_PER_AZ * 2
     assert report.batch_ips == 500 - reserved
-    assert report.headline.kind == "fargate" and report.headline.binding == "subnet IPs (fargate)"
+    assert (report.headline.team, report.headline.kind) == ("forecasting", "fargate")
+    assert report.headline.binding == "subnet IPs (fargate)"
     assert report.headline.tasks == 500 - reserved  # one ENI per Fargate task
     assert report.workload is not None and not report.workload.fits and report.workload.waves == math.ceil(2000 / 468)
 
@@ -177,84 +212,112 @@ def test_ec2_pools_take_one_ip_per_instance_and_share_the_subnets_in_queue_order
 
 @pytest.mark.parametrize("stack", ["local", "dev", "staging", "prod"])
 @pytest.mark.parametrize("size", [TaskSize(1, 2), TaskSize(0.25, 0.5)])
-def test_validated_subnets_never_bind_when_every_pool_is_full(stack, size):
-    """The validator sizes the private subnets for every pool at its maxVcpus (core.capacity): the
-    report must agree that addresses run out after vCPUs do, for the smallest tasks too."""
+def test_validated_subnets_never_bind_when_every_team_is_busy(stack, size):
+    """The validator sizes the private subnets for every pool at its maxVcpus (core.capacity). In the shipped
+    stacks the teams' caps together stay within the pools, so addresses run out after vCPUs do, for every
+    team's compute environments busy at once, and for one team of each kind at the pools' ceiling."""
     platform = load_from_files(REPO, stack)
+    c = platform.settings.compute
     ips, source = batch_ips(platform)
-    for pool in pools_together(
-        platform.settings.compute, tuple(platform.settings.compute.compute_environment_kinds()), size, ips, source
-    ):
+    for pool in pools_together(c, tuple(c.compute_environment_kinds()), size, ips, source):
         assert pool.binding.name != "subnet IPs", (stack, pool)
+    left = ips
+    for t in platform.teams:
+        together = pools_together(c, tuple(team_caps(c, t)), size, left, source, t, stack)
+        assert all(p.binding.name != "subnet IPs" for p in together), (stack, together)
+        left = None if left is None else left - sum(p.tasks for p in together)  # an upper bound on addresses used
+    assert left is None or left >= 0
 
 
 # ---------------------------------------------------------------- teams
 
 
-def test_a_team_cap_binds_before_the_queue():
+def test_team_rows_are_enforced_caps():
     report = capacity_report(load_from_files(REPO, "prod"))
     rows = {(t.team, t.queue): t for t in report.teams}
     forecasting = rows[("forecasting", "cpu")]
     assert (forecasting.cap_vcpus, forecasting.tasks, forecasting.binding) == (768, 768, "team maxVcpus")
-    assert forecasting.pool_tasks == report.headline.tasks and not forecasting.enforced
+    assert forecasting.pool_tasks == 768 and forecasting.enforced
     fraud_gpu = rows[("fraud", "gpu")]
-    assert (fraud_gpu.tasks, fraud_gpu.binding) == (128, "team gpuMaxVcpus")
-    assert ("forecasting", "gpu") not in rows  # not GPU-entitled: no GPU queue
+    assert (fraud_gpu.cap_vcpus, fraud_gpu.tasks, fraud_gpu.binding) == (128, 128, "team gpuMaxVcpus")
+    assert ("forecasting", "gpu") not in rows  # not GPU-entitled: no GPU compute environment or queue
 
 
-def test_the_queue_binds_before_a_large_team_cap():
-    # local: cpu 64 + spot 64 vCPUs of c/m/r (7.6 GiB per vCPU for jobs); 32 GiB tasks: 15 + 15 = 30 < 32 (forecasting's cap).
+def test_memory_binds_before_a_team_cap():
+    # local forecasting: 16 on-demand + 16 Spot vCPUs of c/m/r (7.6 GiB per vCPU for jobs); 32 GiB tasks:
+    # floor(16 x 7.6 / 32) = 3 per compute environment, 6 in all, below its cap of 32.
     report = capacity_report(load_from_files(REPO, "local"), parse_workload("100:1vcpu:32gib"))
     assert report.workload is not None
     team = {t.team: t for t in report.workload.teams}["forecasting"]
-    assert (team.cap_vcpus, team.tasks) == (32, 30) and team.binding == "memory (cpu-ondemand, cpu-spot)"
+    assert (team.cap_vcpus, team.tasks) == (32, 6) and team.binding == "memory (cpu-ondemand, cpu-spot)"
 
 
-def test_fargate_has_no_team_cap():
+def test_a_spot_what_if_uses_the_teams_spot_environment_alone():
+    report = capacity_report(load_from_files(REPO, "local"), parse_workload("100:1vcpu:2gib:spot"))
+    assert report.workload is not None
+    # research runs on-demand only in local (spotVcpus: 0): it has no Spot environment to ask about.
+    assert {t.team: (t.cap_vcpus, t.tasks) for t in report.workload.teams} == {"forecasting": (16, 16), "fraud": (16, 16)}
+    assert report.headline.name == "", "no queue targets a team's Spot environment alone"
+
+
+def test_fargate_is_capped_per_team():
     report = capacity_report(load_from_files(REPO, "local"))
-    row = {(t.team, t.queue): t for t in report.teams}[("forecasting", "fargate")]
-    assert row.cap_vcpus is None and row.tasks == 16 and row.binding == "maxvCpus (fargate)"
+    rows = {(t.team, t.queue): t for t in report.teams}
+    assert {name: rows[(name, "fargate")].tasks for name in ("forecasting", "fraud", "research")} == {
+        "forecasting": 8,
+        "fraud": 4,
+        "research": 4,
+    }
+    assert rows[("forecasting", "fargate")].binding == "team fargateVcpus"
+
+
+def test_a_team_without_the_kind_is_left_out_and_a_stack_without_it_says_so():
+    report = capacity_report(load_from_files(REPO, "prod"), parse_workload("10:1vcpu:4gib:fargate"))
+    assert report.workload is not None and report.workload.teams == ()
+    assert report.headline.pools == () and report.headline.tasks == 0 and report.workload.waves is None
 
 
 # ---------------------------------------------------------------- Batch quotas
 
 
-def test_quota_use_counts_queues_and_compute_environments():
+def test_quota_use_counts_each_teams_compute_environments_and_queues():
     prod = {q.name: q for q in capacity_report(load_from_files(REPO, "prod")).quotas}
     assert (prod["job queues"].used, prod["job queues"].limit) == (3, 50)  # forecasting: cpu; fraud: cpu + gpu
-    assert (prod["compute environments"].used, prod["compute environments"].limit) == (3, 50)  # on-demand, Spot, GPU
+    ces = prod["compute environments"]
+    assert (ces.used, ces.limit) == (5, 50) and ces.note == "one per team and kind: cpu-ondemand 2, cpu-spot 2, gpu 1"
     assert (prod["compute environments per queue"].used, prod["compute environments per queue"].limit) == (2, 3)
-    assert "room for 47 more teams" in prod["job queues"].note
+    teams = prod["teams, with cpu-ondemand, cpu-spot and gpu each"]
+    assert (teams.used, teams.limit) == (2, 16)  # 50 // 3 compute environments
+    assert teams.note.startswith("25 with cpu-ondemand and cpu-spot only;")  # 50 // 2
     local = {q.name: q for q in capacity_report(load_from_files(REPO, "local")).quotas}
-    assert local["job queues"].used == 7  # Fargate adds a queue to every team: 2 + 3 + 2
-    assert local["compute environments"].used == 4
-    assert "room for 21 more teams" in local["job queues"].note  # (50 - 7) // 2
+    assert local["job queues"].used == 7 and local["job queues"].note == "by kind: cpu 3, gpu 1, fargate 3"
+    assert local["compute environments"].used == 9  # forecasting 3, fraud 4, research 2 (on-demand + Fargate)
+    assert "12 with Fargate too" in local["teams, with cpu-ondemand, cpu-spot and gpu each"].note  # 50 // 4
 
 
-def test_generated_teams_use_up_the_queue_quota(project):
+def test_generated_teams_use_up_the_compute_environment_quota(project):
     template = yaml.safe_load((project / "stacks/teams/forecasting.yaml").read_text())
     template["environments"]["prod"]["monthlyBudgetUsd"] = 100
     for i in range(10):
         (project / "stacks/teams" / f"gen-{i:02d}.yaml").write_text(yaml.safe_dump({**template, "team": f"gen-{i:02d}"}))
     quotas = {q.name: q for q in capacity_report(load_from_files(project, "prod")).quotas}
-    assert quotas["job queues"].used == 13 and "room for 37 more teams" in quotas["job queues"].note
+    assert quotas["job queues"].used == 13 and quotas["compute environments"].used == 25
 
 
-def test_queue_pools_match_the_compute_module():
+@pytest.mark.parametrize(
+    "kinds", [("cpu-ondemand",), ("cpu-spot",), ("cpu-ondemand", "cpu-spot"), ("cpu-ondemand", "cpu-spot", "gpu", "fargate")]
+)
+def test_queue_pools_match_the_compute_module(kinds):
     from modules.compute.policies import queue_compute_environments
 
-    for spot in (True, False):
-        for gpu in (True, False):
-            for fargate in (True, False):
-                c = ComputeSettings.model_validate(
-                    {"cpu": {"maxVcpus": 8}, "spot": {"enabled": spot}, "gpu": {"enabled": gpu}, "fargate": {"enabled": fargate}}
-                )
-                enabled = c.compute_environment_kinds()
-                for kind in ("cpu", "gpu", "fargate"):
-                    if kind != "cpu" and kind not in enabled:
-                        continue
-                    expected = [k for k, _ in sorted(queue_compute_environments(c, kind), key=lambda pair: pair[1])]
-                    assert [k for k in QUEUE_POOLS[kind] if k in enabled] == expected, (spot, gpu, fargate, kind)
+    for kind in ("cpu", "gpu", "fargate"):
+        mine = [k for k in QUEUE_POOLS[kind] if k in kinds]
+        if not mine:
+            with pytest.raises(ValueError):
+                queue_compute_environments(kinds, kind)
+            continue
+        expected = [k for k, _ in sorted(queue_compute_environments(kinds, kind), key=lambda pair: pair[1])]
+        assert mine == expected, (kinds, kind)
 
 
 # ---------------------------------------------------------------- the command
@@ -269,10 +332,14 @@ def strata(*args: str) -> subprocess.CompletedProcess:
 def test_cli_prod():
     run = strata("capacity", "--stack", "prod")
     assert run.returncode == 0, run.stderr
-    assert "max concurrent 1 vCPU / 2 GiB tasks on the cpu queue: 20,480" in run.stdout
-    assert "binds first: maxvCpus (cpu-ondemand, cpu-spot)" in run.stdout
-    assert "job queues" in run.stdout and "Running On-Demand Standard" in run.stdout
-    assert "…" not in run.stdout, "a table was folded or cropped when piped"
+    out = run.stdout
+    assert "cpu queue: 768 (" in out and "binds first: maxvCpus (cpu-ondemand, cpu-spot)" in out
+    assert "team maxVcpus" in out and "team gpuMaxVcpus" in out, "each team's enforced caps"
+    assert "not enforced" not in out and "does not enforce" not in out
+    assert "one per team and kind: cpu-ondemand 2, cpu-spot 2, gpu 1" in out
+    assert "teams, with cpu-ondemand, cpu-spot and gpu each" in out
+    assert "job queues" in out and "Running On-Demand Standard" in out
+    assert "…" not in out, "a table was folded or cropped when piped"
 
 
 def test_cli_seed_workload():
@@ -280,17 +347,31 @@ def test_cli_seed_workload():
     assert run.returncode == 0, run.stderr
     out = run.stdout
     assert "200 x 100 = 20,000 tasks of 1 vCPU / 4 GiB on the cpu queue" in out
-    assert "fits: yes" in out
+    assert "fits: no - 768 at once, so 27 waves" in out
     assert "20,000 calls = 400 s" in out and "2 calls = 0.04 s" in out
-    assert "team forecasting: 768 at once" in out
+    assert "team forecasting: 768 at once (binds first: team maxVcpus) - 27 waves" in out
+    assert "team fraud: 512 at once (binds first: team maxVcpus) - 40 waves" in out
 
 
-def test_cli_json():
+def test_cli_json(project):
     run = strata("capacity", "--stack", "prod", "--workload", SEED, "--format", "json")
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
-    assert doc["headline"]["tasks"] >= 20_000 and doc["workload"]["fits"] is True
+    assert doc["headline"] == {
+        "team": "forecasting",
+        "queue": "cpu",
+        "tasks": 768,
+        "binding": "maxvCpus (cpu-ondemand, cpu-spot)",
+    }
+    assert doc["workload"]["fits"] is False and doc["workload"]["waves"] == 27 and doc["workload"]["team"] == "forecasting"
     assert doc["workload"]["submission"]["singleSeconds"] == 400
+    pools = {(p["team"], p["kind"]): (p["name"], p["maxVcpus"]) for p in doc["pools"]}
+    assert pools[("fraud", "gpu")] == ("strata-prod-fraud-gpu", 128)
+    assert {q["name"] for q in doc["queues"]} == {"strata-prod-forecasting-cpu", "strata-prod-fraud-cpu", "strata-prod-fraud-gpu"}
+    give_forecasting_the_prod_pools(project)
+    run = strata("capacity", "--stack", "prod", "--workload", SEED, "--format", "json", "--project-dir", str(project))
+    big = json.loads(run.stdout)
+    assert big["headline"]["tasks"] == 20_480 and big["workload"]["fits"] is True
 
 
 def test_cli_bad_spec_exits_2_without_a_traceback():

@@ -467,6 +467,8 @@ def test_a_teams_statements_reach_no_name_of_another_team(team: str, other: str)
     for statement in ds_statements(team):
         patterns = [r for r in _list(statement["Resource"]) if r != "*"]
         conditions = json.dumps(statement.get("Condition", {}))
-        for pattern in patterns + ([json.loads(conditions)["ForAllValues:ArnLike"]["events:TargetArn"]] if "TargetArn" in conditions else []):
+        for pattern in patterns + (
+            [json.loads(conditions)["ForAllValues:ArnLike"]["events:TargetArn"]] if "TargetArn" in conditions else []
+        ):
             for arn in others:
                 assert not fnmatch.fnmatchcase(arn, pattern), f"{team}'s {statement['Sid']} ({pattern}) matches {other}'s {arn}"
