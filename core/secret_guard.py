@@ -290,10 +290,11 @@ def task_definition_secret_problems(container_definitions: str | Sequence[Mappin
 
 
 def profile_secret_problems(profile: Mapping[str, Any]) -> list[str]:
-    """A team's Metaflow profile is stored as a plain SSM String: no key or value may look secret."""
+    """A team's Metaflow profile is stored as a plain SSM String: no key or value may look secret. A
+    secret-bearing key may only point at a secret (an ARN or a secret's name: :func:`is_reference_value`)."""
     problems = []
     for key, value in profile.items():
-        if is_secret_key(key):
+        if is_secret_key(key) and not (isinstance(value, str) and value.startswith("arn:") and is_reference_value(value)):
             problems.append(f"{key}: a secret-bearing key (secrets go to Secrets Manager, not the profile)")
         elif looks_like_secret_value(value if isinstance(value, str) else json.dumps(value)):
             problems.append(f"{key}: the value looks like a credential")

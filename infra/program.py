@@ -93,6 +93,7 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
                 job_queue_arns=compute.job_queue_arns,
                 job_role_arns=compute.job_role_arns,
                 kms_key_arn=datastore.kms_key_arn,
+                cost_centers={t.name: t.cost_center for t in platform.teams},
                 protect=s.protect,
                 tags=tags,
                 log_kms_key_arn=log_key.key_arn,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -41,6 +41,8 @@ class OrchestrationArgs(LayerArgs, ProtectArgs, LogKeyArgs):
     an inline policy for the team's state table, which Metaflow's tasks read and write."""
     kms_key_arn: pulumi.Input[str]
     """The platform's KMS key (the datastore key): encrypts the state tables."""
+    cost_centers: Mapping[str, str] = field(default_factory=dict)
+    """team -> its cost center: a team's table and roles are billed to it (the ``cost-center`` tag)."""
 
 
 class Orchestration(Component):
@@ -170,6 +172,8 @@ class Orchestration(Component):
         """One team's table, Step Functions role, EventBridge role, and its job role's grant on the table."""
         args, n, env, where = self._args, self._name, self._args.environment, self._aws.where
         tags = {**platform_tags, naming.TEAM_TAG: team}
+        if team in args.cost_centers:
+            tags["cost-center"] = args.cost_centers[team]
         child = self._child()
         name_prefix = naming.state_machine_name_prefix(env, team)
         table = self._table(f"{team}-state-table", naming.team_state_table(env, team), tags)

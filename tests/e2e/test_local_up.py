@@ -80,10 +80,18 @@ def test_the_deployment_is_real_in_moto(local_cloud):
     batch = client(local_cloud, "batch")
     queue = batch.describe_job_queues(jobQueues=[profile["METAFLOW_BATCH_JOB_QUEUE"]])["jobQueues"][0]
     assert queue["jobQueueName"] == naming.job_queue("local", "fraud", "cpu")
-    ces = batch.describe_compute_environments()["computeEnvironments"]
-    ec2 = [ce for ce in ces if ce["computeResources"]["type"] in ("EC2", "SPOT")]
-    assert len(ec2) == 3, "expected on-demand, spot and GPU compute environments"
+    ces = {ce["computeEnvironmentArn"]: ce for ce in batch.describe_compute_environments()["computeEnvironments"]}
+    ec2 = [ce for ce in ces.values() if ce["computeResources"]["type"] in ("EC2", "SPOT")]
+    # Every team has its own compute environments (on-demand, and Spot and GPU where it has them), none shared.
+    for ce in ces.values():
+        team = ce["tags"][naming.TEAM_TAG]
+        assert ce["computeEnvironmentName"].startswith(f"strata-local-{team}-"), (ce["computeEnvironmentName"], team)
+    assert {ce["computeEnvironmentName"] for ce in ec2} >= {
+        naming.compute_environment("local", "fraud", kind) for kind in ("cpu-ondemand", "cpu-spot", "gpu")
+    }
     assert all(ce["computeResources"]["minvCpus"] == 0 for ce in ec2)
+    behind_queue = [ces[o["computeEnvironment"]] for o in queue["computeEnvironmentOrder"]]
+    assert {ce["tags"][naming.TEAM_TAG] for ce in behind_queue} == {"fraud"}, "the team's queue feeds only its own capacity"
     role = profile["METAFLOW_ECS_S3_ACCESS_IAM_ROLE"].split("/")[-1]
     assert client(local_cloud, "iam").get_role(RoleName=role)["Role"]["RoleName"] == naming.job_role("local", "fraud")
 

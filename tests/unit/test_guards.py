@@ -893,3 +893,12 @@ def test_forbidden_actions_are_found_through_wildcards_and_not_action():
 )
 def test_launch_template_hop_limit(options, bad):
     assert bool(guards.launch_template_problems({"metadataOptions": options})) is bad
+
+
+def test_a_profile_key_may_point_at_a_secret_but_not_hold_one():
+    from core.secret_guard import profile_secret_problems
+
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:strata/dev/teams/fraud/metadata-api-key-AbCdEf"
+    assert profile_secret_problems({"METAFLOW_STRATA_API_KEY_SECRET": arn}) == []
+    assert profile_secret_problems({"METAFLOW_STRATA_API_KEY_SECRET": "k3y-value-in-clear"})
+    assert profile_secret_problems({"METAFLOW_SERVICE_AUTH_KEY": "abc"})
