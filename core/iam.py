@@ -112,6 +112,29 @@ def team_job_definitions_arn(partition: str, region: str, account_id: str, name_
     return f"arn:{partition}:batch:{region}:{account_id}:job-definition/{name_prefix}*" + (":*" if revision else "")
 
 
+def log_group_base_arn(what: str, log_group_arn: str) -> str:
+    """A concrete log group's ARN without DescribeLogGroups' ``:*``; ValueError naming ``what`` for anything
+    else: not an ARN, no group name, a wildcard (checked before the suffix is stripped, so ``...:log-group:*``
+    cannot pass as a group) or a stream ARN."""
+    base = log_group_arn.removesuffix(":*")
+    name = base.partition(":log-group:")[2]
+    if not base.startswith("arn:") or not name or ":" in name or any(w in base for w in _WILDCARDS):
+        raise ValueError(f"{what} must be a concrete log-group ARN naming one group: {log_group_arn!r}")
+    return base
+
+
+def team_tagging_conditions(team: str) -> dict[str, dict[str, str]]:
+    """TagResource as ``team`` (tagging on create): only with the team's own tag, never over another team's."""
+    concrete("team", team)
+    return {"StringEquals": {f"aws:RequestTag/{TEAM_TAG}": team}, "StringEqualsIfExists": {f"aws:ResourceTag/{TEAM_TAG}": team}}
+
+
+def team_resource_condition(team: str) -> dict[str, dict[str, str]]:
+    """Acting on an existing resource (stop a job): only one tagged with the team."""
+    concrete("team", team)
+    return {"StringEquals": {f"aws:ResourceTag/{TEAM_TAG}": team}}
+
+
 def team_submit_conditions(team: str) -> dict[str, dict[str, str]]:
     """SubmitJob as ``team``: the job is tagged with the team (``aws:RequestTag``), and every resource it names
     (queue, job definition) carries the team's tag (``aws:ResourceTag``)."""

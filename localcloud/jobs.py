@@ -39,6 +39,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.naming import BATCH_LOG_GROUP
 from localcloud.server import FAKE_CREDENTIALS
 
 log = logging.getLogger("strata.localcloud.jobs")
@@ -227,17 +228,13 @@ def _run_now(job: Any, endpoint: str, region: str, dead_proxy: str, work_root: P
         log.info("batch job %s (%s): exit %s", job.job_id, job.job_name, exit_code)
 
 
-# Where AWS Batch sends a job's output when its definition names no awslogs group.
-DEFAULT_LOG_GROUP = "/aws/batch/job"
-
-
 def log_group_of(container: Mapping[str, Any] | None) -> str:
     """The log group a job's output goes to, as AWS Batch decides it: the definition's ``awslogs-group`` when it
     logs through the awslogs driver, else ``/aws/batch/job`` (moto always uses the latter)."""
     config = (container or {}).get("logConfiguration") or {}
     if config.get("logDriver", "awslogs") == "awslogs":
-        return (config.get("options") or {}).get("awslogs-group") or DEFAULT_LOG_GROUP
-    return DEFAULT_LOG_GROUP
+        return (config.get("options") or {}).get("awslogs-group") or BATCH_LOG_GROUP
+    return BATCH_LOG_GROUP
 
 
 def _write_logs(job: Any, lines: list[str]) -> None:

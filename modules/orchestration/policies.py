@@ -24,9 +24,12 @@ from core.iam import (
     Statement,
     batch_jobs_arn,
     concrete,
+    log_group_base_arn,
     require_arn,
     team_job_definitions_arn,
+    team_resource_condition,
     team_submit_conditions,
+    team_tagging_conditions,
     via_service,
 )
 from core.naming import TEAM_TAG
@@ -130,19 +133,9 @@ def dynamodb_via_service(region: str, dns_suffix: str = "amazonaws.com") -> str:
     return via_service("dynamodb", region, dns_suffix)
 
 
-def log_group_base_arn(log_group_arn: str) -> str:
-    """A concrete log group's ARN without DescribeLogGroups' ``:*``; a wildcard or missing name is refused
-    (checked before the suffix is stripped, so ``...:log-group:*`` cannot pass as a group)."""
-    base = require_arn("log_group_arn", log_group_arn.removesuffix(":*"))
-    name = base.partition(":log-group:")[2]
-    if not name or ":" in name:
-        raise ValueError(f"log_group_arn must name one log group: {log_group_arn!r}")
-    return base
-
-
 def execution_log_group_arn(log_group_arn: str) -> str:
     """The form Step Functions' ``LoggingConfiguration`` wants (``...:log-group:<name>:*``)."""
-    return f"{log_group_base_arn(log_group_arn)}:*"
+    return f"{log_group_base_arn('log_group_arn', log_group_arn)}:*"
 
 
 # ---------------------------------------------------------------- trust policies
@@ -252,17 +245,14 @@ def step_functions_role_policy(
                 "Effect": "Allow",
                 "Action": "batch:TagResource",
                 "Resource": jobs,
-                "Condition": {
-                    "StringEquals": {f"aws:RequestTag/{TEAM_TAG}": team},
-                    "StringEqualsIfExists": {f"aws:ResourceTag/{TEAM_TAG}": team},
-                },
+                "Condition": team_tagging_conditions(team),
             },
             {
                 "Sid": "TerminateOwnJobs",
                 "Effect": "Allow",
                 "Action": "batch:TerminateJob",
                 "Resource": jobs,
-                "Condition": {"StringEquals": {f"aws:ResourceTag/{TEAM_TAG}": team}},
+                "Condition": team_resource_condition(team),
             },
             {
                 "Sid": "BatchSyncManagedRule",
@@ -300,7 +290,7 @@ def log_delivery_policy(partition: str, region: str, account_id: str, log_group_
     with logging needs no ``logs:PutResourcePolicy``.
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html"""
     concrete("account_id", account_id)
-    base = log_group_base_arn(log_group_arn)
+    base = log_group_base_arn("log_group_arn", log_group_arn)
     return {
         "Version": VERSION,
         "Statement": [

@@ -17,9 +17,12 @@ from core.iam import (
     PolicyDocument,
     Statement,
     batch_jobs_arn,
+    log_group_base_arn,
     team_data_statements,
     team_job_definitions_arn,
+    team_resource_condition,
     team_submit_conditions,
+    team_tagging_conditions,
 )
 from core.naming import JOB_DEFINITION_SEPARATOR, TEAM_TAG, team_from_prefix
 
@@ -71,9 +74,7 @@ def trust_policy(principals: Sequence[str]) -> PolicyDocument:
 
 def job_log_arns(log_group_arn: str) -> list[str]:
     """A team's job log group and its streams (GetLogEvents is authorised on either, by API version)."""
-    group = log_group_arn.removesuffix(":*")
-    if not group.startswith("arn:") or ":log-group:" not in group or "*" in group:
-        raise ValueError(f"job_log_group_arn must be a concrete log-group ARN: {log_group_arn!r}")
+    group = log_group_base_arn("job_log_group_arn", log_group_arn)
     return [group, f"{group}:log-stream:*"]
 
 
@@ -185,10 +186,7 @@ def data_scientist_policy(
             "Effect": "Allow",
             "Action": "batch:TagResource",
             "Resource": [jobs, definitions],
-            "Condition": {
-                "StringEquals": {f"aws:RequestTag/{TEAM_TAG}": team},
-                "StringEqualsIfExists": {f"aws:ResourceTag/{TEAM_TAG}": team},
-            },
+            "Condition": team_tagging_conditions(team),
         },
         {
             # Ctrl-C on `run --with batch` terminates the run's jobs; only jobs tagged with the team.
@@ -196,7 +194,7 @@ def data_scientist_policy(
             "Effect": "Allow",
             "Action": ["batch:TerminateJob", "batch:CancelJob"],
             "Resource": jobs,
-            "Condition": {"StringEquals": {f"aws:ResourceTag/{TEAM_TAG}": team}},
+            "Condition": team_resource_condition(team),
         },
         {
             "Sid": "RegisterOwnJobDefinitions",
