@@ -65,7 +65,7 @@ def _deploy_metadata(moto_server, *, name: str, env: str, cidr: int, endpoint_ty
     )
 
     def program():
-        md, vpc = declare_metadata(name, env, cidr, settings, datastore=bool(ui))
+        md, vpc = declare_metadata(name, env, cidr, settings)
         return {
             "ui_url": md.ui.url if md.ui else None,
             "ui_dns": md.ui.load_balancer_dns_name if md.ui else None,
