@@ -184,10 +184,26 @@ def test_region_list_is_botocores_partition_data():
     ],
 )
 def test_cidr_with_host_bits_gets_its_own_network_as_the_fix(project, network, key, fix, wrong):
-    edit_stack(project, "dev", strata__network=network)
+    # Local metadata: with egress none, jobs could not reach a REGIONAL metadata API (its own issue, below).
+    edit_stack(project, "dev", strata__network=network, strata__metadata={"metadataMode": "local"})
     [issue] = problems(project)
     assert issue.key == key and "host bits set" in issue.problem
     assert fix in issue.fix and wrong not in issue.fix
+
+
+@pytest.mark.parametrize("egress", ["none", "endpoints"])
+def test_metadata_service_without_nat_needs_a_private_api(project, egress):
+    """Batch jobs reach the metadata service only through its keyed API; without NAT only a PRIVATE REST API works."""
+    edit_stack(project, "dev", strata__network={"cidr": "10.20.0.0/16", "azCount": 3, "egress": egress})
+    issue = one(problems(project), "Pulumi.dev.yaml", "strata:metadata.frontDoor")
+    assert egress in issue.problem and "endpointType: PRIVATE" in issue.fix
+    edit_stack(
+        project,
+        "dev",
+        strata__network={"cidr": "10.20.0.0/16", "azCount": 3, "egress": egress},
+        strata__metadata={"frontDoor": "rest-api-nlb", "endpointType": "PRIVATE"},
+    )
+    assert load_from_files(project, "dev").settings.metadata.endpoint_type.value == "PRIVATE"  # valid as a whole
 
 
 def test_public_cidr(project):
