@@ -90,6 +90,24 @@ def service_trust_policy(service: str) -> PolicyDocument:
     }
 
 
+def web_identity_statement(provider_arn: str, issuer: str, namespace: str, service_account: str) -> Statement:
+    """IRSA: the pods of one Kubernetes service account (``system:serviceaccount:<namespace>:<name>``) may
+    assume the role through the cluster's OIDC provider, and no other account of the cluster. ``issuer`` is the
+    provider's URL without ``https://`` (``oidc.eks.<region>.amazonaws.com/id/<id>``)."""
+    host = issuer.removeprefix("https://")
+    return {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {
+            "StringEquals": {
+                f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                f"{host}:aud": "sts.amazonaws.com",
+            }
+        },
+    }
+
+
 # ---------------------------------------------------------------- AWS Batch ARN patterns
 
 

@@ -8,6 +8,7 @@ modules call the same functions to name resources, so the two can never disagree
 from __future__ import annotations
 
 import re
+import zlib
 
 # Our own rules for the two names users choose. They are stricter than any single AWS service so
 # that every derived name (S3, IAM, Batch, SSM, Kubernetes later) is valid without escaping.
@@ -333,3 +334,83 @@ def team_budget(env: str, team: str) -> str:
 
 def environment_budget(env: str) -> str:
     return f"strata-{env}-environment"
+
+
+# ---------------------------------------------------------------- Kubernetes (modules/kubernetes)
+# EKS cluster names: 1-100 characters, [0-9A-Za-z][A-Za-z0-9-_]*
+# (https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateCluster.html). Namespace and service-account
+# names are DNS-1123 labels: at most 63 characters of a-z, 0-9 and '-', starting and ending alphanumeric.
+_DNS1123_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+# Where the platform's own Kubernetes software runs. A team namespace may be none of these, nor any of
+# Kubernetes' own (``kube-*``, ``default``): core.naming.namespace_problem refuses them.
+ARGO_NAMESPACE = "argo"
+ARGO_EVENTS_NAMESPACE = "argo-events"
+SERVING_NAMESPACE = "seldon-system"
+SYSTEM_NAMESPACES = (
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    ARGO_NAMESPACE,
+    ARGO_EVENTS_NAMESPACE,
+    SERVING_NAMESPACE,
+    "amazon-cloudwatch",
+    "amazon-guardduty",
+    "aws-observability",
+)
+
+# In each team namespace: the service account Metaflow's pods run as (bound to the team's job role through
+# IRSA), the one Argo Events' sensors submit workflows with (the name Metaflow's docs use), the event bus
+# (Metaflow's default METAFLOW_ARGO_EVENTS_EVENT_BUS) and the webhook event source @trigger publishes to.
+TEAM_SERVICE_ACCOUNT = "strata-job"
+OPERATE_WORKFLOW_SERVICE_ACCOUNT = "operate-workflow-sa"
+TEAM_EVENT_BUS = "default"
+TEAM_EVENT_SOURCE = "metaflow-webhook"
+# The webhook's event name: Metaflow's sensors depend on <event source>/<METAFLOW_ARGO_EVENTS_EVENT>.
+TEAM_EVENT_NAME = "metaflow-event"
+WEBHOOK_PORT = 12000
+WEBHOOK_ENDPOINT = "/metaflow-event"
+# The label and taint key that mark a team's nodes (node groups) and everything it owns in the cluster.
+TEAM_LABEL = "strata.io/team"
+# The NodePort range (Kubernetes' default --service-node-port-range) the internal load balancer forwards to.
+NODE_PORT_MIN = 30000
+NODE_PORT_MAX = 32767
+ARGO_SERVER_PORT = 2746
+ARGO_SERVER_NODE_PORT = 32746
+
+
+def namespace_problem(namespace: str) -> str | None:
+    """Why ``namespace`` cannot be a team namespace, or None."""
+    if not _DNS1123_LABEL.match(namespace):
+        return "Kubernetes namespaces are DNS labels: 1-63 characters of a-z, 0-9 and '-', starting and ending alphanumeric"
+    if namespace in SYSTEM_NAMESPACES or namespace.startswith("kube-"):
+        return f"{namespace!r} is a system namespace (Kubernetes' own, or where the platform runs Argo or Seldon)"
+    return None
+
+
+def eks_cluster(env: str) -> str:
+    return f"strata-{env}"
+
+
+def eks_log_group(env: str) -> str:
+    """The control plane's log group: EKS writes to ``/aws/eks/<cluster>/cluster`` and nowhere else."""
+    return f"/aws/eks/{eks_cluster(env)}/cluster"
+
+
+def eks_role(env: str, part: str) -> str:
+    """The cluster's IAM roles: ``part`` is ``cluster``, ``nodes`` or ``autoscaler``."""
+    return f"strata-{env}-eks-{part}"
+
+
+def node_group(env: str, part: str) -> str:
+    """A managed node group: ``system``, ``gpu``, or ``<team>`` / ``<team>-gpu`` for a team's own nodes."""
+    return f"strata-{env}-{part}"
+
+
+def webhook_node_port(team: str) -> int:
+    """The port of a team's Argo Events webhook on the internal load balancer and the nodes: stable for the
+    team whatever other teams come and go (a hash of its name, never 2746's NodePort). Two teams whose
+    ports collide are refused by the loader, which names both."""
+    span = NODE_PORT_MAX - NODE_PORT_MIN - 1000  # 30000-31767: leaves the top for the platform's own ports
+    return NODE_PORT_MIN + zlib.crc32(team.encode()) % span

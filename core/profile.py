@@ -28,6 +28,27 @@ class ProfileError(ValueError):
 
 
 @dataclass(frozen=True)
+class KubernetesProfile:
+    """A team's keys on the Kubernetes layer (modules/kubernetes): Metaflow's ``@kubernetes`` and Argo settings,
+    and the cluster ``strata configure`` writes the team's kubeconfig context for."""
+
+    namespace: str
+    service_account: str  # the team's pods' account, bound to its job role through IRSA
+    container_registry: str
+    container_image: str
+    event_bus: str
+    event_source: str
+    events_service_account: str  # the account the team's sensors submit workflows with
+    webhook_url: str  # the team's webhook on the internal load balancer (from the VPC)
+    internal_webhook_url: str  # the same webhook from inside the cluster
+    ui_url: str  # the Argo server, on the internal load balancer
+    cluster_name: str
+    cluster_endpoint: str
+    cluster_ca_data: str  # the cluster's CA certificate (base64): public, not a secret
+    region: str
+
+
+@dataclass(frozen=True)
 class ProfileInputs:
     """What one team's profile is made of; every field comes from a stack output."""
 
@@ -57,12 +78,14 @@ class ProfileInputs:
     # Warehouse (modules/warehouse): the STRATA_WAREHOUSE_* keys `strata warehouse query` reads
     # (modules.warehouse.settings.profile_keys). Metaflow ignores keys it does not know.
     warehouse: Mapping[str, str] | None = None
+    # Kubernetes (modules/kubernetes): where the environment has the layer.
+    kubernetes: KubernetesProfile | None = None
 
 
 def render_profile(p: ProfileInputs) -> dict[str, str]:
     """The ``METAFLOW_*`` settings for one team. Raises :class:`ProfileError` on any missing value."""
     # Check the parts too: an empty bucket name would still yield a plausible-looking "s3:///..." root.
-    check_profile({k: v for k, v in vars(p).items() if v is not None and k != "warehouse"})
+    check_profile({k: v for k, v in vars(p).items() if v is not None and k not in ("warehouse", "kubernetes")})
     root = f"s3://{p.bucket_name}/{p.team_prefix.strip('/')}"
     team = naming.team_from_prefix(p.team_prefix)
     profile = {
@@ -88,6 +111,7 @@ def render_profile(p: ProfileInputs) -> dict[str, str]:
     profile.update(_step_functions_keys(p))
     profile.update(_metadata_keys(p))
     profile.update(_warehouse_keys(p))
+    profile.update(_kubernetes_keys(p.kubernetes, team))
     check_profile(profile)
     return profile
 
@@ -125,6 +149,36 @@ def _step_functions_keys(p: ProfileInputs) -> dict[str, str]:
     if p.sfn_execution_log_group_arn is not None:
         keys["METAFLOW_SFN_EXECUTION_LOG_GROUP_ARN"] = p.sfn_execution_log_group_arn
     return keys
+
+
+def _kubernetes_keys(k: KubernetesProfile | None, team: str) -> dict[str, str]:
+    """Metaflow's Kubernetes and Argo settings for the team's namespace, and the cluster for its kubeconfig.
+    Metaflow bakes every ``METAFLOW_*`` value into a workflow's pods, so nothing here may be a laptop's."""
+    if k is None:
+        return {}
+    return {
+        "METAFLOW_KUBERNETES_NAMESPACE": k.namespace,
+        "METAFLOW_KUBERNETES_SERVICE_ACCOUNT": k.service_account,
+        "METAFLOW_KUBERNETES_CONTAINER_REGISTRY": k.container_registry,
+        "METAFLOW_KUBERNETES_CONTAINER_IMAGE": k.container_image,
+        # The team's pods go to the team's own nodes (labelled and tainted with its name: modules/kubernetes).
+        "METAFLOW_KUBERNETES_NODE_SELECTOR": f"{naming.TEAM_LABEL}={team}",
+        "METAFLOW_KUBERNETES_TOLERATIONS": json.dumps(
+            [{"key": naming.TEAM_LABEL, "operator": "Equal", "value": team, "effect": "NoSchedule"}]
+        ),
+        "METAFLOW_ARGO_EVENTS_EVENT_BUS": k.event_bus,
+        "METAFLOW_ARGO_EVENTS_EVENT_SOURCE": k.event_source,
+        "METAFLOW_ARGO_EVENTS_EVENT": naming.TEAM_EVENT_NAME,
+        "METAFLOW_ARGO_EVENTS_SERVICE_ACCOUNT": k.events_service_account,
+        "METAFLOW_ARGO_EVENTS_WEBHOOK_URL": k.webhook_url,
+        "METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL": k.internal_webhook_url,
+        "METAFLOW_ARGO_WORKFLOWS_UI_URL": k.ui_url,
+        # Read by `strata configure` (the team's kubeconfig context); Metaflow ignores keys it does not know.
+        "METAFLOW_STRATA_EKS_CLUSTER": k.cluster_name,
+        "METAFLOW_STRATA_EKS_ENDPOINT": k.cluster_endpoint,
+        "METAFLOW_STRATA_EKS_CA_DATA": k.cluster_ca_data,
+        "METAFLOW_STRATA_EKS_REGION": k.region,
+    }
 
 
 def _metadata_keys(p: ProfileInputs) -> dict[str, str]:

@@ -97,6 +97,17 @@ def parse_network(
 
 
 @dataclass(frozen=True)
+class TeamKubernetes:
+    """A team's share of the Kubernetes cluster, resolved by the loader (modules/kubernetes)."""
+
+    namespace: str
+    cpu: int  # ResourceQuota requests.cpu / limits.cpu (cores)
+    memory_gib: int  # requests.memory / limits.memory
+    gpus: int  # requests.nvidia.com/gpu
+    container_image: str  # METAFLOW_KUBERNETES_CONTAINER_IMAGE
+
+
+@dataclass(frozen=True)
 class Team:
     """One team as it exists in one environment (its team file's ``environments.<env>``, resolved by the loader)."""
 
@@ -113,6 +124,8 @@ class Team:
     spot_vcpus: int = 0
     # The team's Fargate compute environment's cap; 0 = no Fargate queue for the team.
     fargate_vcpus: int = 0
+    # The team's namespace, quota and image where strata:kubernetes is enabled; None elsewhere.
+    kubernetes: TeamKubernetes | None = None
 
     @property
     def gpu(self) -> bool:

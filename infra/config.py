@@ -41,9 +41,10 @@ from core.issues import (
     Issues,
     pydantic_issues,
 )
-from core.settings import Model, Team
+from core.settings import Model, Team, TeamKubernetes
 from modules.compute.settings import ComputeSettings, check_batch_limits, check_team_caps, resolve_spot_vcpus
 from modules.datastore.settings import DatastoreSettings
+from modules.kubernetes.settings import KubernetesSettings, check_kubernetes, check_namespaces, check_team_kubernetes, default_quota
 from modules.metadata.settings import ApiEndpointType, FrontDoor, MetadataMode, MetadataSettings, check_metadata
 from modules.network.settings import Egress, NetworkMode, NetworkSettings, check_network
 from modules.observability.settings import DefaultTags, ObservabilitySettings, check_budgets, check_observability
@@ -92,6 +93,7 @@ class StackSettings(Model):
     orchestration: OrchestrationSettings = OrchestrationSettings()
     metadata: MetadataSettings = MetadataSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
+    kubernetes: KubernetesSettings = KubernetesSettings()
     observability: ObservabilitySettings
     default_tags: DefaultTags
 
@@ -209,6 +211,7 @@ _STACK_KEYS = {
     "strata:metadata": "metadata",
     "strata:observability": "observability",
     "strata:warehouse": "warehouse",
+    "strata:kubernetes": "kubernetes",
     "aws:defaultTags": "defaultTags",
 }
 # Keys of other providers/projects that a stack file may carry and we leave to their owners.
@@ -296,7 +299,7 @@ def build_platform(
         path=stack_path,
         issues=issues,
     )
-    teams = _load_teams(stack, teams_dir, known_envs, sections.get("compute"), issues)
+    teams = _load_teams(stack, teams_dir, known_envs, sections.get("compute"), sections.get("kubernetes"), issues)
     _check_warehouse(sections, teams, stack_path, issues)
     if settings is not None:
         check_batch_limits(settings.compute, teams, stack_path, issues)
@@ -380,6 +383,9 @@ def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: Issues
     o: OrchestrationSettings | None = sections.get("orchestration")
     if o is not None:
         check_orchestration(o, path, issues)
+    k: KubernetesSettings | None = sections.get("kubernetes")
+    if k is not None:
+        check_kubernetes(k, path, issues)
     n: NetworkSettings | None = sections.get("network")
     if n is None:
         return None
@@ -459,10 +465,18 @@ def _check_warehouse(sections: dict[str, Any], teams: list[Team], path: str, iss
         )
 
 
-def _load_teams(stack: str, teams_dir: Path, known_envs: set[str], compute: ComputeSettings | None, issues: Issues) -> list[Team]:
+def _load_teams(
+    stack: str,
+    teams_dir: Path,
+    known_envs: set[str],
+    compute: ComputeSettings | None,
+    kubernetes: KubernetesSettings | None,
+    issues: Issues,
+) -> list[Team]:
     files = sorted(teams_dir.glob("*.yaml")) + sorted(teams_dir.glob("*.yml"))
     seen: dict[str, Path] = {}
     teams: list[Team] = []
+    namespaces: dict[str, str] = {}
     for full in files:
         # Report paths as the user knows them: relative to the project (stacks/teams/x.yaml).
         path = full.relative_to(teams_dir.parent.parent) if teams_dir.parent.parent in full.parents else full
@@ -534,6 +548,10 @@ def _load_teams(stack: str, teams_dir: Path, known_envs: set[str], compute: Comp
             issues.add(path, "team", why, "shorten the team name")
         if compute is not None:
             _check_team_quota(tf.team, env_cfg, stack, compute, path, issues)
+        team_k8s: TeamKubernetes | None = None
+        if kubernetes is not None and kubernetes.enabled:
+            team_k8s = _team_kubernetes(tf.team, env_cfg, stack, kubernetes, path, issues)
+            namespaces[tf.team] = team_k8s.namespace
         teams.append(
             Team(
                 name=tf.team,
@@ -546,9 +564,22 @@ def _load_teams(stack: str, teams_dir: Path, known_envs: set[str], compute: Comp
                 monthly_budget_usd=env_cfg.monthly_budget_usd,
                 spot_vcpus=resolve_spot_vcpus(compute, env_cfg.max_vcpus, env_cfg.spot_vcpus),
                 fargate_vcpus=env_cfg.fargate_vcpus,
+                kubernetes=team_k8s,
             )
         )
+    check_namespaces(namespaces, {t: str(p) for t, p in seen.items()}, issues)
     return teams
+
+
+def _team_kubernetes(team: str, t: TeamEnvironment, stack: str, k: KubernetesSettings, path: Path, issues: Issues) -> TeamKubernetes:
+    """The team's namespace, quota and image, checked against strata:kubernetes and the system namespaces."""
+    tk = t.kubernetes
+    namespace = tk.namespace or team
+    check_team_kubernetes(
+        k, team=team, namespace=namespace, gpus=tk.gpus, stack=stack, path=str(path), key=f"environments.{stack}.kubernetes", issues=issues
+    )
+    cpu, memory = default_quota(t.max_vcpus, tk.cpu, tk.memory_gib)
+    return TeamKubernetes(namespace=namespace, cpu=cpu, memory_gib=memory, gpus=tk.gpus, container_image=tk.image or k.container_image)
 
 
 def _check_team_quota(team: str, t: TeamEnvironment, stack: str, c: ComputeSettings, path: Path, issues: Issues) -> None:

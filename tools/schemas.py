@@ -34,6 +34,7 @@ from pydantic.json_schema import GenerateJsonSchema
 from core import naming
 from core.settings import EMAIL, LOG_RETENTION_DAYS, PRINCIPAL_ARN
 from infra import config
+from modules.kubernetes.settings import EKS_VERSIONS
 from modules.observability.settings import MANAGED_BY, REQUIRED_TAG_KEYS, DefaultTags
 from modules.team.settings import TeamFile
 from modules.warehouse.settings import MAINTENANCE_WINDOW, REDSHIFT_NODE_TYPES
@@ -67,6 +68,7 @@ _EXTRA: dict[str, dict[str, dict[str, Any]]] = {
         "nodeType": {"enum": list(REDSHIFT_NODE_TYPES)},
         "maintenanceWindow": {"pattern": MAINTENANCE_WINDOW.pattern},
     },
+    "KubernetesSettings": {"logRetentionDays": _RETENTION, "version": {"enum": list(EKS_VERSIONS)}},
     "DefaultTags": {"tags": {"required": list(REQUIRED_TAG_KEYS), "properties": {"managed-by": {"const": MANAGED_BY}}}},
     "TeamEnvironment": {"principals": {"items": {"pattern": PRINCIPAL_ARN.pattern}}},
     "TeamFile": {"team": {"pattern": naming.TEAM_NAME.pattern}, "contacts": _EMAILS},

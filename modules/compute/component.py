@@ -55,6 +55,19 @@ class ComputeArgs(LayerArgs, LogKeyArgs):
     log_retention_days: int
     """Retention of every team's job log group (``strata:observability.logRetentionDays``): one of the
     values CloudWatch Logs accepts (``core.settings.LOG_RETENTION_DAYS``)."""
+    web_identity: WebIdentity | None = None
+    """The Kubernetes layer's OIDC provider (IRSA): each team's job role then also trusts the team's own
+    service account in its own namespace (``naming.TEAM_SERVICE_ACCOUNT``), so Metaflow's pods on Argo run as
+    the team's job role. None where the environment has no Kubernetes layer."""
+
+
+@dataclass(frozen=True)
+class WebIdentity:
+    """An EKS cluster's IAM OIDC provider, and the namespace of each team whose job role its pods may assume."""
+
+    provider_arn: pulumi.Input[str]
+    issuer: pulumi.Input[str]  # the cluster's OIDC issuer URL
+    namespaces: dict[str, str]  # team -> namespace
 
 
 class Compute(Component):
@@ -185,10 +198,25 @@ class Compute(Component):
     def _job_role(self, team: Team) -> aws.iam.Role:
         """The role a team's Batch jobs run as: its own datastore prefix and the key (through S3), nothing else."""
         args = self._args
+        trust: pulumi.Input[str] = json.dumps(iam.service_trust_policy(iam.ECS_TASKS_SERVICE))
+        web = args.web_identity
+        if web is not None and team.name in web.namespaces:
+            namespace = web.namespaces[team.name]
+            trust = pulumi.Output.all(web.provider_arn, web.issuer).apply(
+                lambda v: json.dumps(
+                    {
+                        **iam.service_trust_policy(iam.ECS_TASKS_SERVICE),
+                        "Statement": [
+                            *iam.service_trust_policy(iam.ECS_TASKS_SERVICE)["Statement"],
+                            iam.web_identity_statement(v[0], v[1], namespace, naming.TEAM_SERVICE_ACCOUNT),
+                        ],
+                    }
+                )
+            )
         role = aws.iam.Role(
             f"{self._name}-job-{team.name}",
             name=naming.job_role(args.environment, team.name),
-            assume_role_policy=json.dumps(iam.service_trust_policy(iam.ECS_TASKS_SERVICE)),
+            assume_role_policy=trust,
             description=f"Batch jobs of team {team.name} in {args.environment}: its datastore prefix only",
             tags=self._team_tags(team),
             opts=self._child(),

@@ -12,6 +12,22 @@ from pydantic import Field, field_validator
 from core.settings import Emails, Model, principal_arns
 
 
+class TeamKubernetes(Model):
+    """The team's share of the environment's Kubernetes cluster (``environments.<env>.kubernetes``), where
+    strata:kubernetes is enabled. Every key is optional."""
+
+    # The team's namespace. Default: the team's name. Never a system namespace (kube-*, default, argo, ...).
+    namespace: str | None = None
+    # The namespace's ResourceQuota: CPU cores and memory (GiB) its pods may request, and NVIDIA GPUs.
+    # Default: maxVcpus cores, 4 GiB a core, no GPU. GPUs need strata:kubernetes.gpuNodes.enabled.
+    cpu: int | None = Field(default=None, gt=0)
+    memory_gib: int | None = Field(default=None, gt=0)
+    gpus: int = Field(default=0, ge=0)
+    # The image the team's Metaflow pods run (METAFLOW_KUBERNETES_CONTAINER_IMAGE). Default: the stack's
+    # strata:kubernetes.containerImage, from strata:kubernetes.containerRegistry unless it names a registry.
+    image: str | None = None
+
+
 class TeamEnvironment(Model):
     """The team in one environment (``environments.<env>`` of its team file)."""
 
@@ -36,6 +52,8 @@ class TeamEnvironment(Model):
     # The team's monthly AWS Budget in this environment (USD), filtered by its `team` tag; alerts at
     # 80% and 100% go to the team's contacts.
     monthly_budget_usd: float = Field(gt=0)
+    # The team's namespace, quota and image on the Kubernetes layer (when the stack enables it).
+    kubernetes: TeamKubernetes = TeamKubernetes()
 
     @field_validator("principals")
     @classmethod
