@@ -386,6 +386,15 @@ def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: Issues
     k: KubernetesSettings | None = sections.get("kubernetes")
     if k is not None:
         check_kubernetes(k, path, issues)
+        net: NetworkSettings | None = sections.get("network")
+        if k.enabled and net is not None and net.cidr is None:
+            issues.add(
+                path,
+                "strata:network.cidr",
+                "the Kubernetes layer admits the VPC's CIDR (internal load balancer, NodePorts, NetworkPolicies), "
+                "which is not known for an adopted VPC without it",
+                "set strata:network.cidr to the adopted VPC's CIDR",
+            )
     n: NetworkSettings | None = sections.get("network")
     if n is None:
         return None

@@ -11,11 +11,12 @@ from typing import Any
 import pulumi
 
 from core import naming
-from core.profile import ProfileInputs, render_profile
+from core.profile import KubernetesProfile, ProfileInputs, render_profile
 from core.settings import Team
 from infra.config import ConfigError, Platform, load_from_pulumi
-from modules.compute.component import Compute, ComputeArgs
+from modules.compute.component import Compute, ComputeArgs, WebIdentity
 from modules.datastore.component import Datastore, DatastoreArgs
+from modules.kubernetes.component import Cluster, ClusterArgs, TeamNamespace, TeamNamespaceArgs
 from modules.metadata.component import Metadata, MetadataArgs
 from modules.metadata.settings import MetadataMode
 from modules.metadata.ui_spec import ACCESS_LOG_PREFIX as UI_ACCESS_LOG_PREFIX
@@ -64,6 +65,28 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
             elb_log_prefix=UI_ACCESS_LOG_PREFIX if s.metadata.enabled and s.metadata.ui.enabled else None,
         ),
     )
+    # The Kubernetes layer's cluster comes before compute: each team's job role trusts the team's service account
+    # through the cluster's OIDC provider (IRSA), so Metaflow's pods on Argo run as the team's job role.
+    cluster: Cluster | None = None
+    if s.kubernetes.enabled and platform.teams:
+        assert s.network.cidr is not None  # infra.config requires it with the layer on
+        cluster = Cluster(
+            "kubernetes",
+            ClusterArgs(
+                environment=env,
+                settings=s.kubernetes,
+                teams=platform.teams,
+                region=platform.region,
+                vpc_id=network.vpc_id,
+                vpc_cidr=s.network.cidr,
+                subnet_ids=network.private_subnet_ids,
+                kms_key_arn=datastore.kms_key_arn,
+                bucket_name=datastore.bucket_name,
+                protect=s.protect,
+                tags=tags,
+                log_kms_key_arn=log_key.key_arn,
+            ),
+        )
     compute = Compute(
         "compute",
         ComputeArgs(
@@ -78,6 +101,13 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
             # Each team's job log group: the environment's log retention and log key.
             log_kms_key_arn=log_key.key_arn,
             log_retention_days=s.observability.log_retention_days,
+            web_identity=WebIdentity(
+                provider_arn=cluster.oidc_provider_arn,
+                issuer=cluster.oidc_issuer,
+                namespaces={t.name: t.kubernetes.namespace for t in platform.teams if t.kubernetes is not None},
+            )
+            if cluster is not None
+            else None,
         ),
     )
 
@@ -150,6 +180,26 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
         warehouse_access = warehouse.team_access[team.name] if warehouse is not None else None
         fargate_role = compute.fargate_execution_role_arn
 
+        def kubernetes_of(v: dict[str, Any], team: Team = team) -> KubernetesProfile | None:
+            if cluster is None or team.kubernetes is None:
+                return None
+            return KubernetesProfile(
+                namespace=team.kubernetes.namespace,
+                service_account=naming.TEAM_SERVICE_ACCOUNT,
+                container_registry=s.kubernetes.container_registry,
+                container_image=team.kubernetes.container_image,
+                event_bus=naming.TEAM_EVENT_BUS,
+                event_source=naming.TEAM_EVENT_SOURCE,
+                events_service_account=naming.OPERATE_WORKFLOW_SERVICE_ACCOUNT,
+                webhook_url=v["webhook_url"],
+                internal_webhook_url=cluster.internal_webhook_urls[team.name],
+                ui_url=v["argo_ui_url"],
+                cluster_name=v["eks_cluster"],
+                cluster_endpoint=v["eks_endpoint"],
+                cluster_ca_data=v["eks_ca"],
+                region=platform.region,
+            )
+
         def profile_of(v: dict[str, Any], team: Team = team) -> dict[str, str]:
             return render_profile(
                 ProfileInputs(
@@ -170,6 +220,7 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
                     service_internal_url=v["internal_url"],
                     api_key_secret_arn=v["api_key_secret"],
                     warehouse=warehouse.profile_keys(team.name, v["warehouse_role"], platform.region) if warehouse else None,
+                    kubernetes=kubernetes_of(v, team),
                 )
             )
 
@@ -187,6 +238,11 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
             internal_url=metadata.internal_url if metadata is not None and use_service else None,
             api_key_secret=metadata.api_key_secret_arns[team.name] if metadata is not None and use_service else None,
             warehouse_role=warehouse.copy_role_arns[team.name] if warehouse is not None else None,
+            webhook_url=cluster.webhook_urls[team.name] if cluster is not None else None,
+            argo_ui_url=cluster.ui_url if cluster is not None else None,
+            eks_cluster=cluster.cluster_name if cluster is not None else None,
+            eks_endpoint=cluster.endpoint if cluster is not None else None,
+            eks_ca=cluster.ca_data if cluster is not None else None,
         ).apply(profile_of)
         component = TeamComponent(
             f"team-{team.name}",
@@ -213,6 +269,22 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
         )
         profiles[team.name] = profile
         roles[team.name] = component.data_scientist_role_arn
+        if cluster is not None:
+            # The team's namespace and everything in it; its data scientists' access entry maps their role there.
+            TeamNamespace(
+                f"kubernetes-team-{team.name}",
+                TeamNamespaceArgs(
+                    environment=env,
+                    team=team,
+                    cluster=cluster,
+                    job_role_arn=compute.job_role_arns[team.name],
+                    data_scientist_role_arn=component.data_scientist_role_arn,
+                    bucket_name=datastore.bucket_name,
+                    region=platform.region,
+                    vpc_cidr=s.network.cidr or "",
+                    tags={**tags, "team": team.name, "cost-center": team.cost_center},
+                ),
+            )
 
     # Last: watches every layer. The metadata layer's front door is an HTTP API (no load balancer), so its
     # health is watched through the ECS service; its database is an Aurora cluster.
@@ -273,6 +345,16 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
             "sfnStateTables": pulumi.Output.from_input(orchestration.state_table_names),
             "sfnLogGroup": orchestration.log_group_name,
             "teamStateMachinePrefixes": pulumi.Output.from_input(orchestration.state_machine_prefixes),
+        }
+    if cluster is not None:
+        outputs |= {
+            "eksClusterName": cluster.cluster_name,
+            "eksEndpoint": cluster.endpoint,
+            "argoWorkflowsUiUrl": cluster.ui_url,
+            "teamNamespaces": pulumi.Output.from_input(
+                {t.name: t.kubernetes.namespace for t in platform.teams if t.kubernetes is not None}
+            ),
+            "argoEventsWebhookUrls": pulumi.Output.from_input(cluster.webhook_urls),
         }
     if warehouse is not None:
         outputs |= {

@@ -39,11 +39,81 @@ NOT_EMULATED: dict[str, str] = {
     "aws:eks/accessEntry:AccessEntry": "moto's EKS backend has no access-entry API",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "moto's EKS backend has no access-entry API",
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": "moto's EKS backend has no pod-identity API",
+    "aws:autoscaling/attachment:Attachment": (
+        "moto's EKS node groups start no instances and create no Auto Scaling group to attach a target group to"
+    ),
     "aws:budgets/budgetAction:BudgetAction": "moto's Budgets backend has no budget actions",
     "aws:costexplorer/costAllocationTag:CostAllocationTag": (
         "moto's Cost Explorer backend has no UpdateCostAllocationTagsStatus (and on AWS only the payer account may call it)"
     ),
 }
+
+# pulumi-kubernetes: there is no Kubernetes API server in the local cloud. Every Kubernetes object and Helm
+# release the program declares is recorded (its inputs are its state) and validated, never applied; the CLI
+# says so with the counts (LocalEngine.kubernetes_summary).
+KUBERNETES_NOT_APPLIED = "no Kubernetes API server in the local cloud"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+# Components that hand the engine one opaque resource instead of their objects (remote components), or
+# render through the helm binary (helm.v3.Chart's kubernetes:helm:template invoke): nothing in them can be
+# recorded or validated, so the engine refuses them and names what to declare instead.
+OPAQUE_KUBERNETES = {
+    "kubernetes:helm.sh/v4:Chart": "use kubernetes.helm.v3.Release (its chart, version and values are recorded)",
+    "kubernetes:helm.sh/v3:Chart": "use kubernetes.helm.v3.Release (helm.v3.Chart renders with the helm binary)",
+    "kubernetes:yaml/v2:ConfigGroup": "declare each object as a typed resource or a CustomResource",
+    "kubernetes:yaml/v2:ConfigFile": "declare each object as a typed resource or a CustomResource",
+    "kubernetes:kustomize/v2:Directory": "declare each object as a typed resource or a CustomResource",
+}
+# The API groups Kubernetes serves itself: an object of one of them that kubernetes-validate has no schema
+# for names a kind or version the cluster does not have. Any other group is a custom resource (a CRD's).
+_BUILT_IN_GROUPS = frozenset(
+    {
+        "",
+        "apps",
+        "batch",
+        "autoscaling",
+        "policy",
+        "admissionregistration.k8s.io",
+        "apiextensions.k8s.io",
+        "apiregistration.k8s.io",
+        "certificates.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "events.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+        "networking.k8s.io",
+        "node.k8s.io",
+        "rbac.authorization.k8s.io",
+        "resource.k8s.io",
+        "scheduling.k8s.io",
+        "storage.k8s.io",
+    }
+)
+# Built-in kinds that live outside namespaces (pulumi-kubernetes ids them by name alone).
+_CLUSTER_SCOPED = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "StorageClass",
+        "CSIDriver",
+        "CSINode",
+        "VolumeAttachment",
+        "PriorityClass",
+        "RuntimeClass",
+        "IngressClass",
+        "APIService",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "FlowSchema",
+        "PriorityLevelConfiguration",
+        "CertificateSigningRequest",
+    }
+)
 
 # Services whose resources are global (no region in their ARNs, no region input).
 _GLOBAL_MODULES = ("aws:iam/",)
@@ -72,11 +142,15 @@ class ResourceRecord:
     arn: str | None = None
     physical_name: str | None = None
     not_emulated_reason: str | None = None
+    validated: str | None = None
+    """Kubernetes objects and Helm releases only: what they were validated against (never applied)."""
 
     def __str__(self) -> str:
         what = self.urn or f"{self.type} {self.name!r}"
         if self.not_emulated_reason:
             return f"{what}: NOT EMULATED ({self.not_emulated_reason})"
+        if self.validated:
+            return f"{what}: {self.id} (recorded, not applied: {KUBERNETES_NOT_APPLIED}; validated: {self.validated})"
         return f"{what}: {self.id}"
 
 
@@ -105,6 +179,8 @@ class LocalEngine(Mocks):
         self._clients: dict[tuple[str, str], Any] = {}
         self._keyed_locks: dict[str, threading.Lock] = {}
         self._records: list[ResourceRecord] = []
+        self._kubernetes: list[ResourceRecord] = []
+        self._cluster_versions: set[str] = set()
         self._notes: list[str] = []
         self._provider_regions: dict[str, str] = {}
         self._provider_default_tags: dict[str, dict[str, str]] = {}
@@ -119,9 +195,46 @@ class LocalEngine(Mocks):
 
     @property
     def emulation_notes(self) -> list[str]:
-        """Emulation gaps the engine worked around (e.g. conditional Denies kept out of moto)."""
+        """Emulation gaps the engine worked around (e.g. conditional Denies kept out of moto), then, when the
+        program declared any, what happened to its Kubernetes objects and Helm releases (kubernetes_summary)."""
         with self._lock:
-            return list(self._notes)
+            notes = list(self._notes)
+        summary = self.kubernetes_summary()
+        return [*notes, summary] if summary else notes
+
+    @property
+    def kubernetes_records(self) -> list[ResourceRecord]:
+        """The Kubernetes objects and Helm releases the program declared: recorded and validated, not applied.
+        They are not in ``resources``: nothing was created anywhere."""
+        with self._lock:
+            return list(self._kubernetes)
+
+    def kubernetes_summary(self) -> str | None:
+        """One line for `strata local up`: how many Kubernetes objects and Helm releases were recorded and
+        validated (against what), and that none was applied. None when the program declared none."""
+        records = self.kubernetes_records
+        if not records:
+            return None
+        releases = [r for r in records if r.type == HELM_RELEASE]
+        objects = [r for r in records if r.type != HELM_RELEASE]
+        head = f"{len(objects)} Kubernetes objects and {len(releases)} Helm releases"
+        if self.preview:
+            return f"{head} declared, not applied: {KUBERNETES_NOT_APPLIED}"
+        built_in = [r for r in objects if (r.validated or "").startswith("Kubernetes ")]
+        custom = sorted({r.type.rsplit(":", 1)[-1] for r in objects if r not in built_in})
+        details = []
+        if built_in:
+            details.append(
+                f"{len(built_in)} objects strict against the Kubernetes {', '.join(self._kubernetes_versions())} schemas"
+            )
+        if custom:
+            details.append(
+                f"{len(objects) - len(built_in)} custom resources ({', '.join(custom)}): apiVersion, kind and name here, "
+                "their schemas in the manifests gate"
+            )
+        if releases:
+            details.append(f"{len(releases)} releases: chart, repository, version and values")
+        return f"{head} recorded and validated, not applied: {KUBERNETES_NOT_APPLIED} ({'; '.join(details)})"
 
     def not_emulated_used(self) -> list[ResourceRecord]:
         """The declared resources of NOT_EMULATED types: present in the state, absent from moto."""
@@ -171,6 +284,13 @@ class LocalEngine(Mocks):
             )
         if args.typ.startswith("pulumi:providers:"):
             return self._provider(args, urn)
+        if args.typ in OPAQUE_KUBERNETES:
+            raise LocalEngineError(
+                f"local engine: {args.typ} {args.name!r} hides its objects (nothing to record or validate); "
+                f"{OPAQUE_KUBERNETES[args.typ]}"
+            )
+        if args.typ.startswith("kubernetes:") and not _is_component(args):
+            return self._kubernetes_object(args, urn)
         if _is_component(args):  # nothing exists in the cloud
             return "", dict(args.inputs)
         if args.typ in NOT_EMULATED:
@@ -199,6 +319,9 @@ class LocalEngine(Mocks):
                 f"local engine: creating {args.typ} {args.name!r} failed: {type(err).__name__}: {err}"
             ) from err
 
+        if args.typ == "aws:eks/cluster:Cluster" and created.outputs.get("version"):
+            with self._lock:  # the Kubernetes schemas the cluster's objects are validated against
+                self._cluster_versions.add(str(created.outputs["version"]))
         state = {**args.inputs, **created.outputs}
         if tags_all is not None:
             state["tagsAll"] = tags_all
@@ -272,6 +395,44 @@ class LocalEngine(Mocks):
         self._record(record, "not-emulated")
         return ("" if self.preview else synthetic_id), dict(args.inputs)
 
+    def _kubernetes_object(self, args: MockResourceArgs, urn: str | None) -> tuple[str, dict]:
+        """A Kubernetes object or Helm release: validated (in an up), recorded, never applied.
+
+        The state is the inputs, with the name pulumi-kubernetes would give an unnamed object; the id is
+        pulumi-kubernetes's (``<namespace>/<name>``, or ``<name>`` for a cluster-scoped kind). An invalid object
+        fails the deployment, as the API server would refuse it."""
+        if self.preview:  # inputs may be unknown: nothing to check yet
+            self._record_kubernetes(ResourceRecord(name=args.name, type=args.typ, id=None, urn=urn), "preview")
+            return "", dict(args.inputs)
+        plain = self._plain(args.inputs)
+        try:
+            if args.typ == HELM_RELEASE:
+                object_id, state, validated = _helm_release(args.name, plain)
+            else:
+                object_id, state, validated = _kubernetes_manifest(args.name, plain, self._kubernetes_versions())
+        except ValueError as err:
+            raise LocalEngineError(f"local engine: {args.typ} {args.name!r} is invalid: {err}") from err
+        record = ResourceRecord(name=args.name, type=args.typ, id=object_id, urn=urn, validated=validated)
+        self._record_kubernetes(record, "record")
+        return object_id, {**args.inputs, **state}
+
+    def _record_kubernetes(self, record: ResourceRecord, event: str) -> None:
+        with self._lock:
+            self._kubernetes.append(record)
+        if self._on_event:
+            self._on_event(event, record.type, record.name)
+
+    def _kubernetes_versions(self) -> list[str]:
+        """The Kubernetes minors of the EKS clusters this engine created (objects must be valid for each);
+        without one (a program with a provider of its own), the newest minor kubernetes-validate knows."""
+        with self._lock:
+            versions = sorted(self._cluster_versions)
+        if versions:
+            return versions
+        import kubernetes_validate
+
+        return [kubernetes_validate.latest_version()]
+
     def _region_of(self, inputs: dict[str, Any], provider_ref: str | None) -> str:
         """The resource's own ``region`` input, else its provider's region, else the engine's."""
         if inputs.get("region"):
@@ -329,6 +490,80 @@ def _is_component(args: MockResourceArgs) -> bool:
     if args.custom is None:
         return not args.typ.startswith("aws:")
     return not args.custom
+
+
+# --- Kubernetes objects and Helm releases --------------------------------------------------------
+
+
+def _auto_name(logical: str) -> str:
+    """pulumi-kubernetes names an object without ``metadata.name`` ``<logical>-<8 characters>`` (random there;
+    a hash of the logical name here, so reruns agree)."""
+    return f"{logical}-{hashlib.sha256(logical.encode()).hexdigest()[:8]}"
+
+
+def _group(api_version: str) -> str:
+    return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+
+
+def _kubernetes_manifest(logical: str, inputs: dict[str, Any], versions: list[str]) -> tuple[str, dict[str, Any], str]:
+    """``(id, state, validated against)`` of one object; ValueError when it is invalid.
+
+    Built-in kinds are validated with kubernetes-validate, strict (unknown fields refused), at every
+    Kubernetes minor the program's clusters run. A custom resource (a CRD's: Argo Events' EventBus and
+    EventSource) must name its apiVersion, kind and name; its schema comes with its chart, which is not here:
+    the manifests gate validates it (tests/gates/test_kubernetes_manifests.py)."""
+    import kubernetes_validate
+
+    api_version, kind = inputs.get("apiVersion"), inputs.get("kind")
+    if not isinstance(api_version, str) or not api_version or not isinstance(kind, str) or not kind:
+        raise ValueError("an object needs apiVersion and kind")
+    metadata = dict(inputs.get("metadata") or {})
+    metadata.setdefault("name", _auto_name(logical))
+    manifest = {**inputs, "metadata": metadata}
+    if _group(api_version) in _BUILT_IN_GROUPS:
+        for version in versions:
+            try:
+                kubernetes_validate.validate(manifest, version, strict=True)
+            except kubernetes_validate.SchemaNotFoundError:
+                raise ValueError(f"Kubernetes {version} has no {kind} in {api_version}") from None
+            except kubernetes_validate.ValidationError as err:
+                path = "/".join(str(p) for p in err.path) or "(top level)"
+                raise ValueError(f"{kind} {metadata['name']}: {path}: {err.message} (Kubernetes {version}, strict)") from None
+        validated = f"Kubernetes {', '.join(versions)} schemas, strict"
+    else:
+        validated = "custom resource: apiVersion, kind and name (its CRD's schema is checked by the manifests gate)"
+    if kind in _CLUSTER_SCOPED and metadata.get("namespace"):
+        raise ValueError(f"{kind} is cluster-scoped: metadata.namespace must not be set")
+    if kind in _CLUSTER_SCOPED:
+        object_id = metadata["name"]
+    else:
+        metadata.setdefault("namespace", "default")
+        object_id = f"{metadata['namespace']}/{metadata['name']}"
+    return object_id, {"metadata": metadata}, validated
+
+
+def _helm_release(logical: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+    """``(id, state, validated against)`` of a ``helm.v3.Release``; ValueError when helm could not install it
+    as declared (no chart; values that are not a map; a chart from a repository without a pinned version)."""
+    chart = inputs.get("chart")
+    if not isinstance(chart, str) or not chart:
+        raise ValueError("a release needs a chart")
+    values = inputs.get("values") or {}
+    if not isinstance(values, dict):
+        raise ValueError("values must be a map (helm's values.yaml shape)")
+    repository = (inputs.get("repositoryOpts") or {}).get("repo")
+    if (repository or chart.startswith("oci://")) and not inputs.get("version"):
+        raise ValueError(
+            f"chart {chart!r} from {repository or 'an OCI registry'} has no version: helm would install whatever is latest"
+        )
+    name = inputs.get("name") or _auto_name(logical)
+    namespace = inputs.get("namespace") or "default"
+    status = {"name": name, "namespace": namespace, "chart": chart, "version": inputs.get("version") or "", "status": "unknown"}
+    return (
+        f"{namespace}/{name}",
+        {"name": name, "namespace": namespace, "status": status},
+        "chart, repository, version and values",
+    )
 
 
 # --- the monitor -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Platform commands added to `strata` when the platform is installed: validate, capacity, plan-json, local."""
+"""Platform commands added to `strata` when the platform is installed: validate, capacity, plan-json, manifests, local."""
 
 from __future__ import annotations
 
@@ -204,9 +204,11 @@ def _print_workload(console: Console, a: cr.WorkloadAnswer) -> None:
 
 def register(app: typer.Typer) -> None:
     from localcloud.cli import app as local_app
+    from tools.manifests import manifests
     from tools.plancli import plan_json
 
     app.command()(validate)
     app.command()(capacity)
     app.command(name="plan-json")(plan_json)
+    app.command()(manifests)
     app.add_typer(local_app, name="local")

@@ -70,12 +70,29 @@ class Reference(_Strict):
     lines: tuple[ReferenceLine, ...]
 
 
+class DerivedPrice(_Strict):
+    """A price the table does not have, derived from one of its entries: ``usd`` = ``factor`` x the base
+    entry's price, by ``rule``, whose premise ``quote`` is in the note of ``quote_row``. Every line the model
+    prices with one says so ("derived price")."""
+
+    key: str
+    variant: str | None = None
+    usd: float
+    base_key: str
+    base_variant: str | None = None
+    factor: float
+    rule: str
+    quote: str
+    quote_row: str
+
+
 class PriceFile(_Strict):
     table: str
     region: str
     currency: str
     hours_per_month: int
     prices: tuple[PriceEntry, ...]
+    derived: tuple[DerivedPrice, ...] = ()
     free_tier: tuple[FreeTier, ...]
     reference: Reference
 
@@ -86,7 +103,7 @@ def price_file() -> PriceFile:
     return PriceFile.model_validate(yaml.safe_load(PRICE_FILE.read_text()))
 
 
-def _prices(entries: Iterable[PriceEntry]) -> dict[str, Any]:
+def _prices(entries: Iterable[PriceEntry | DerivedPrice]) -> dict[str, Any]:
     """``{key: usd}`` or, for entries with variants, ``{key: {variant: usd}}`` (the shape idle_lines reads)."""
     prices: dict[str, Any] = {}
     for e in entries:
@@ -98,7 +115,9 @@ def _prices(entries: Iterable[PriceEntry]) -> dict[str, Any]:
 
 
 HOURS = price_file().hours_per_month
-PRICES = _prices(price_file().prices)
+PRICES = _prices((*price_file().prices, *price_file().derived))
+# (key, variant) of every derived price: lines priced with one are marked.
+DERIVED = {(d.key, d.variant) for d in price_file().derived}
 _FREE = {f.key: f.quantity for f in price_file().free_tier}
 FREE_ALARM_METRICS = _FREE["alarm_metrics"]
 FREE_DASHBOARDS = _FREE["dashboards"]
@@ -123,6 +142,15 @@ FREE_AT_IDLE = {
     "aws:rds/cluster:Cluster": "Aurora storage $0.10/GB-month and I/O $0.20/million, usage only",
     "aws:redshiftserverless/workgroup:Workgroup": "$0.375 per RPU-hour only while queries run (60 s minimum)",
     "aws:redshiftserverless/namespace:Namespace": "managed storage $0.024/GB-month (warehouse_storage_gb)",
+    "aws:eks/addon:Addon": "free (the add-on's pods run on the node groups)",
+    "aws:eks/accessEntry:AccessEntry": "free",
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "free",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "free",
+    "aws:ec2/launchTemplate:LaunchTemplate": "free (its volumes bill on the instances it launches)",
+    "aws:autoscaling/attachment:Attachment": "free",
+    "aws:lb/targetGroup:TargetGroup": "free (the load balancer bills)",
+    "aws:lb/listener:Listener": "free (the load balancer bills)",
+    "kubernetes:helm.sh/v3:Release": "its pods run on the system nodes, which are priced",
 }
 
 
@@ -141,6 +169,76 @@ def _instance_hourly(instance_type: str) -> float:
         raise ValueError(f"no price for instance type {instance_type!r}; add it to tools/cost.py PRICES") from None
 
 
+def _derived_mark(key: str, variant: str | None = None) -> str:
+    """ " (derived price)" when the price of ``key``/``variant`` is not a row of the table (``derived`` entries)."""
+    return " (derived price)" if (key, variant) in DERIVED else ""
+
+
+_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Gi|G|Mi|Ti)?$")
+_GIB = {"Gi": 1.0, "G": 1e9 / 2**30, "Mi": 1 / 1024, "Ti": 1024.0, None: 1 / 2**30}
+
+
+def _gib(quantity: Any) -> float:
+    """A Kubernetes storage quantity ("10Gi", "20G", "512Mi") in GiB (EBS bills GiB as "GB-month")."""
+    found = _QUANTITY.match(str(quantity).strip())
+    if not found:
+        raise ValueError(f"cannot read the storage quantity {quantity!r}")
+    return float(found.group(1)) * _GIB[found.group(2)]
+
+
+def _node_group_lines(name: str, inputs: Mapping[str, Any], templates: Mapping[str, Mapping[str, Any]]) -> list[Line]:
+    """An EKS managed node group idle: ``minSize`` nodes (the cluster autoscaler scales down to it) with
+    their root volumes, from the group's launch template. A group from zero is a $0 line, so it is seen."""
+    nodes = int((inputs.get("scalingConfig") or {}).get("minSize", 0))
+    itype = (inputs.get("instanceTypes") or ["t3.medium"])[0]  # t3.medium: EKS's default instance type
+    if nodes == 0:
+        return [Line(f"EKS node group {name}: 0 x {itype} idle (scales from zero)", 0.0, name)]
+    lines = [
+        Line(
+            f"EKS node group {name}: {nodes} x {itype}{_derived_mark('ec2_hour', itype)}",
+            nodes * _instance_hourly(itype) * HOURS,
+            name,
+        )
+    ]
+    ref = inputs.get("launchTemplate") or {}
+    template = templates.get(str(ref.get("id"))) or templates.get(str(ref.get("name")))
+    mappings = (template or {}).get("blockDeviceMappings") or []
+    if not mappings:
+        raise ValueError(f"EKS node group {name}: no launch template with a root volume to price (declare its size and type)")
+    for mapping in mappings:
+        ebs = mapping.get("ebs") or {}
+        size, vtype = ebs.get("volumeSize"), ebs.get("volumeType")
+        if size is None or vtype not in PRICES["ebs_gb_month"]:  # type: ignore[operator]
+            raise ValueError(
+                f"EKS node group {name}: volume {mapping.get('deviceName')} needs volumeSize and a priced volumeType"
+            )
+        per_node = float(size) * PRICES["ebs_gb_month"][vtype]  # type: ignore[index]
+        lines.append(Line(f"EKS node group {name}: {nodes} x {size:g} GB {vtype} root volume", nodes * per_node, name))
+    return lines
+
+
+def _event_bus_lines(name: str, inputs: Mapping[str, Any]) -> list[Line]:
+    """An Argo Events JetStream EventBus with persistence: one EBS volume per replica (a StatefulSet's
+    volume claims), at the size and storage class it names. Replicas default to 3 (the EventBus CRD's
+    default). Without persistence the bus keeps its stream in memory and bills nothing of its own."""
+    jetstream = (inputs.get("spec") or {}).get("jetstream") or {}
+    persistence = jetstream.get("persistence")
+    if not persistence:
+        return []
+    replicas = int(jetstream.get("replicas", 3))
+    if "volumeSize" not in persistence:
+        raise ValueError(f"EventBus {name}: persistence without volumeSize; name it to price the volumes")
+    storage_class = str(persistence.get("storageClassName") or "")
+    vtype = next((t for t in ("gp3", "gp2") if t in storage_class), None)
+    if vtype is None:  # EKS 1.30+ has no default storage class: an unnamed one would leave the claims pending
+        raise ValueError(
+            f"EventBus {name}: cannot price storage class {storage_class or '(the default)'!r}: name a gp3 or gp2 class"
+        )
+    size = _gib(persistence["volumeSize"])
+    monthly = replicas * size * PRICES["ebs_gb_month"][vtype]  # type: ignore[index]
+    return [Line(f"JetStream volumes {name}: {replicas} x {size:g} GB {vtype}", monthly, name)]
+
+
 def _fargate_monthly(task: Mapping[str, Any], count: int) -> float:
     arch = (task.get("runtimePlatform") or {}).get("cpuArchitecture", "X86_64")
     vcpu, gb = float(task["cpu"]) / 1024, float(task["memory"]) / 1024
@@ -155,17 +253,29 @@ def _redshift_node_hourly(node_type: str) -> float:
         raise ValueError(f"no price for Redshift node type {node_type!r}; add it to tools/cost.py PRICES") from None
 
 
-def idle_lines(resources: Iterable[tuple[str, str, Mapping[str, Any]]], *, warehouse_storage_gb: float = 0.0) -> list[Line]:
+def idle_lines(
+    resources: Iterable[tuple[str, str, Mapping[str, Any]]],
+    *,
+    warehouse_storage_gb: float = 0.0,
+    eks_log_gb: float = 0.0,
+) -> list[Line]:
     """Price ``(type, name, inputs)`` triples; one line per resource that bills while idle.
 
     ``warehouse_storage_gb``: data assumed in the warehouse (Redshift managed storage, Serverless and RA3;
-    default 0, an empty warehouse). Each 100 GB adds $2.40/month."""
+    default 0, an empty warehouse). Each 100 GB adds $2.40/month.
+    ``eks_log_gb``: control-plane logs assumed ingested per month per EKS cluster (default 0: usage, not
+    estimated; an idle cluster still logs its API calls). Each GB adds $0.50."""
     lines = []
     resources = list(resources)
     # Lines that need a second resource: an Aurora instance's ACU floor is its cluster's, a service's
     # task size is its task definition's (matched by logical name, family or ARN).
     clusters = {i.get("clusterIdentifier"): i for t, _, i in resources if t == "aws:rds/cluster:Cluster"}
     tasks = {(n, i.get("family")): i for t, n, i in resources if t == "aws:ecs/taskDefinition:TaskDefinition"}
+    # A node group names its launch template by id (the mocks' "<logical name>-id") or by name.
+    templates: dict[str, Mapping[str, Any]] = {}
+    for t, n, i in resources:
+        if t == "aws:ec2/launchTemplate:LaunchTemplate":
+            templates[f"{n}-id"] = templates[str(i.get("name") or n)] = i
     for typ, name, inputs in resources:
         if typ == "aws:ec2/natGateway:NatGateway":
             lines.append(Line(f"NAT gateway {name}", PRICES["nat_gateway_hour"] * HOURS, name))
@@ -234,6 +344,21 @@ def idle_lines(resources: Iterable[tuple[str, str, Mapping[str, Any]]], *, wareh
             lines.append(Line(f"Route 53 private zone {name}", PRICES["private_dns_zone_month"], name))
         elif typ == "aws:secretsmanager/secret:Secret":
             lines.append(Line(f"secret {name}", PRICES["secret_month"], name))
+        elif typ == "aws:eks/cluster:Cluster":
+            # Standard support: the upgrade policy STANDARD keeps the cluster off extended support ($0.60/h).
+            lines.append(Line(f"EKS control plane {name}", PRICES["eks_cluster_hour"] * HOURS, name))
+            if inputs.get("enabledClusterLogTypes"):
+                per_gb = PRICES["logs_ingestion_gb"]
+                if eks_log_gb:
+                    lines.append(Line(f"EKS control-plane logs {name} ({eks_log_gb:g} GB assumed)", eks_log_gb * per_gb, name))
+                else:  # a $0 line, so the usage-priced item is seen next to the cluster
+                    lines.append(
+                        Line(f"EKS control-plane logs {name} (usage: ${per_gb:.2f}/GB ingested, not estimated)", 0.0, name)
+                    )
+        elif typ == "aws:eks/nodeGroup:NodeGroup":
+            lines += _node_group_lines(name, inputs, templates)
+        elif typ == "kubernetes:argoproj.io/v1alpha1:EventBus":
+            lines += _event_bus_lines(name, inputs)
         elif typ == "aws:lb/loadBalancer:LoadBalancer":
             azs = len(inputs.get("subnets") or inputs.get("subnetMappings") or [])
             network = inputs.get("loadBalancerType") == "network"

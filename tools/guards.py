@@ -162,6 +162,10 @@ STATEFUL_RULES: dict[str, StatefulRule] = {
         f"automated snapshots >= {MIN_BACKUP_RETENTION_DAYS} days",
         _redshift,
     ),
+    # The cluster's etcd (workflows, their history, every team's objects): EKS keeps no backup a user can restore.
+    "aws:eks/cluster:Cluster": StatefulRule(
+        "EKS cluster", "deletionProtection", "none restorable: the program re-declares every object", _rds_global
+    ),
     "aws:redshiftserverless/namespace:Namespace": StatefulRule(
         "Redshift Serverless namespace",
         "none in the provider: Pulumi protect + retainOnDelete only",
@@ -179,7 +183,7 @@ _STATEFUL_TYPES = re.compile(
     r"kms/(?:key|replicaKey|externalKey|replicaExternalKey):|"
     r"rds/(?:cluster|instance|globalCluster):|"
     r"dynamodb/(?:table|globalTable|tableReplica):|"
-    r"redshift/cluster:|redshiftserverless/namespace:|"
+    r"redshift/cluster:|redshiftserverless/namespace:|eks/cluster:|"
     r"efs/fileSystem:|ebs/volume:|fsx/|docdb/(?:cluster|globalCluster):|neptune/(?:cluster|globalCluster):|"
     r"elasticache/(?:replicationGroup|serverlessCache|cluster):|memorydb/cluster:|"
     r"opensearch/domain:|elasticsearch/domain:|backup/vault:|timestreamwrite/table:|keyspaces/table:|qldb/ledger:"

@@ -153,6 +153,7 @@ TYPE_TABLE: dict[str, str] = {
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "aws_ecr_lifecycle_policy",
     "aws:sqs/queue:Queue": "aws_sqs_queue",
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "aws_iam_openid_connect_provider",
+    "aws:autoscaling/attachment:Attachment": "aws_autoscaling_attachment",
 }
 
 # Pulumi modules whose Terraform types do not repeat the module name (aws:ec2/vpc -> aws_vpc), or
@@ -238,6 +239,8 @@ ATTRIBUTE_RENAMES: dict[str, dict[str, str]] = {
     "aws_redshiftserverless_workgroup": {"config_parameters": "config_parameter"},
     "aws_cloudwatch_metric_alarm": {"metric_queries": "metric_query"},
     "aws_budgets_budget": {"notifications": "notification", "cost_filters": "cost_filter"},
+    "aws_eks_node_group": {"taints": "taint"},
+    "aws_iam_openid_connect_provider": {"client_id_lists": "client_id_list", "thumbprint_lists": "thumbprint_list"},
 }
 
 # Attributes that are maps (free keys, kept verbatim), not blocks; matched on the last path part.
@@ -252,6 +255,7 @@ MAP_ATTRIBUTES = frozenset(
         "response_parameters",
         "stage_variables",
         "input_paths",
+        "labels",  # an EKS node group's Kubernetes labels
     }
 )
 
@@ -269,6 +273,7 @@ _IDENTITY_OUTPUTS: dict[str, tuple[str, ...]] = {
     "aws_launch_template": ("name",),
     "aws_eip": ("allocation_id",),
     "aws_instance": ("primary_network_interface_id",),
+    "aws_eks_cluster": ("name",),
 }
 
 # When one value matches several resources (a role and its instance profile can share a name), the
@@ -293,6 +298,7 @@ REFERENCE_TARGETS: dict[str, tuple[str, ...]] = {
     "compute_environment": ("aws_batch_compute_environment",),
     "allocation_id": ("aws_eip",),
     "network_interface_id": ("aws_instance",),
+    "cluster_name": ("aws_eks_cluster",),
 }
 
 SENSITIVE = "(sensitive)"

@@ -18,7 +18,7 @@ import localcloud.handlers.secretsmanager  # noqa: F401  (metadata layer)
 import localcloud.handlers.secretsmanager_reads  # noqa: F401  (metadata UI: OIDC client secret)
 import localcloud.handlers.servicediscovery  # noqa: F401  (metadata layer)
 
-from . import batch, budgets, cloudwatch, dynamodb, ec2, events, iam, index, kms, logs, redshift, s3, sns, ssm  # noqa: F401  (imported to register)
+from . import batch, budgets, cloudwatch, dynamodb, ec2, eks, events, iam, index, kms, logs, redshift, s3, sns, ssm  # noqa: F401  (imported to register)
 from .registry import INVOKE_HANDLERS, RESOURCE_HANDLERS, Created, Ctx
 
 __all__ = ["INVOKE_HANDLERS", "RESOURCE_HANDLERS", "Created", "Ctx"]

@@ -114,3 +114,24 @@ def instance_profile(ctx: Ctx, name: str, inputs: dict[str, Any]) -> Created:
         },
         physical_name=profile_name,
     )
+
+
+@resource("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+def open_id_connect_provider(ctx: Ctx, name: str, inputs: dict[str, Any]) -> Created:
+    """An IAM OIDC identity provider (IRSA: an EKS cluster's issuer). Its ARN is
+    ``arn:aws:iam::<account>:oidc-provider/<url without https://>``; IAM keys providers by URL, so a second
+    provider for the same issuer fails, as on AWS. Thumbprints are optional: IAM trusts the root CAs of
+    well-known issuers (EKS's among them) without one."""
+    url = inputs["url"]
+    if not url.startswith("https://"):
+        raise ValueError(f"url {url!r}: IAM accepts only https:// issuer URLs")
+    created = ctx.client("iam").create_open_id_connect_provider(
+        **compact(
+            Url=url,
+            ClientIDList=list(inputs.get("clientIdLists") or []) or None,
+            ThumbprintList=list(inputs.get("thumbprintLists") or []) or None,
+            Tags=key_value_tags(inputs.get("tags")),
+        )
+    )
+    arn = created["OpenIDConnectProviderArn"]
+    return Created(id=arn, outputs={"arn": arn}, physical_name=url.removeprefix("https://"))

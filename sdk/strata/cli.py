@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from strata import __version__, profiles, warehouse_cli
+from strata import __version__, kubeconfig, profiles, warehouse_cli
 from strata.output import console, platform_hint, python_command
 
 app = typer.Typer(
@@ -68,23 +68,58 @@ def configure(
     env: str = typer.Option(..., "--env", "-e", help="Environment, e.g. dev or prod."),
     team: str = typer.Option(..., "--team", "-t", help="Your team, e.g. fraud."),
     region: str = typer.Option(None, help="AWS region (default: your AWS configuration)."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing, different profile file."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing, different profile file (and kubeconfig context of the same name)."
+    ),
 ) -> None:
-    """Fetch your team's Metaflow profile with your AWS credentials and install it."""
+    """Fetch your team's Metaflow profile with your AWS credentials and install it (and, where the environment
+    has the Kubernetes layer, your team's kubeconfig context)."""
     try:
         profile = profiles.with_api_key(profiles.fetch_profile(env, team, region), env, team, region)
+        # Planned first: a kubeconfig conflict refuses before the profile file is touched.
+        kube_plan = kubeconfig.plan(profile, env, team, force=force)
         installed = profiles.install_profile(profile, env, team, force=force)
+        kube = kube_plan.write() if kube_plan else None
     except profiles.ProfileProblem as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
     name = profiles.profile_name(env, team)
     verb = "installed" if installed.changed else "already up to date:"
     out.print(f"{verb} {installed.path}", highlight=False)
+    if kube is not None:
+        _print_kubeconfig(kube)
     out.print(f"use it with: [bold]METAFLOW_PROFILE={name} {python_command()} flow.py run[/bold]", highlight=False)
     # The profile is the team's (one SSM parameter for everyone): it must not name a user, or every run
     # would land in one person's namespace. A shell without a user name is warned about instead.
     if profiles.metaflow_user(os.environ) is None:
         err.print(f"[yellow]note:[/yellow] {profiles.no_user_hint()}", highlight=False)
+
+
+def _print_kubeconfig(kube: kubeconfig.KubeInstalled) -> None:
+    """What configure did to the kubeconfig, and what kubectl and Metaflow will use."""
+    if not kube.changed:
+        out.print(f"kubeconfig context {kube.context} already up to date in {kube.path}", highlight=False)
+    elif kube.replaced:
+        out.print(f"kubeconfig: replaced {', '.join(kube.replaced)} in {kube.path} (--force)", highlight=False)
+    else:
+        out.print(f"kubeconfig: added context {kube.context} (namespace {kube.namespace}) to {kube.path}", highlight=False)
+    if kube.current_context_set:
+        out.print(f"kubeconfig: current context is now {kube.context}", highlight=False)
+    elif kube.current_context != kube.context:
+        # Metaflow uses the current context; another cluster's context stays current until the user switches.
+        err.print(
+            f"[yellow]note:[/yellow] your current kubeconfig context is {kube.current_context}; Metaflow's @kubernetes and "
+            f"argo-workflows use the current context: switch with [bold]kubectl config use-context {kube.context}[/bold]",
+            highlight=False,
+        )
+    err.print(
+        "[yellow]note:[/yellow] the context gets its token from `aws eks get-token` with your AWS credentials at the time "
+        "kubectl or Metaflow runs: they must be your team's data-scientist role, and the cluster's API endpoint must be "
+        "reachable from here (a private endpoint: VPN or a runner in the VPC; see docs/kubernetes.md)",
+        highlight=False,
+    )
+    if kubeconfig.aws_cli_missing():
+        err.print("[yellow]note:[/yellow] no `aws` command on PATH: install the AWS CLI v2 for that token", highlight=False)
 
 
 @app.command()
