@@ -373,6 +373,8 @@ WEBHOOK_PORT = 12000
 WEBHOOK_ENDPOINT = "/metaflow-event"
 # The label and taint key that mark a team's nodes (node groups) and everything it owns in the cluster.
 TEAM_LABEL = "strata.io/team"
+# The NVIDIA device plugin's extended resource, and the taint on every GPU node (EKS GPU AMI node groups).
+GPU_RESOURCE = "nvidia.com/gpu"
 # The NodePort range (Kubernetes' default --service-node-port-range) the internal load balancer forwards to.
 NODE_PORT_MIN = 30000
 NODE_PORT_MAX = 32767

@@ -43,8 +43,8 @@ class KubernetesProfile:
     internal_webhook_url: str  # the same webhook from inside the cluster
     ui_url: str  # the Argo server, on the internal load balancer
     cluster_name: str
-    cluster_endpoint: str
-    cluster_ca_data: str  # the cluster's CA certificate (base64): public, not a secret
+    # Not the cluster's endpoint and CA certificate: the certificate alone is ~1,400 characters and the profile
+    # must fit a Standard SSM parameter (4 KB). `strata configure` reads both with eks:DescribeCluster.
     region: str
 
 
@@ -163,8 +163,13 @@ def _kubernetes_keys(k: KubernetesProfile | None, team: str) -> dict[str, str]:
         "METAFLOW_KUBERNETES_CONTAINER_IMAGE": k.container_image,
         # The team's pods go to the team's own nodes (labelled and tainted with its name: modules/kubernetes).
         "METAFLOW_KUBERNETES_NODE_SELECTOR": f"{naming.TEAM_LABEL}={team}",
+        # Its own taint, and the GPU nodes' nvidia.com/gpu taint (a pod that asks for no GPU never lands there:
+        # the scheduler also needs the GPU resource, which only @kubernetes(gpu=N) requests).
         "METAFLOW_KUBERNETES_TOLERATIONS": json.dumps(
-            [{"key": naming.TEAM_LABEL, "operator": "Equal", "value": team, "effect": "NoSchedule"}]
+            [
+                {"key": naming.TEAM_LABEL, "operator": "Equal", "value": team, "effect": "NoSchedule"},
+                {"key": naming.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},
+            ]
         ),
         "METAFLOW_ARGO_EVENTS_EVENT_BUS": k.event_bus,
         "METAFLOW_ARGO_EVENTS_EVENT_SOURCE": k.event_source,
@@ -175,8 +180,6 @@ def _kubernetes_keys(k: KubernetesProfile | None, team: str) -> dict[str, str]:
         "METAFLOW_ARGO_WORKFLOWS_UI_URL": k.ui_url,
         # Read by `strata configure` (the team's kubeconfig context); Metaflow ignores keys it does not know.
         "METAFLOW_STRATA_EKS_CLUSTER": k.cluster_name,
-        "METAFLOW_STRATA_EKS_ENDPOINT": k.cluster_endpoint,
-        "METAFLOW_STRATA_EKS_CA_DATA": k.cluster_ca_data,
         "METAFLOW_STRATA_EKS_REGION": k.region,
     }
 

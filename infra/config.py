@@ -44,7 +44,13 @@ from core.issues import (
 from core.settings import Model, Team, TeamKubernetes
 from modules.compute.settings import ComputeSettings, check_batch_limits, check_team_caps, resolve_spot_vcpus
 from modules.datastore.settings import DatastoreSettings
-from modules.kubernetes.settings import KubernetesSettings, check_kubernetes, check_namespaces, check_team_kubernetes, default_quota
+from modules.kubernetes.settings import (
+    KubernetesSettings,
+    check_kubernetes,
+    check_namespaces,
+    check_team_kubernetes,
+    default_quota,
+)
 from modules.metadata.settings import ApiEndpointType, FrontDoor, MetadataMode, MetadataSettings, check_metadata
 from modules.network.settings import Egress, NetworkMode, NetworkSettings, check_network
 from modules.observability.settings import DefaultTags, ObservabilitySettings, check_budgets, check_observability
@@ -580,15 +586,26 @@ def _load_teams(
     return teams
 
 
-def _team_kubernetes(team: str, t: TeamEnvironment, stack: str, k: KubernetesSettings, path: Path, issues: Issues) -> TeamKubernetes:
+def _team_kubernetes(
+    team: str, t: TeamEnvironment, stack: str, k: KubernetesSettings, path: Path, issues: Issues
+) -> TeamKubernetes:
     """The team's namespace, quota and image, checked against strata:kubernetes and the system namespaces."""
     tk = t.kubernetes
     namespace = tk.namespace or team
     check_team_kubernetes(
-        k, team=team, namespace=namespace, gpus=tk.gpus, stack=stack, path=str(path), key=f"environments.{stack}.kubernetes", issues=issues
+        k,
+        team=team,
+        namespace=namespace,
+        gpus=tk.gpus,
+        stack=stack,
+        path=str(path),
+        key=f"environments.{stack}.kubernetes",
+        issues=issues,
     )
     cpu, memory = default_quota(t.max_vcpus, tk.cpu, tk.memory_gib)
-    return TeamKubernetes(namespace=namespace, cpu=cpu, memory_gib=memory, gpus=tk.gpus, container_image=tk.image or k.container_image)
+    return TeamKubernetes(
+        namespace=namespace, cpu=cpu, memory_gib=memory, gpus=tk.gpus, container_image=tk.image or k.container_image
+    )
 
 
 def _check_team_quota(team: str, t: TeamEnvironment, stack: str, c: ComputeSettings, path: Path, issues: Issues) -> None:

@@ -16,7 +16,8 @@ from core.settings import Team
 from infra.config import ConfigError, Platform, load_from_pulumi
 from modules.compute.component import Compute, ComputeArgs, WebIdentity
 from modules.datastore.component import Datastore, DatastoreArgs
-from modules.kubernetes.component import Cluster, ClusterArgs, TeamNamespace, TeamNamespaceArgs
+from modules.kubernetes.component import Cluster, ClusterArgs
+from modules.kubernetes.namespace import TeamNamespace, TeamNamespaceArgs
 from modules.metadata.component import Metadata, MetadataArgs
 from modules.metadata.settings import MetadataMode
 from modules.metadata.ui_spec import ACCESS_LOG_PREFIX as UI_ACCESS_LOG_PREFIX
@@ -195,8 +196,6 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
                 internal_webhook_url=cluster.internal_webhook_urls[team.name],
                 ui_url=v["argo_ui_url"],
                 cluster_name=v["eks_cluster"],
-                cluster_endpoint=v["eks_endpoint"],
-                cluster_ca_data=v["eks_ca"],
                 region=platform.region,
             )
 
@@ -241,8 +240,6 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
             webhook_url=cluster.webhook_urls[team.name] if cluster is not None else None,
             argo_ui_url=cluster.ui_url if cluster is not None else None,
             eks_cluster=cluster.cluster_name if cluster is not None else None,
-            eks_endpoint=cluster.endpoint if cluster is not None else None,
-            eks_ca=cluster.ca_data if cluster is not None else None,
         ).apply(profile_of)
         component = TeamComponent(
             f"team-{team.name}",
@@ -279,6 +276,7 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
                     cluster=cluster,
                     job_role_arn=compute.job_role_arns[team.name],
                     data_scientist_role_arn=component.data_scientist_role_arn,
+                    data_scientist_role_name=component.data_scientist_role_name,
                     bucket_name=datastore.bucket_name,
                     region=platform.region,
                     vpc_cidr=s.network.cidr or "",

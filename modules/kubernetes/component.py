@@ -71,6 +71,7 @@ class Cluster(Component):
     network load balancer in front of the Argo server and each team's webhook."""
 
     cluster_name: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     ca_data: pulumi.Output[str]
     """The cluster's certificate authority (base64 PEM): public, not a secret."""
@@ -106,6 +107,7 @@ class Cluster(Component):
 
         cluster = self._cluster()
         self.cluster_name = cluster.name
+        self.cluster_arn = cluster.arn
         self.endpoint = cluster.endpoint.apply(lambda v: _required(v, "an endpoint"))
         self.ca_data = cluster.certificate_authority.apply(
             lambda ca: _required(ca.data if ca else None, "a certificate authority")
@@ -124,6 +126,19 @@ class Cluster(Component):
         self.oidc_provider_arn = oidc.arn
         cluster_sg = cluster.vpc_config.apply(
             lambda v: _required(v.cluster_security_group_id if v else None, "a cluster security group")
+        )
+        # The private endpoint's ENIs carry the cluster security group, which admits only itself (the nodes): the
+        # VPC's own clients (a VPN, a runner running `pulumi up`) reach the API on 443.
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-api-from-vpc",
+            security_group_id=cluster_sg,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=args.vpc_cidr,
+            description="the Kubernetes API (private endpoint) from the VPC",
+            tags=self._tags,
+            opts=self._child(),
         )
 
         admins = self._admin_access(cluster)
@@ -161,10 +176,16 @@ class Cluster(Component):
         platform_ready: list[pulumi.Resource] = [system, addons["coredns"], *admins]
         self.releases = self._releases(cluster, oidc, platform_ready)
 
-        self.internal_webhook_urls = {t.name: manifests.internal_webhook_url(_kube(t).namespace) for t in k8s_teams}
-        dns_name = self._load_balancer(cluster_sg, system, k8s_teams)
-        self.ui_url = dns_name.apply(lambda d: f"https://{d}:{naming.ARGO_SERVER_PORT}")
-        self.webhook_urls = {t.name: dns_name.apply(functools.partial(webhook_url, team=t.name)) for t in k8s_teams}
+        self.internal_webhook_urls = {t.name: manifests.internal_webhook_url(team_kubernetes(t).namespace) for t in k8s_teams}
+        if s.load_balancer:
+            dns_name = self._load_balancer(cluster_sg, system, k8s_teams)
+            self.ui_url = dns_name.apply(lambda d: f"https://{d}:{naming.ARGO_SERVER_PORT}")
+            self.webhook_urls = {t.name: dns_name.apply(functools.partial(webhook_url, team=t.name)) for t in k8s_teams}
+        else:
+            # No load balancer ($16.43/month): the Argo server and the webhooks answer inside the cluster, and from
+            # a laptop through `kubectl port-forward` (modules/kubernetes/README.md, "Reaching the API").
+            self.ui_url = pulumi.Output.from_input(manifests.internal_ui_url())
+            self.webhook_urls = {t.name: pulumi.Output.from_input(self.internal_webhook_urls[t.name]) for t in k8s_teams}
 
         self.register_outputs(
             {
@@ -284,23 +305,11 @@ class Cluster(Component):
     # ------------------------------------------------------------ nodes
 
     def _node_groups(self, cluster: aws.eks.Cluster, cluster_sg: pulumi.Output[str]) -> dict[str, aws.eks.NodeGroup]:
-        """The node role, the NodePort rule on the cluster security group, and every managed node group
+        """The node role and every managed node group
         (``policies.node_group_plans``), each with its own launch template. EKS creates the node role's access
         entry (type EC2_LINUX) for managed node groups itself."""
         n, a = self._name, self._args
         role, attachments = self._role("nodes", policies.node_trust_policy(), policies.NODE_POLICIES, "managed node groups")
-        # The internal load balancer forwards to NodePorts (and its health checks probe them): from the VPC only.
-        aws.vpc.SecurityGroupIngressRule(
-            f"{n}-nodeports-from-vpc",
-            security_group_id=cluster_sg,
-            ip_protocol="tcp",
-            from_port=naming.NODE_PORT_MIN,
-            to_port=naming.NODE_PORT_MAX,
-            cidr_ipv4=a.vpc_cidr,
-            description="NodePorts (Argo server, team webhooks) from the VPC: the internal load balancer",
-            tags=self._tags,
-            opts=self._child(),
-        )
         groups = {}
         cluster_name = naming.eks_cluster(self._env)
         for plan in policies.node_group_plans(a.settings, a.teams, manifests.SYSTEM_POOL_LABEL):
@@ -313,6 +322,8 @@ class Cluster(Component):
                 cluster_name=cluster.name,
                 node_group_name=naming.node_group(self._env, plan.part),
                 node_role_arn=role.arn,
+                # Nodes follow the control plane's minor: a version bump rolls them (max_unavailable at a time).
+                version=a.settings.version,
                 subnet_ids=a.subnet_ids,
                 instance_types=[plan.instance_type],
                 ami_type=plan.ami_type,
@@ -443,6 +454,18 @@ class Cluster(Component):
         and one port per team to the team's webhook NodePort. Targets are the system nodes (a NodePort answers
         on every node, and the system group never scales to zero). Returns the NLB's DNS name."""
         n, a = self._name, self._args
+        # The load balancer forwards to NodePorts (and its health checks probe them): from the VPC only.
+        aws.vpc.SecurityGroupIngressRule(
+            f"{n}-nodeports-from-vpc",
+            security_group_id=cluster_sg,
+            ip_protocol="tcp",
+            from_port=naming.NODE_PORT_MIN,
+            to_port=naming.NODE_PORT_MAX,
+            cidr_ipv4=a.vpc_cidr,
+            description="NodePorts (Argo server, team webhooks) from the VPC: the internal load balancer",
+            tags=self._tags,
+            opts=self._child(),
+        )
         sg = aws.ec2.SecurityGroup(
             f"{n}-nlb-sg",
             vpc_id=a.vpc_id,
@@ -482,6 +505,7 @@ class Cluster(Component):
             subnets=a.subnet_ids,
             security_groups=[sg.id],
             enable_cross_zone_load_balancing=True,
+            enable_deletion_protection=a.protect,
             tags=self._tags,
             opts=self._child(),
         )
@@ -523,108 +547,6 @@ class Cluster(Component):
                 opts=self._child(),
             )
         return nlb.dns_name.apply(lambda d: _required(d, "a load balancer DNS name"))
-
-
-# ---------------------------------------------------------------- team namespaces
-
-
-@dataclass
-class TeamNamespaceArgs(LayerArgs):
-    """Inputs of :class:`TeamNamespace`; ``tags`` go on the team's access entry (with its ``team`` and ``cost-center``)."""
-
-    team: Team
-    """The team; its ``kubernetes`` (namespace, quota) must be set."""
-    cluster: Cluster
-    job_role_arn: pulumi.Input[str]
-    """The team's job role: its pods' service account assumes it through IRSA."""
-    data_scientist_role_arn: pulumi.Input[str]
-    """Mapped to the team's Kubernetes group, which only the team namespace's RoleBinding names."""
-    bucket_name: pulumi.Input[str]
-    region: str
-    vpc_cidr: str
-
-
-class TeamNamespace(Component):
-    """A team's namespace and everything in it (``manifests.team_objects``, through the cluster's provider), and
-    its data scientists' access entry: their role maps to the team's group and nothing cluster-wide."""
-
-    namespace: str
-
-    def __init__(self, name: str, args: TeamNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("strata:kubernetes:TeamNamespace", name, None, opts)
-        team, cluster = args.team, args.cluster
-        k = _kube(team)
-        spec = manifests.TeamSpec(
-            environment=args.environment,
-            team=team.name,
-            namespace=k.namespace,
-            cpu=k.cpu,
-            memory_gib=k.memory_gib,
-            gpus=k.gpus,
-            job_role_arn=args.job_role_arn,
-            bucket_name=args.bucket_name,
-            region=args.region,
-            vpc_cidr=args.vpc_cidr,
-        )
-        objects = manifests.team_objects(spec)
-        if not objects or objects[0].get("kind") != "Namespace":
-            raise ValueError(f"TeamNamespace {name!r}: manifests.team_objects must start with the Namespace")
-        declared: list[pulumi.Resource] = []
-        for obj in objects:
-            kind, object_name = obj["kind"], obj["metadata"]["name"]
-            declared.append(
-                declare_object(
-                    f"{name}-{kind.lower()}-{object_name}",
-                    obj,
-                    # Argo Events' CRDs come with its release; every object lands in the namespace (the first).
-                    self._child(provider=cluster.provider, depends_on=[*cluster.releases, *declared[:1]]),
-                )
-            )
-        aws.eks.AccessEntry(
-            f"{name}-access",
-            cluster_name=cluster.cluster_name,
-            principal_arn=args.data_scientist_role_arn,
-            type="STANDARD",
-            # No access policy: the group is named only by the team namespace's RoleBinding.
-            kubernetes_groups=[manifests.data_scientist_group(team.name)],
-            tags=dict(args.tags),
-            opts=self._child(),
-        )
-        self.namespace = k.namespace
-        self.register_outputs({"namespace": self.namespace})
-
-
-# The typed class of every kind a team namespace holds; Argo Events' kinds are CustomResources.
-_TYPED: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
-    ("v1", "Namespace"): k8s.core.v1.Namespace,
-    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
-    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
-    ("v1", "Service"): k8s.core.v1.Service,
-    ("v1", "ResourceQuota"): k8s.core.v1.ResourceQuota,
-    ("v1", "LimitRange"): k8s.core.v1.LimitRange,
-    ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
-    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
-}
-_CUSTOM = {("argoproj.io/v1alpha1", kind) for kind in ("EventBus", "EventSource", "Sensor")}
-
-
-def declare_object(resource_name: str, obj: Mapping[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
-    """``obj`` (a full Kubernetes object) as its typed resource, or a ``CustomResource`` for Argo Events' kinds.
-    Top-level fields become the class's arguments (``roleRef`` -> ``role_ref``); nested ones keep the API's names."""
-    key = (obj["apiVersion"], obj["kind"])
-    body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
-    if key in _CUSTOM:
-        extra = sorted(set(body) - {"metadata", "spec"})
-        if extra:
-            raise ValueError(f"{resource_name}: a {key[1]} takes metadata and spec only, not {extra}")
-        return k8s.apiextensions.CustomResource(
-            resource_name, api_version=key[0], kind=key[1], metadata=body.get("metadata"), spec=body.get("spec"), opts=opts
-        )
-    cls = _TYPED.get(key)
-    if cls is None:
-        raise ValueError(f"{resource_name}: no typed resource for {key[0]} {key[1]}; add it to _TYPED")
-    return cls(resource_name, opts=opts, **{_snake(k): v for k, v in body.items()})
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -670,14 +592,10 @@ def target_group_name(env: str, node_port: int) -> str:
     return f"strata-{env}-eks-{node_port}"
 
 
-def _kube(team: Team) -> Any:
+def team_kubernetes(team: Team) -> Any:
     if team.kubernetes is None:
         raise ValueError(f"team {team.name!r} has no Kubernetes settings (environments.<env>.kubernetes)")
     return team.kubernetes
-
-
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
 def _principal_slug(arn: str) -> str:

@@ -102,6 +102,10 @@ class TeamSpec:
     vpc_cidr: str  # the internal load balancer forwards to the webhook from inside the VPC
 
 
+# The argo-workflows chart's server Service: <release>-server (the release is named after the chart).
+ARGO_SERVER_SERVICE = "argo-workflows-server"
+
+
 def data_scientist_group(team: str) -> str:
     """The Kubernetes group a team's data-scientist role is mapped to (its EKS access entry): bound in the
     team's namespace only, nowhere else."""
@@ -111,6 +115,12 @@ def data_scientist_group(team: str) -> str:
 def internal_webhook_url(namespace: str) -> str:
     """The team's webhook from inside the cluster (METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL)."""
     return f"http://{WEBHOOK_SERVICE}.{namespace}.svc.cluster.local:{naming.WEBHOOK_PORT}{naming.WEBHOOK_ENDPOINT}"
+
+
+def internal_ui_url() -> str:
+    """The Argo server from inside the cluster (the argo-workflows release's server Service), where there is no
+    load balancer (``strata:kubernetes.loadBalancer`` off)."""
+    return f"https://{ARGO_SERVER_SERVICE}.{naming.ARGO_NAMESPACE}.svc.cluster.local:{naming.ARGO_SERVER_PORT}"
 
 
 def artifact_key_format(team: str) -> str:

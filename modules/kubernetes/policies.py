@@ -141,6 +141,14 @@ def autoscaler_policy(cluster: str, partition: str, region: str, account_id: str
     }
 
 
+def describe_cluster_policy(cluster_arn: str) -> PolicyDocument:
+    """A team's data scientists may read this one cluster's endpoint and CA certificate (their kubeconfig)."""
+    return {
+        "Version": VERSION,
+        "Statement": [{"Sid": "ReadClusterEndpoint", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": cluster_arn}],
+    }
+
+
 # ---------------------------------------------------------------- node groups
 
 # EKS AMI types (https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html#AmazonEKS-Type-Nodegroup-amiType).
@@ -149,7 +157,7 @@ AMI_ARM = "AL2023_ARM_64_STANDARD"
 AMI_GPU = "AL2023_x86_64_NVIDIA"
 # Graviton families: a "g" right after the generation (t4g, m7g, c7gn, r8gd); g5 (a GPU family) is not one.
 _GRAVITON = re.compile(r"^[a-z]+\d+g[a-z]*\.")
-GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_KEY = naming.GPU_RESOURCE
 
 
 def ami_type(instance_type: str) -> str:

@@ -85,6 +85,10 @@ class KubernetesSettings(Model):
     system_nodes: SystemNodes = SystemNodes()
     team_nodes: TeamNodes = TeamNodes()
     gpu_nodes: GpuNodes = GpuNodes()
+    # An internal network load balancer ($16.43/month) in front of the Argo server and each team's webhook, so that
+    # browsers and laptops in the VPC reach them. Off: they answer inside the cluster only, and a data scientist
+    # reaches the UI with `kubectl port-forward` through the API (modules/kubernetes/README.md).
+    load_balancer: bool = False
     # Retention of the control plane's log group (every log type is on).
     log_retention_days: int = 30
     # The image Metaflow's Kubernetes pods run unless a team file names its own, and its registry
@@ -183,4 +187,3 @@ def default_quota(max_vcpus: int, cpu: int | None, memory_gib: int | None) -> tu
     """A team's namespace quota (CPU cores, memory GiB) where its team file names none: its Batch cap."""
     c = cpu if cpu is not None else max_vcpus
     return c, memory_gib if memory_gib is not None else c * MEMORY_GIB_PER_VCPU
-

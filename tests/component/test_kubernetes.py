@@ -21,7 +21,8 @@ from core import charts, naming
 from core.settings import Team, TeamKubernetes
 from localcloud import RecordingMonitor
 from modules.kubernetes import manifests, policies
-from modules.kubernetes.component import Cluster, ClusterArgs, TeamNamespace, TeamNamespaceArgs, kubeconfig
+from modules.kubernetes.component import Cluster, ClusterArgs, kubeconfig
+from modules.kubernetes.namespace import TeamNamespace, TeamNamespaceArgs
 from modules.kubernetes.settings import CLUSTER_AUTOSCALER_IMAGES, KubernetesSettings
 from tools.guards import launch_template_problems
 
@@ -77,7 +78,9 @@ def team(name: str, namespace: str | None, gpus: int = 0) -> Team:
 # fraud: GPUs; research: its own namespace name, no GPUs; legacy: no Kubernetes share at all.
 TEAMS = (team("fraud", "fraud", gpus=2), team("research", "research-lab"), team("legacy", None))
 K8S_TEAMS = [t for t in TEAMS if t.kubernetes is not None]
-DEFAULT = KubernetesSettings.model_validate({"enabled": True, "adminPrincipals": [ADMIN], "gpuNodes": {"enabled": True}})
+DEFAULT = KubernetesSettings.model_validate(
+    {"enabled": True, "adminPrincipals": [ADMIN], "gpuNodes": {"enabled": True}, "loadBalancer": True}
+)
 PUBLIC = KubernetesSettings.model_validate(
     {"enabled": True, "endpoint": {"public": True, "publicCidrs": ["203.0.113.0/24"]}, "gpuNodes": {"enabled": False}}
 )
@@ -169,6 +172,7 @@ def deploy(settings: KubernetesSettings, protect: bool = True) -> Deployment:
                     cluster=cluster,
                     job_role_arn=job_role_arn(t.name),
                     data_scientist_role_arn=data_scientist_role_arn(t.name),
+                    data_scientist_role_name=f"strata-{ENV}-{t.name}-data-scientists",
                     bucket_name=BUCKET,
                     region=REGION,
                     vpc_cidr=VPC_CIDR,
@@ -564,6 +568,36 @@ def test_urls(default: Deployment) -> None:
             in default.outputs["internal_webhook_urls"][t.name]
         )
     assert set(default.outputs["webhook_urls"]) == {t.name for t in K8S_TEAMS}, "a team without Kubernetes gets no webhook"
+
+
+def test_without_a_load_balancer_the_urls_are_the_clusters_own(public: Deployment) -> None:
+    """loadBalancer off (the default): no NLB, no NodePort rule, and the profile's URLs are the in-cluster ones."""
+    assert not PUBLIC.load_balancer
+    assert public.registrations(LB) == [] and public.registrations(TARGET_GROUP) == []
+    assert public.registrations(ASG_ATTACHMENT) == []
+    assert [r.name for r in public.registrations(INGRESS)] == ["kubernetes-api-from-vpc"]
+    assert public.outputs["ui_url"] == "https://argo-workflows-server.argo.svc.cluster.local:2746"
+    assert public.outputs["webhook_urls"] == public.outputs["internal_webhook_urls"]
+
+
+def test_the_private_api_admits_the_vpc_on_443(default: Deployment) -> None:
+    rule = default.one(INGRESS, "kubernetes-api-from-vpc").inputs
+    assert rule["securityGroupId"] == CLUSTER_SG and rule["cidrIpv4"] == VPC_CIDR
+    assert (rule["ipProtocol"], rule["fromPort"], rule["toPort"]) == ("tcp", 443, 443)
+
+
+def test_node_groups_follow_the_control_planes_version(default: Deployment) -> None:
+    groups = default.registrations("aws:eks/nodeGroup:NodeGroup")
+    assert groups and {g.inputs["version"] for g in groups} == {DEFAULT.version}
+
+
+def test_data_scientists_may_describe_this_cluster_only(default: Deployment) -> None:
+    for t in K8S_TEAMS:
+        policy = default.one("aws:iam/rolePolicy:RolePolicy", f"kubernetes-team-{t.name}-describe-cluster").inputs
+        assert policy["role"] == f"strata-{ENV}-{t.name}-data-scientists"
+        (statement,) = json.loads(policy["policy"])["Statement"]
+        assert statement["Action"] == "eks:DescribeCluster"
+        assert statement["Resource"].startswith(f"arn:aws:eks:{REGION}:") and statement["Resource"].endswith(f":cluster/{naming.eks_cluster(ENV)}")
 
 
 # ---------------------------------------------------------------- pure parts

@@ -37,7 +37,11 @@ def deployed(request) -> tuple[str, ProgramRun]:
 def one(run: ProgramRun, typ: str):
     """The metadata layer's own resource of ``typ`` (not the optional UI's ALB, target groups or services, nor the
     Kubernetes layer's internal load balancer)."""
-    found = [r for r in run.registrations if r.type == typ and r.custom and "strata:kubernetes:" not in r.urn and "strata:metadata:Ui$" not in r.urn]
+    found = [
+        r
+        for r in run.registrations
+        if r.type == typ and r.custom and "strata:kubernetes:" not in r.urn and "strata:metadata:Ui$" not in r.urn
+    ]
     assert len(found) == 1, f"{run.stack}: expected one {typ}, got {[r.urn for r in found]}"
     return found[0]
 

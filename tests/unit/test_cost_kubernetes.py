@@ -143,20 +143,23 @@ def test_dev_has_no_kubernetes_line(layer):
     assert layer["dev"] == []
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_the_layers_idle_bill_is_the_control_plane_the_system_nodes_and_the_internal_nlb(layer, stack):
+@pytest.mark.parametrize(("stack", "nlb"), [("staging", False), ("prod", True)])
+def test_the_layers_idle_bill_is_the_control_plane_the_system_nodes_and_the_internal_nlb(layer, stack, nlb):
+    """prod turns the internal NLB on (strata:kubernetes.loadBalancer); staging keeps the default (off)."""
     lines = layer[stack]
     items = [line.item for line in lines if line.monthly]
-    assert "EKS control plane kubernetes-cluster" in items and "NLB kubernetes-nlb" in items
+    assert "EKS control plane kubernetes-cluster" in items and ("NLB kubernetes-nlb" in items) is nlb
     assert any(item.startswith("EKS node group kubernetes-system: ") for item in items)
     billed = {line.resource for line in lines if line.monthly}
-    assert billed == {"kubernetes-cluster", "kubernetes-nlb", "kubernetes-system"}, billed
+    assert billed == {"kubernetes-cluster", "kubernetes-system"} | ({"kubernetes-nlb"} if nlb else set()), billed
     zero = [line for line in lines if not line.monthly]
     assert zero and all("scales from zero" in line.item or "usage:" in line.item for line in zero)
 
 
 def test_the_layers_idle_totals(layer):
-    """What the layer adds idle (target: <= $110/month, issue 12). staging runs one system node, prod two."""
+    """What the layer adds idle (target: <= $110/month, issue 12). staging runs the defaults (one system node, no
+    load balancer); prod chooses two system nodes and the internal NLB in its stack file."""
     totals = {stack: cost.total(lines) for stack, lines in layer.items()}
-    # control plane 73.00 + NLB 16.425 + per system node (t4g.medium 24.528 + 20 GB gp3 1.60), to the cent
-    assert totals == {"dev": 0.0, "staging": 115.55, "prod": 141.68}, totals
+    # control plane 73.00 + per system node (t4g.medium 24.528 + 20 GB gp3 1.60) [+ NLB 16.425], to the cent
+    assert totals == {"dev": 0.0, "staging": 99.13, "prod": 141.68}, totals
+    assert totals["staging"] <= 110

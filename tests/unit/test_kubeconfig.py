@@ -73,8 +73,6 @@ def test_the_sdk_reads_the_keys_the_platform_writes():
         internal_webhook_url="http://metaflow-webhook-eventsource-svc.team-fraud.svc.cluster.local:12000/metaflow-event",
         ui_url="https://internal-nlb.elb.us-east-1.amazonaws.com:2746",
         cluster_name=naming.eks_cluster(ENV),
-        cluster_endpoint=ENDPOINT,
-        cluster_ca_data=CA,
         region="us-east-1",
     )
     rendered = render_profile(
@@ -89,7 +87,12 @@ def test_the_sdk_reads_the_keys_the_platform_writes():
         )
     )
     assert set(kubeconfig.REQUIRED_KEYS) <= set(rendered)
-    entries = kubeconfig.team_entries(rendered, ENV, TEAM, environ={})
+    assert not set(kubeconfig.CLUSTER_DATA_KEYS) & set(rendered), "the CA would overflow a Standard SSM parameter"
+    asked = []
+    entries = kubeconfig.team_entries(
+        rendered, ENV, TEAM, environ={}, describe=lambda *a: asked.append(a) or (ENDPOINT, CA)
+    )
+    assert asked == [(naming.eks_cluster(ENV), "us-east-1", TEAM)]
     assert entries is not None
     assert entries.cluster["name"] == naming.eks_cluster(ENV) == kubeconfig.cluster_entry_name(ENV)
     assert entries.context_entry["context"]["namespace"] == "team-fraud"
