@@ -131,7 +131,9 @@ def looks_like_secret_value(value: Any) -> bool:
         return True
     if _NOT_SECRET_VALUE.match(value.strip()):
         return False
-    for token in _TOKEN.findall(value):
+    for found in _TOKEN.findall(value):
+        # A URL's host inside a longer value ("http://internal-x-1a2b3c.elb...") is a name, not a token.
+        token = found.strip("/")
         if _UUID.match(token) or _NAME_LIKE.match(token):
             continue
         mixed = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)

@@ -130,6 +130,5 @@ def declare_object(resource_name: str, obj: Mapping[str, Any], opts: pulumi.Reso
     return cls(resource_name, opts=opts, **{_snake(k): v for k, v in body.items()})
 
 
-
 def _snake(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()

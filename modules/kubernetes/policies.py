@@ -145,7 +145,9 @@ def describe_cluster_policy(cluster_arn: str) -> PolicyDocument:
     """A team's data scientists may read this one cluster's endpoint and CA certificate (their kubeconfig)."""
     return {
         "Version": VERSION,
-        "Statement": [{"Sid": "ReadClusterEndpoint", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": cluster_arn}],
+        "Statement": [
+            {"Sid": "ReadClusterEndpoint", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": cluster_arn}
+        ],
     }
 
 

@@ -597,7 +597,9 @@ def test_data_scientists_may_describe_this_cluster_only(default: Deployment) -> 
         assert policy["role"] == f"strata-{ENV}-{t.name}-data-scientists"
         (statement,) = json.loads(policy["policy"])["Statement"]
         assert statement["Action"] == "eks:DescribeCluster"
-        assert statement["Resource"].startswith(f"arn:aws:eks:{REGION}:") and statement["Resource"].endswith(f":cluster/{naming.eks_cluster(ENV)}")
+        assert statement["Resource"].startswith(f"arn:aws:eks:{REGION}:") and statement["Resource"].endswith(
+            f":cluster/{naming.eks_cluster(ENV)}"
+        )
 
 
 # ---------------------------------------------------------------- pure parts

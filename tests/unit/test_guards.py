@@ -88,6 +88,8 @@ def test_secret_looking_values_are_recognised(value):
         "strata-production-forecasting-fargate-queue",
         "compute-fargate-execution-1b81818",
         "/strata/prod/teams/fraud/metaflow-profile",
+        # a URL inside a longer value (a profile's JSON): its host is a name
+        '{"METAFLOW_ARGO_EVENTS_WEBHOOK_URL": "http://internal-strata-prod-eks-330616130174fda3.elb.us-east-1.amazonaws.com:30001"}',
         "short",
         42,
     ],

@@ -89,9 +89,7 @@ def test_the_sdk_reads_the_keys_the_platform_writes():
     assert set(kubeconfig.REQUIRED_KEYS) <= set(rendered)
     assert not set(kubeconfig.CLUSTER_DATA_KEYS) & set(rendered), "the CA would overflow a Standard SSM parameter"
     asked = []
-    entries = kubeconfig.team_entries(
-        rendered, ENV, TEAM, environ={}, describe=lambda *a: asked.append(a) or (ENDPOINT, CA)
-    )
+    entries = kubeconfig.team_entries(rendered, ENV, TEAM, environ={}, describe=lambda *a: asked.append(a) or (ENDPOINT, CA))
     assert asked == [(naming.eks_cluster(ENV), "us-east-1", TEAM)]
     assert entries is not None
     assert entries.cluster["name"] == naming.eks_cluster(ENV) == kubeconfig.cluster_entry_name(ENV)

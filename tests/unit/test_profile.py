@@ -1,5 +1,6 @@
 """The Metaflow profile is a pure function of stack outputs, complete and placeholder-free."""
 
+import dataclasses
 import json
 
 import pytest
@@ -180,3 +181,29 @@ def test_service_without_the_keys_secret_names_the_missing_key():
     partial = {k: v for k, v in SERVICE.items() if k != "api_key_secret_arn"}
     with pytest.raises(ProfileError, match="METAFLOW_STRATA_API_KEY_SECRET"):
         render_profile(ProfileInputs(**{**BASE.__dict__, **partial}))
+
+
+def test_kubernetes_keys_send_the_teams_pods_to_its_own_nodes_and_leave_the_ca_out():
+    from core.profile import KubernetesProfile
+
+    k = KubernetesProfile(
+        namespace="team-fraud",
+        service_account=naming.TEAM_SERVICE_ACCOUNT,
+        container_registry="public.ecr.aws/docker/library",
+        container_image="python:3.12-slim",
+        event_bus=naming.TEAM_EVENT_BUS,
+        event_source=naming.TEAM_EVENT_SOURCE,
+        events_service_account=naming.OPERATE_WORKFLOW_SERVICE_ACCOUNT,
+        webhook_url="http://internal-nlb.elb.us-east-1.amazonaws.com:30001/metaflow-event",
+        internal_webhook_url="http://metaflow-webhook-eventsource-svc.team-fraud.svc.cluster.local:12000/metaflow-event",
+        ui_url="https://internal-nlb.elb.us-east-1.amazonaws.com:2746",
+        cluster_name="strata-staging",
+        region="us-east-1",
+    )
+    p = render_profile(dataclasses.replace(BASE, kubernetes=k))
+    assert p["METAFLOW_KUBERNETES_NAMESPACE"] == "team-fraud"
+    assert p["METAFLOW_KUBERNETES_NODE_SELECTOR"] == f"{naming.TEAM_LABEL}=fraud"
+    tolerations = json.loads(p["METAFLOW_KUBERNETES_TOLERATIONS"])
+    assert {"key": naming.TEAM_LABEL, "operator": "Equal", "value": "fraud", "effect": "NoSchedule"} in tolerations
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in tolerations, "GPU nodes are tainted"
+    assert not {k for k in p if "CA_DATA" in k or k.endswith("EKS_ENDPOINT")}, "the CA overflows a Standard parameter"
