@@ -24,6 +24,7 @@ from core import charts, naming
 from core.settings import Team
 from modules.base import Component, LayerArgs, LogKeyArgs, ProtectArgs
 from modules.kubernetes import manifests, policies
+from modules.kubernetes.objects import declare_object
 from modules.kubernetes.settings import CLUSTER_AUTOSCALER_IMAGES, EKS_VERSIONS, KubernetesSettings
 
 # The IMDSv2 token (PUT) response's IP TTL. A pod on the VPC CNI is one hop further than the node, so at 1 no
@@ -81,12 +82,16 @@ class Cluster(Component):
     provider: k8s.Provider
     """The one Kubernetes provider: every Kubernetes object and Helm release of the layer goes through it."""
     releases: list[k8s.helm.v3.Release]
+    cluster_objects: list[pulumi.CustomResource]
+    """The admission policy (and binding) that keeps each team's pods on its own nodes; team objects wait for it."""
     """argo-workflows, argo-events, cluster-autoscaler: team objects depend on them (Argo Events' CRDs)."""
     ui_url: pulumi.Output[str]
     """``https://<internal nlb>:2746``: the Argo server (client auth: a bearer token from ``aws eks get-token``)."""
     webhook_urls: dict[str, pulumi.Output[str]]
     """team -> ``http://<internal nlb>:<naming.webhook_node_port(team)>/metaflow-event`` (from the VPC)."""
     internal_webhook_urls: dict[str, str]
+    load_balancer: bool
+    """``strata:kubernetes.loadBalancer``: the Argo server and the webhooks also answer on the internal NLB."""
     """team -> the same webhook from inside the cluster (``manifests.internal_webhook_url``)."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -100,6 +105,7 @@ class Cluster(Component):
         if len(set(team_names)) != len(team_names):
             raise ValueError(f"Cluster {name!r}: duplicate team names in {team_names}")
         self._name = name
+        self.load_balancer = s.load_balancer
         self._args = args
         self._tags = dict(args.tags)
         self._env = args.environment
@@ -175,6 +181,16 @@ class Cluster(Component):
         # the API as one of the admin principals (the cluster creator gets no implicit admin access).
         platform_ready: list[pulumi.Resource] = [system, addons["coredns"], *admins]
         self.releases = self._releases(cluster, oidc, platform_ready)
+        # Cluster-wide objects of the platform's own (manifests.cluster_objects): the admission policy that keeps
+        # each team's pods on its own nodes. Declared before any team namespace exists.
+        self.cluster_objects = [
+            declare_object(
+                f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}",
+                obj,
+                self._child(provider=self.provider, depends_on=admins),
+            )
+            for obj in manifests.cluster_objects()
+        ]
 
         self.internal_webhook_urls = {t.name: manifests.internal_webhook_url(team_kubernetes(t).namespace) for t in k8s_teams}
         if s.load_balancer:
@@ -432,7 +448,9 @@ class Cluster(Component):
             release(
                 charts.ARGO_WORKFLOWS,
                 naming.ARGO_NAMESPACE,
-                manifests.argo_workflows_values(environment=self._env, region=a.region, bucket_name=a.bucket_name),
+                manifests.argo_workflows_values(
+                    environment=self._env, region=a.region, bucket_name=a.bucket_name, load_balancer=s.load_balancer
+                ),
             ),
             release(charts.ARGO_EVENTS, naming.ARGO_EVENTS_NAMESPACE, manifests.argo_events_values()),
             release(

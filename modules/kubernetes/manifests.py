@@ -100,6 +100,7 @@ class TeamSpec:
     bucket_name: Any  # the datastore bucket: same
     region: str
     vpc_cidr: str  # the internal load balancer forwards to the webhook from inside the VPC
+    load_balancer: bool  # strata:kubernetes.loadBalancer: the webhook is a NodePort behind the internal NLB
 
 
 # The argo-workflows chart's server Service: <release>-server (the release is named after the chart).
@@ -248,7 +249,9 @@ def team_objects(spec: TeamSpec) -> list[dict[str, Any]]:
         _quota(spec),
         _limit_range(spec),
         _isolation_policy(spec),
-        _webhook_policy(spec),
+        # Without the load balancer nothing outside the cluster reaches the webhook, and no VPC-wide rule
+        # admits other teams' pods (whose addresses are in the VPC too).
+        *([_webhook_policy(spec)] if spec.load_balancer else []),
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -272,13 +275,14 @@ def _quota(spec: TeamSpec) -> dict[str, Any]:
     Requests, not limits: Metaflow's default QoS (Burstable) sets requests only. A limits quota would need a
     default limit on every container, and a step requesting more than that default would be refused. Pods
     burst only on the team's own nodes (tainted with its name), which the node group's maxSize bounds.
-    No LoadBalancer Service (one would be a new, possibly public, load balancer), one NodePort (the webhook)."""
+    No LoadBalancer Service (one would be a new, possibly public, load balancer); one NodePort (the webhook's)
+    behind the internal load balancer, none without it."""
     hard = {
         "requests.cpu": str(spec.cpu),
         "requests.memory": f"{spec.memory_gib}Gi",
         "requests.nvidia.com/gpu": str(spec.gpus),
         "services.loadbalancers": "0",
-        "services.nodeports": "1",
+        "services.nodeports": "1" if spec.load_balancer else "0",
     }
     return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": _meta(spec, QUOTA), "spec": {"hard": hard}}
 
@@ -374,17 +378,81 @@ def _event_source(spec: TeamSpec) -> dict[str, Any]:
 
 
 def _webhook_service(spec: TeamSpec) -> dict[str, Any]:
-    """The webhook on every node at the team's NodePort (the internal load balancer's listener forwards there)
-    and inside the cluster at :func:`internal_webhook_url`."""
-    port = {
-        "name": "webhook",
-        "protocol": "TCP",
-        "port": naming.WEBHOOK_PORT,
-        "targetPort": naming.WEBHOOK_PORT,
-        "nodePort": naming.webhook_node_port(spec.team),
-    }
-    svc = {"type": "NodePort", "externalTrafficPolicy": "Cluster", "selector": dict(EVENT_SOURCE_POD_LABELS), "ports": [port]}
+    """The webhook inside the cluster at :func:`internal_webhook_url`, and with the load balancer on every node at
+    the team's NodePort (the internal load balancer's listener forwards there)."""
+    port: dict[str, Any] = {"name": "webhook", "protocol": "TCP", "port": naming.WEBHOOK_PORT, "targetPort": naming.WEBHOOK_PORT}
+    svc: dict[str, Any] = {"type": "ClusterIP", "selector": dict(EVENT_SOURCE_POD_LABELS), "ports": [port]}
+    if spec.load_balancer:
+        port["nodePort"] = naming.webhook_node_port(spec.team)
+        svc = {**svc, "type": "NodePort", "externalTrafficPolicy": "Cluster"}
     return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(spec, WEBHOOK_SERVICE), "spec": svc}
+
+
+# ---------------------------------------------------------------- cluster-wide objects
+
+# A team's nodes are tainted and labelled strata.io/team=<team>, and its profile gives its pods the matching
+# toleration and node selector. A pod spec is the data scientist's to write, though: without this policy a pod
+# in one team's namespace could tolerate another team's taint (or every taint) and run on, and bill, that team's
+# nodes. The API server refuses such pods in every team namespace (those labelled strata.io/team).
+TEAM_NODES_POLICY = "strata-team-nodes"
+_OWN_TEAM = f"namespaceObject.metadata.labels['{naming.TEAM_LABEL}']"
+# Every toleration names a key (an empty key with Exists tolerates every taint); the team key only with Equal
+# (Kubernetes' default operator) and the namespace's own team. Other keys (nvidia.com/gpu, the not-ready and
+# unreachable tolerations Kubernetes adds itself) are free: the team taint alone keeps pods off other teams' nodes.
+TOLERATIONS_RULE = (
+    "!has(object.spec.tolerations) || object.spec.tolerations.all(t, has(t.key) && t.key != '' && "
+    f"(t.key != '{naming.TEAM_LABEL}' || ((!has(t.operator) || t.operator == 'Equal') && has(t.value) && t.value == {_OWN_TEAM})))"
+)
+NODE_SELECTOR_RULE = (
+    f"!has(object.spec.nodeSelector) || !('{naming.TEAM_LABEL}' in object.spec.nodeSelector) || "
+    f"object.spec.nodeSelector['{naming.TEAM_LABEL}'] == {_OWN_TEAM}"
+)
+# A pod created with spec.nodeName skips the scheduler, and with it every NoSchedule taint.
+NODE_NAME_RULE = "request.operation != 'CREATE' || !has(object.spec.nodeName) || object.spec.nodeName == ''"
+
+
+def cluster_objects() -> list[dict[str, Any]]:
+    """The cluster-wide objects the platform declares itself (not the charts'): the admission policy that keeps
+    each team's pods on its own nodes, and its binding (Deny)."""
+    labels = dict(MANAGED_BY)
+    policy = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": TEAM_NODES_POLICY, "labels": labels},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}
+                ],
+                "namespaceSelector": {"matchExpressions": [{"key": naming.TEAM_LABEL, "operator": "Exists"}]},
+            },
+            "validations": [
+                {
+                    "expression": TOLERATIONS_RULE,
+                    "message": f"a pod may tolerate only its own team's {naming.TEAM_LABEL} taint, and no taint without a key",
+                    "reason": "Forbidden",
+                },
+                {
+                    "expression": NODE_SELECTOR_RULE,
+                    "message": f"a pod may select only its own team's nodes ({naming.TEAM_LABEL})",
+                    "reason": "Forbidden",
+                },
+                {
+                    "expression": NODE_NAME_RULE,
+                    "message": "a pod may not name its node (spec.nodeName): the scheduler places it",
+                    "reason": "Forbidden",
+                },
+            ],
+        },
+    }
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": TEAM_NODES_POLICY, "labels": labels},
+        "spec": {"policyName": TEAM_NODES_POLICY, "validationActions": ["Deny"]},
+    }
+    return [policy, binding]
 
 
 # ---------------------------------------------------------------- Helm values
@@ -402,7 +470,7 @@ _PLATFORM_CONTAINER_SECURITY = {
 WORKFLOW_TTL_SECONDS = 7 * 24 * 3600
 
 
-def argo_workflows_values(*, environment: str, region: str, bucket_name: Any) -> dict[str, Any]:
+def argo_workflows_values(*, environment: str, region: str, bucket_name: Any, load_balancer: bool = True) -> dict[str, Any]:
     """The argo-workflows chart (core/charts.py ARGO_WORKFLOWS), namespace ``naming.ARGO_NAMESPACE``.
 
     The server authenticates every request with the caller's own bearer token (client mode: an EKS token from
@@ -439,9 +507,13 @@ def argo_workflows_values(*, environment: str, region: str, bucket_name: Any) ->
         "server": {
             "authModes": ["client"],
             "secure": True,
-            "serviceType": "NodePort",
             "servicePort": naming.ARGO_SERVER_PORT,
-            "serviceNodePort": naming.ARGO_SERVER_NODE_PORT,
+            # A NodePort for the internal load balancer where there is one; otherwise inside the cluster only.
+            **(
+                {"serviceType": "NodePort", "serviceNodePort": naming.ARGO_SERVER_NODE_PORT}
+                if load_balancer
+                else {"serviceType": "ClusterIP"}
+            ),
             "nodeSelector": dict(SYSTEM_POOL_LABEL),
             "resources": _resources("20m", "64Mi", "500m", "256Mi"),
         },

@@ -5,19 +5,16 @@ kinds), the team's data scientists' access entry, and what their kubeconfig need
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 from core.settings import Team
 from modules.base import Component, LayerArgs
 from modules.kubernetes import manifests, policies
 from modules.kubernetes.component import Cluster, team_kubernetes
+from modules.kubernetes.objects import declare_object
 
 
 @dataclass
@@ -59,6 +56,7 @@ class TeamNamespace(Component):
             bucket_name=args.bucket_name,
             region=args.region,
             vpc_cidr=args.vpc_cidr,
+            load_balancer=cluster.load_balancer,
         )
         objects = manifests.team_objects(spec)
         if not objects or objects[0].get("kind") != "Namespace":
@@ -71,7 +69,9 @@ class TeamNamespace(Component):
                     f"{name}-{kind.lower()}-{object_name}",
                     obj,
                     # Argo Events' CRDs come with its release; every object lands in the namespace (the first).
-                    self._child(provider=cluster.provider, depends_on=[*cluster.releases, *declared[:1]]),
+                    self._child(
+                        provider=cluster.provider, depends_on=[*cluster.releases, *cluster.cluster_objects, *declared[:1]]
+                    ),
                 )
             )
         aws.eks.AccessEntry(
@@ -95,40 +95,3 @@ class TeamNamespace(Component):
         )
         self.namespace = k.namespace
         self.register_outputs({"namespace": self.namespace})
-
-
-# The typed class of every kind a team namespace holds; Argo Events' kinds are CustomResources.
-_TYPED: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
-    ("v1", "Namespace"): k8s.core.v1.Namespace,
-    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
-    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
-    ("v1", "Service"): k8s.core.v1.Service,
-    ("v1", "ResourceQuota"): k8s.core.v1.ResourceQuota,
-    ("v1", "LimitRange"): k8s.core.v1.LimitRange,
-    ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
-    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
-}
-_CUSTOM = {("argoproj.io/v1alpha1", kind) for kind in ("EventBus", "EventSource", "Sensor")}
-
-
-def declare_object(resource_name: str, obj: Mapping[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
-    """``obj`` (a full Kubernetes object) as its typed resource, or a ``CustomResource`` for Argo Events' kinds.
-    Top-level fields become the class's arguments (``roleRef`` -> ``role_ref``); nested ones keep the API's names."""
-    key = (obj["apiVersion"], obj["kind"])
-    body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
-    if key in _CUSTOM:
-        extra = sorted(set(body) - {"metadata", "spec"})
-        if extra:
-            raise ValueError(f"{resource_name}: a {key[1]} takes metadata and spec only, not {extra}")
-        return k8s.apiextensions.CustomResource(
-            resource_name, api_version=key[0], kind=key[1], metadata=body.get("metadata"), spec=body.get("spec"), opts=opts
-        )
-    cls = _TYPED.get(key)
-    if cls is None:
-        raise ValueError(f"{resource_name}: no typed resource for {key[0]} {key[1]}; add it to _TYPED")
-    return cls(resource_name, opts=opts, **{_snake(k): v for k, v in body.items()})
-
-
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()

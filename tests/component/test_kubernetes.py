@@ -298,14 +298,25 @@ def test_every_kubernetes_object_and_release_goes_through_the_one_provider(defau
     (provider,) = default.registrations(K8S_PROVIDER)
     kube = [r for r in default.registrations() if r.type.startswith("kubernetes:")]
     assert len(default.registrations(RELEASE)) == 3
-    assert len([r for r in kube if r.type != RELEASE]) == sum(len(manifests.team_objects(spec(t))) for t in K8S_TEAMS), (
-        "every team object is declared"
-    )
+    expected = len(manifests.cluster_objects()) + sum(len(manifests.team_objects(spec(t))) for t in K8S_TEAMS)
+    assert len([r for r in kube if r.type != RELEASE]) == expected, "every cluster and team object is declared"
     for r in kube:
         assert r.provider.startswith(provider.urn + "::"), f"{r.type}::{r.name} uses provider {r.provider!r}"
     for r in default.registrations():
         if not r.type.startswith(("kubernetes:", "pulumi:providers:")) and r.custom:
             assert K8S_PROVIDER not in (r.provider or ""), f"{r.type}::{r.name} goes through the Kubernetes provider"
+
+
+def test_team_objects_wait_for_the_admission_policy(default: Deployment) -> None:
+    """No team pod can exist before the policy that keeps it on its own team's nodes."""
+    policy = default.one(
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+        "kubernetes-validatingadmissionpolicy-strata-team-nodes",
+    )
+    binding_type = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+    binding = default.one(binding_type, "kubernetes-validatingadmissionpolicybinding-strata-team-nodes")
+    for r in default.registrations("kubernetes:core/v1:Namespace"):
+        assert {policy.urn, binding.urn} <= set(r.dependencies), r.name
 
 
 def test_the_provider_authenticates_with_aws_eks_get_token(default: Deployment) -> None:
@@ -374,6 +385,7 @@ def spec(t: Team) -> manifests.TeamSpec:
         bucket_name=BUCKET,
         region=REGION,
         vpc_cidr=VPC_CIDR,
+        load_balancer=DEFAULT.load_balancer,
     )
 
 

@@ -29,7 +29,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = "argo-workflows-v3.7.11-workflowtemplates-crd-full.yaml"
 # H2 vendors the schemas into tests/data/k8s (with their provenance); until then the shared copy is read.
-CRD_PLACES = (REPO / "tests" / "data" / "k8s" / CRD_FILE, REPO.parent / "shared" / "data" / "k8s" / CRD_FILE)
+CRD_PLACES = (REPO / "tests" / "data" / "k8s" / CRD_FILE,)  # vendored with its provenance (SOURCES.md)
 
 
 def strip_nulls(node: Any) -> Any:

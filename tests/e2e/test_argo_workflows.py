@@ -117,8 +117,7 @@ def test_the_hera_validator_rejects_unknown_keys_and_explicit_nulls(templates):
 
 
 def test_templates_validate_against_the_argo_workflows_crd(templates):
-    if crd_path() is None:
-        pytest.skip("the argo-workflows 0.47.5 full CRD is in neither tests/data/k8s nor ../shared/data/k8s")
+    assert crd_path() is not None, "the argo-workflows 0.47.5 full CRD is vendored in tests/data/k8s"
     for team, t in templates.items():
         assert crd_errors(strip_nulls(t["doc"])) == [], team
     wrong = strip_nulls(templates[TEAMS[0]]["doc"])

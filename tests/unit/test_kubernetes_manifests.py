@@ -114,7 +114,9 @@ FRAUD = m.TeamSpec(
     bucket_name="acme-staging-datastore",
     region="us-east-1",
     vpc_cidr=VPC_CIDR,
+    load_balancer=True,
 )
+# recs: a stack without the internal load balancer (the default).
 RECS = m.TeamSpec(
     environment="staging",
     team="recs",
@@ -126,6 +128,7 @@ RECS = m.TeamSpec(
     bucket_name="acme-staging-datastore",
     region="eu-west-1",
     vpc_cidr=VPC_CIDR,
+    load_balancer=False,
 )
 SPECS = (FRAUD, RECS)
 
@@ -213,9 +216,10 @@ def test_the_quota_comes_from_the_team_spec(spec):
     assert hard["requests.cpu"] == str(spec.cpu)
     assert hard["requests.memory"] == f"{spec.memory_gib}Gi"
     assert hard["requests.nvidia.com/gpu"] == str(spec.gpus)
-    # No load balancer Service at all, one NodePort (the webhook's).
-    assert hard["services.loadbalancers"] == "0" and hard["services.nodeports"] == "1"
-    assert len([s for s in by_kind(spec, "Service") if s["spec"]["type"] == "NodePort"]) == 1
+    # No load balancer Service at all; one NodePort (the webhook's) behind the internal NLB, none without it.
+    nodeports = 1 if spec.load_balancer else 0
+    assert hard["services.loadbalancers"] == "0" and hard["services.nodeports"] == str(nodeports)
+    assert len([s for s in by_kind(spec, "Service") if s["spec"]["type"] == "NodePort"]) == nodeports
 
 
 def test_containers_without_requests_get_some():
@@ -364,6 +368,10 @@ def test_the_network_policy_admits_nothing_from_another_teams_namespace():
     assert admitted(FRAUD, {**intruder, "ip": "10.30.0.10"}, webhook, naming.WEBHOOK_PORT)
     assert not admitted(FRAUD, {**intruder, "ip": "10.30.0.10"}, step, naming.WEBHOOK_PORT)
     assert not admitted(FRAUD, {**intruder, "ip": "192.168.0.10"}, webhook, naming.WEBHOOK_PORT)
+    # Without the load balancer there is no such opening: another team's pod (a VPC address) is refused.
+    other = _pod_in(FRAUD.namespace, **{naming.TEAM_LABEL: FRAUD.team})
+    assert not admitted(RECS, {**other, "ip": "10.30.0.10"}, webhook, naming.WEBHOOK_PORT)
+    assert admitted(RECS, _pod_in(RECS.namespace), webhook, naming.WEBHOOK_PORT), "own namespace"
 
 
 def test_no_peer_selects_every_namespace():
@@ -395,6 +403,8 @@ def test_the_webhook_service_reaches_the_event_source_pods():
     assert service["spec"]["selector"] == {"controller": "eventsource-controller", "eventsource-name": naming.TEAM_EVENT_SOURCE}
     (port,) = service["spec"]["ports"]
     assert port["targetPort"] == naming.WEBHOOK_PORT and port["nodePort"] == naming.webhook_node_port(FRAUD.team)
+    (inside,) = one(RECS, "Service", m.WEBHOOK_SERVICE)["spec"]["ports"]
+    assert one(RECS, "Service", m.WEBHOOK_SERVICE)["spec"]["type"] == "ClusterIP" and "nodePort" not in inside
     assert m.internal_webhook_url(FRAUD.namespace) == (
         f"http://{m.WEBHOOK_SERVICE}.fraud-ml.svc.cluster.local:{naming.WEBHOOK_PORT}{naming.WEBHOOK_ENDPOINT}"
     )
@@ -440,6 +450,8 @@ def test_argo_workflows_values():
     assert values["crds"]["install"] is True
     assert values["workflow"]["rbac"]["create"] is False, "the team namespaces' RBAC is the platform's (team_objects)"
     assert server["nodeSelector"] == values["controller"]["nodeSelector"] == m.SYSTEM_POOL_LABEL
+    inside = m.argo_workflows_values(environment="staging", region="us-east-1", bucket_name="b", load_balancer=False)["server"]
+    assert inside["serviceType"] == "ClusterIP" and "serviceNodePort" not in inside, "no load balancer, no NodePort"
 
 
 def test_argo_events_values_offer_the_event_buses_version():

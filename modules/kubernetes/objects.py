@@ -1,0 +1,51 @@
+"""Kubernetes objects (``manifests.py``'s plain dicts) as Pulumi resources: a typed resource for every built-in
+kind, a ``CustomResource`` for Argo Events' kinds, never an opaque chart or ConfigGroup."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+# The typed class of every kind the layer declares; Argo Events' kinds are CustomResources.
+_TYPED: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
+    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
+    ("v1", "Service"): k8s.core.v1.Service,
+    ("v1", "ResourceQuota"): k8s.core.v1.ResourceQuota,
+    ("v1", "LimitRange"): k8s.core.v1.LimitRange,
+    ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
+    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"): k8s.admissionregistration.v1.ValidatingAdmissionPolicy,
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"): (
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding
+    ),
+}
+_CUSTOM = {("argoproj.io/v1alpha1", kind) for kind in ("EventBus", "EventSource", "Sensor")}
+
+
+def declare_object(resource_name: str, obj: Mapping[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    """``obj`` (a full Kubernetes object) as its typed resource, or a ``CustomResource`` for Argo Events' kinds.
+    Top-level fields become the class's arguments (``roleRef`` -> ``role_ref``); nested ones keep the API's names."""
+    key = (obj["apiVersion"], obj["kind"])
+    body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+    if key in _CUSTOM:
+        extra = sorted(set(body) - {"metadata", "spec"})
+        if extra:
+            raise ValueError(f"{resource_name}: a {key[1]} takes metadata and spec only, not {extra}")
+        return k8s.apiextensions.CustomResource(
+            resource_name, api_version=key[0], kind=key[1], metadata=body.get("metadata"), spec=body.get("spec"), opts=opts
+        )
+    cls = _TYPED.get(key)
+    if cls is None:
+        raise ValueError(f"{resource_name}: no typed resource for {key[0]} {key[1]}; add it to _TYPED")
+    return cls(resource_name, opts=opts, **{_snake(k): v for k, v in body.items()})
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
