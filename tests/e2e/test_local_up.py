@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from core import naming
 from infra.config import load_from_files
@@ -159,11 +160,23 @@ def test_the_sample_flow_ran_on_step_functions_to_the_end(local_cloud):
 
 
 def test_configure_reads_the_profile_with_aws_credentials(local_cloud, tmp_path):
-    env = {**local_cloud["env"], "METAFLOW_HOME": str(tmp_path)}
+    # The kubeconfig under tmp_path too: a test never writes the machine's ~/.kube/config.
+    kube = tmp_path / "kube" / "config"
+    env = {**local_cloud["env"], "METAFLOW_HOME": str(tmp_path), "KUBECONFIG": str(kube)}
     strata("configure", "--env", "local", "--team", "forecasting", env=env)
     assert json.loads((tmp_path / "config_local-forecasting.json").read_text()) == json.loads(
         (local_cloud["state"] / "config_local-forecasting.json").read_text()
     )
+    # The local stack has the Kubernetes layer: the team's context, its namespace, the cluster moto describes.
+    config = yaml.safe_load(kube.read_text())
+    (context,) = config["contexts"]
+    assert context["name"] == "strata-local-forecasting" and context["context"]["namespace"] == "forecasting"
+    (cluster,) = config["clusters"]
+    described = client(local_cloud, "eks").describe_cluster(name=cluster["name"])["cluster"]
+    assert cluster["cluster"]["server"] == described["endpoint"]
+    assert cluster["cluster"]["certificate-authority-data"] == described["certificateAuthority"]["data"]
+    (user,) = config["users"]
+    assert user["user"]["exec"]["command"] == "aws" and "get-token" in user["user"]["exec"]["args"]
 
 
 def test_a_second_up_refuses_while_running(local_cloud):

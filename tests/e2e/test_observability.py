@@ -196,20 +196,40 @@ def _tag_readers(client: Callable[[str], Any]) -> dict[str, Callable[[ResourceRe
         name = r.arn.rsplit("/", 1)[1]
         if ":role/" in r.arn:
             return _kv(client("iam").list_role_tags(RoleName=name)["Tags"])
+        if ":oidc-provider/" in r.arn:
+            return _kv(client("iam").list_open_id_connect_provider_tags(OpenIDConnectProviderArn=r.arn)["Tags"])
         if ":instance-profile/" in r.arn:
             # moto has no ListInstanceProfileTags; GetInstanceProfile returns the tags too
             return _kv(client("iam").get_instance_profile(InstanceProfileName=name)["InstanceProfile"].get("Tags", []))
         return _kv(client("iam").list_policy_tags(PolicyArn=r.arn)["Tags"])
 
+    def listener(r: ResourceRecord) -> dict[str, str]:
+        (described,) = client("elbv2").describe_tags(ResourceArns=[r.arn])["TagDescriptions"]
+        return _kv(described["Tags"])
+
     return {
         "ec2": ec2,
         "iam": iam,
+        "elasticloadbalancing": listener,
         "batch": lambda r: client("batch").list_tags_for_resource(resourceArn=r.arn)["tags"],
         "events": lambda r: _kv(client("events").list_tags_for_resource(ResourceARN=r.arn)["Tags"]),
         "apigateway": lambda r: client("apigatewayv2").get_tags(ResourceArn=r.arn)["Tags"],
         "rds": lambda r: _kv(client("rds").list_tags_for_resource(ResourceName=r.arn)["TagList"]),
         "redshift": lambda r: _kv([t["Tag"] for t in client("redshift").describe_tags(ResourceName=r.arn)["TaggedResources"]]),
         "servicediscovery": lambda r: _kv(client("servicediscovery").list_tags_for_resource(ResourceARN=r.arn)["Tags"]),
+    }
+
+
+def _by_type(client: Callable[[str], Any]) -> dict[str, Callable[[ResourceRecord], dict[str, str]]]:
+    """Types whose state holds a name rather than an ARN (EKS): read with the service's describe call."""
+
+    def node_group(r: ResourceRecord) -> dict[str, str]:
+        cluster, name = r.id.split(":", 1)  # pulumi-aws's id: "<cluster>:<node group>"
+        return client("eks").describe_nodegroup(clusterName=cluster, nodegroupName=name)["nodegroup"].get("tags", {})
+
+    return {
+        "aws:eks/cluster:Cluster": lambda r: client("eks").describe_cluster(name=r.id)["cluster"].get("tags", {}),
+        "aws:eks/nodeGroup:NodeGroup": node_group,
     }
 
 
@@ -223,6 +243,7 @@ def resource_tags(local) -> dict[str, Any]:
         for mapping in page["ResourceTagMappingList"]:
             listed[mapping["ResourceARN"]] = _kv(mapping["Tags"])
     readers = _tag_readers(client)
+    typed = _by_type(client)
     found: dict[ResourceRecord, dict[str, str]] = {}
     how: dict[str, str] = {}
     unreadable: list[str] = []
@@ -236,6 +257,8 @@ def resource_tags(local) -> dict[str, Any]:
         service = r.arn.split(":")[2] if r.arn else ""
         if r.arn in listed:
             found[r], how[r.type] = listed[r.arn], "resourcegroupstaggingapi"
+        elif r.type in typed:
+            found[r], how[r.type] = typed[r.type](r), "eks describe"
         elif service in readers:
             try:
                 found[r], how[r.type] = readers[service](r), f"{service} tag API"
