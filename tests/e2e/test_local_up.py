@@ -187,7 +187,11 @@ def test_a_second_up_refuses_while_running(local_cloud):
 
 def test_up_says_what_it_could_not_emulate_and_that_kubernetes_was_not_applied(local_cloud):
     out = local_cloud["up"].stdout
-    for typ in ("aws:eks/addon:Addon", "aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"):
+    for typ in (
+        "aws:eks/addon:Addon",
+        "aws:eks/accessEntry:AccessEntry",
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+    ):
         assert f"NOT EMULATED {typ}" in out, typ
     line = next((x for x in out.splitlines() if "Kubernetes objects and" in x), "")
     assert re.search(r"\d+ Kubernetes objects and 3 Helm releases recorded and validated, not applied", line), out[-3000:]

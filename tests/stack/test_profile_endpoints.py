@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 from pathlib import Path
 from types import ModuleType
@@ -76,19 +75,6 @@ def test_the_pattern_catches_the_local_clouds_endpoints():
     for value in ("http://127.0.0.1:5000", "http://localhost:4566/api", "https://LOCALHOST", "http://moto:5000"):
         assert LOCAL_ENDPOINT.search(value), value
     assert not LOCAL_ENDPOINT.search("https://abc.execute-api.us-east-1.amazonaws.com")
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Any:
-    shared = os.environ.get("STRATA_TEST_MOTO_ENDPOINT")
-    if shared:
-        yield shared
-        return
-    from localcloud.server import start_moto
-
-    server = start_moto()
-    yield server.endpoint
-    server.stop()
 
 
 def render(stack: str, team: str, profile: dict[str, str], endpoint: str, tmp: Path) -> tuple[dict[str, Any], str]:

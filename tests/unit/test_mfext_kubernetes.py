@@ -16,7 +16,6 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,16 +174,8 @@ def test_the_config_skips_the_headers_and_attaches_the_mutator_only_where_it_sho
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    shared = os.environ.get("STRATA_TEST_MOTO_ENDPOINT")
-    if shared:
-        yield shared
-        return
-    from localcloud.server import start_moto
-
-    server = start_moto()
-    yield server.endpoint
-    server.stop()
+def endpoint(moto_endpoint: str) -> str:
+    return moto_endpoint
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tarfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,16 +66,8 @@ finally:
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    shared = os.environ.get("STRATA_TEST_MOTO_ENDPOINT")
-    if shared:
-        yield shared
-        return
-    from localcloud.server import start_moto
-
-    server = start_moto()
-    yield server.endpoint
-    server.stop()
+def endpoint(moto_endpoint: str) -> str:
+    return moto_endpoint
 
 
 @pytest.fixture(scope="module")
