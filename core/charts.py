@@ -35,4 +35,31 @@ ARGO_EVENTS = Chart("argo", "argo-events", "2.4.22", "v1.9.10")
 # CLUSTER_AUTOSCALER_IMAGES): the autoscaler publishes one release line per Kubernetes minor.
 CLUSTER_AUTOSCALER = Chart("autoscaler", "cluster-autoscaler", "9.38.0", "v1.31.0")
 
-CHARTS = (ARGO_WORKFLOWS, ARGO_EVENTS, CLUSTER_AUTOSCALER)
+# Seldon Core v2 (model serving, modules/serving). 2.6.0 is the last Apache-2.0 release of v2: from 2.7.0 the
+# code is under the Business Source License 1.1 (production use needs a commercial licence from Seldon), so
+# this pin does not move past 2.6.x without a licence decision (modules/serving/README.md, "Licence").
+SELDON_CRDS = Chart("seldon", "seldon-core-v2-crds", "2.6.0", "2.6.0")
+SELDON_SETUP = Chart("seldon", "seldon-core-v2-setup", "2.6.0", "2.6.0")
+# Installed once per team namespace: it renders that namespace's SeldonRuntime (scheduler, envoy).
+SELDON_RUNTIME = Chart("seldon", "seldon-core-v2-runtime", "2.6.0", "2.6.0")
+# Pinned for reference, NOT installed: it would create Servers "mlserver" and "triton" in its namespace, whereas
+# the serving layer declares each team's one Server "mlserver" itself, as a typed object validated offline
+# against the v2.6.0 CRD and carrying the team's service account, nodes and image (modules/serving/manifests.py).
+SELDON_SERVERS = Chart("seldon", "seldon-core-v2-servers", "2.6.0", "2.6.0")
+
+# MLServer, the model server every team's Server "mlserver" runs (Apache-2.0 like all of MLServer). 1.7.1 is the
+# version `strata serve local` runs (sdk/pyproject.toml, the `serve` extra: mlserver>=1.7.1,<1.8): one runtime on a
+# laptop and in the cluster, so a model that loads locally loads the same way in EKS. The charts' default, 1.3.5,
+# is from 2023 and predates the scikit-learn 1.x fixes of later releases. Not verified here: MLServer 1.7 with
+# Seldon 2.6's agent (the agent speaks MLServer's V2 model-repository API, which 1.7 still serves; no cluster
+# runs in this repository's tests). MLServer 1.7's worker pool crashes with uvloop >= 0.22: the Server sets
+# MLSERVER_PARALLEL_WORKERS=0 (inference in the main process), whatever uvloop the image carries.
+MLSERVER_VERSION = "1.7.1"
+MLSERVER_IMAGE = f"seldonio/mlserver:{MLSERVER_VERSION}"
+
+# The charts the platform installs, per layer (a test checks every declared release against exactly these).
+KUBERNETES_CHARTS = (ARGO_WORKFLOWS, ARGO_EVENTS, CLUSTER_AUTOSCALER)
+SERVING_CHARTS = (SELDON_CRDS, SELDON_SETUP, SELDON_RUNTIME)
+CHARTS = KUBERNETES_CHARTS + SERVING_CHARTS
+# Pinned, deliberately not installed (see each one's comment).
+NOT_INSTALLED = (SELDON_SERVERS,)

@@ -75,8 +75,9 @@ _REFERENCE_SUFFIXES = frozenset(
         "required",
     }
 )
-# Keys whose words look secret but which are well-known settings (EC2 IMDS: httpTokens = "required").
-_NOT_SECRET_KEYS = frozenset({"http tokens"})
+# Keys whose words look secret but which are well-known settings (EC2 IMDS: httpTokens = "required"; Seldon's
+# runtime chart: rclone ``configSecrets`` lists the names of Kubernetes Secrets, modules/serving/manifests.py).
+_NOT_SECRET_KEYS = frozenset({"http tokens", "config secrets"})
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 

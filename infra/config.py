@@ -55,6 +55,7 @@ from modules.metadata.settings import ApiEndpointType, FrontDoor, MetadataMode, 
 from modules.network.settings import Egress, NetworkMode, NetworkSettings, check_network
 from modules.observability.settings import DefaultTags, ObservabilitySettings, check_budgets, check_observability
 from modules.orchestration.settings import OrchestrationSettings, check_orchestration
+from modules.serving.settings import ServingSettings, check_serving
 from modules.team.settings import TeamEnvironment, TeamFile
 from modules.warehouse.settings import SERVERLESS_MIN_AZS, WarehouseMode, WarehouseSettings, check_warehouse
 
@@ -100,6 +101,7 @@ class StackSettings(Model):
     metadata: MetadataSettings = MetadataSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
     kubernetes: KubernetesSettings = KubernetesSettings()
+    serving: ServingSettings = ServingSettings()
     observability: ObservabilitySettings
     default_tags: DefaultTags
 
@@ -218,6 +220,7 @@ _STACK_KEYS = {
     "strata:observability": "observability",
     "strata:warehouse": "warehouse",
     "strata:kubernetes": "kubernetes",
+    "strata:serving": "serving",
     "aws:defaultTags": "defaultTags",
 }
 # Keys of other providers/projects that a stack file may carry and we leave to their owners.
@@ -401,6 +404,9 @@ def _check_stack(sections: dict[str, Any], stack: str, path: str, issues: Issues
                 "which is not known for an adopted VPC without it",
                 "set strata:network.cidr to the adopted VPC's CIDR",
             )
+    sv: ServingSettings | None = sections.get("serving")
+    if sv is not None:
+        check_serving(sv, kubernetes_enabled=k is not None and k.enabled, stack=stack, path=path, issues=issues)
     n: NetworkSettings | None = sections.get("network")
     if n is None:
         return None

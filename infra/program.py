@@ -17,6 +17,7 @@ from infra.config import ConfigError, Platform, load_from_pulumi
 from modules.compute.component import Compute, ComputeArgs, WebIdentity
 from modules.datastore.component import Datastore, DatastoreArgs
 from modules.kubernetes.component import Cluster, ClusterArgs
+from modules.kubernetes.manifests import data_scientist_group
 from modules.kubernetes.namespace import TeamNamespace, TeamNamespaceArgs
 from modules.metadata.component import Metadata, MetadataArgs
 from modules.metadata.settings import MetadataMode
@@ -28,10 +29,12 @@ from modules.observability.signals import (
     DatabaseSignals,
     LoadBalancerKind,
     MetadataSignals,
+    ServingSignals,
     WarehouseKind,
     WarehouseSignals,
 )
 from modules.orchestration.component import Orchestration, OrchestrationArgs
+from modules.serving.component import Serving, ServingArgs, ServingTeam
 from modules.team.component import TeamArgs, TeamComponent
 from modules.warehouse.component import Warehouse, WarehouseArgs
 
@@ -176,6 +179,7 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
 
     profiles: dict[str, pulumi.Output] = {}
     roles: dict[str, pulumi.Output] = {}
+    team_namespaces: dict[str, TeamNamespace] = {}
     for team in platform.teams:
         assert orchestration is not None
         warehouse_access = warehouse.team_access[team.name] if warehouse is not None else None
@@ -268,7 +272,7 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
         roles[team.name] = component.data_scientist_role_arn
         if cluster is not None:
             # The team's namespace and everything in it; its data scientists' access entry maps their role there.
-            TeamNamespace(
+            team_namespaces[team.name] = TeamNamespace(
                 f"kubernetes-team-{team.name}",
                 TeamNamespaceArgs(
                     environment=env,
@@ -283,6 +287,31 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
                     tags={**tags, "team": team.name, "cost-center": team.cost_center},
                 ),
             )
+
+    # Model serving on the cluster, after the teams' namespaces (its per-team objects go into them).
+    serving: Serving | None = None
+    if cluster is not None and s.serving.enabled:
+        serving = Serving(
+            "serving",
+            ServingArgs(
+                environment=env,
+                settings=s.serving,
+                provider=cluster.provider,
+                region=platform.region,
+                teams=[
+                    ServingTeam(
+                        name=t.name,
+                        namespace=t.kubernetes.namespace,
+                        data_scientist_group=data_scientist_group(t.name),
+                        namespace_ready=[team_namespaces[t.name]],
+                    )
+                    for t in platform.teams
+                    if t.kubernetes is not None
+                ],
+                platform_ready=[*cluster.releases, *cluster.cluster_objects],
+                tags=tags,
+            ),
+        )
 
     # Last: watches every layer. The metadata layer's front door is an HTTP API (no load balancer), so its
     # health is watched through the ECS service; its database is an Aurora cluster.
@@ -313,6 +342,13 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
             if metadata
             else None,
             warehouse=WarehouseSignals(kind=WarehouseKind(warehouse.mode), name=warehouse.name) if warehouse else None,
+            serving=ServingSignals(
+                cluster=naming.eks_cluster(env),
+                namespaces=tuple(sorted(serving.namespaces.items())),
+                error_threshold=s.serving.error_alarm_threshold,
+            )
+            if serving is not None
+            else None,
         ),
     )
 
@@ -353,6 +389,11 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
                 {t.name: t.kubernetes.namespace for t in platform.teams if t.kubernetes is not None}
             ),
             "argoEventsWebhookUrls": pulumi.Output.from_input(cluster.webhook_urls),
+        }
+    if serving is not None:
+        outputs |= {
+            "servingNamespaces": pulumi.Output.from_input(serving.namespaces),
+            "servingInferenceUrls": pulumi.Output.from_input(serving.inference_urls),
         }
     if warehouse is not None:
         outputs |= {

@@ -23,6 +23,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from core import naming
+from modules.serving import manifests as serving_manifests
+
 PRICES_DIR = Path(__file__).resolve().with_name("prices")
 PRICE_TABLE = PRICES_DIR / "aws-prices-us-east-1.md"
 PRICE_FILE = PRICES_DIR / "aws-prices-us-east-1.yaml"
@@ -239,6 +242,97 @@ def _event_bus_lines(name: str, inputs: Mapping[str, Any]) -> list[Line]:
     return [Line(f"JetStream volumes {name}: {replicas} x {size:g} GB {vtype}", monthly, name)]
 
 
+SELDON_SERVER = "kubernetes:mlops.seldon.io/v1alpha1:Server"
+EVENT_SOURCE = "kubernetes:argoproj.io/v1alpha1:EventSource"
+# Pods per node on the VPC CNI without prefix delegation: ENIs x (IPv4 addresses per ENI - 1) + 2 (EKS's
+# eni-max-pods.txt). Only the system group's type is needed: the serving layer adds pods there.
+MAX_PODS = {"t4g.medium": 17, "t4g.large": 35, "m6g.large": 29, "m6i.large": 29}
+# Pods on the system nodes before serving: on every node the aws-node and kube-proxy DaemonSets; once, CoreDNS
+# (2), Argo Workflows' controller and server, Argo Events' controller, the cluster autoscaler; per team
+# namespace its event bus (one JetStream pod) and event source (modules/kubernetes/README.md).
+SYSTEM_DAEMONSET_PODS = 2
+SYSTEM_PLATFORM_PODS = 6
+SYSTEM_PODS_PER_K8S_TEAM = 2
+
+
+def _team_node_group(groups: list[tuple[str, Mapping[str, Any]]], team: str) -> tuple[str, Mapping[str, Any]] | None:
+    """The team's CPU node group (labelled with its name, without the GPU taint)."""
+    for name, inputs in groups:
+        gpu = any(t.get("key") == "nvidia.com/gpu" for t in inputs.get("taints") or [])
+        if (inputs.get("labels") or {}).get(naming.TEAM_LABEL) == team and not gpu:
+            return name, inputs
+    return None
+
+
+def _server_lines(
+    name: str, inputs: Mapping[str, Any], groups: list[tuple[str, Mapping[str, Any]]], templates: Mapping[str, Mapping[str, Any]]
+) -> list[Line]:
+    """A team's Seldon Server: its pods run on the team's own nodes, which otherwise scale to zero, so a Server
+    with replicas keeps (at least) one of them up around the clock, with its root volume. Priced as one node:
+    the default Server (1 replica, 0.5 vCPU / 1 GiB requested) fits on one; more replicas than fit one node
+    keep more (not estimated). 0 replicas: a $0 line."""
+    spec = inputs.get("spec") or {}
+    replicas = int(spec.get("replicas", 1))
+    team = ((spec.get("podSpec") or {}).get("nodeSelector") or {}).get(naming.TEAM_LABEL)
+    if replicas == 0:
+        return [Line(f"Seldon Server {name}: 0 replicas (no node kept up)", 0.0, name)]
+    group = _team_node_group(groups, str(team)) if team else None
+    if group is None:
+        raise ValueError(f"Seldon Server {name}: no team node group for {naming.TEAM_LABEL}={team!r}; cannot price it")
+    group_name, group_inputs = group
+    kept = {**group_inputs, "scalingConfig": {**(group_inputs.get("scalingConfig") or {}), "minSize": 1}}
+    itype = (group_inputs.get("instanceTypes") or ["t3.medium"])[0]
+    head = f"Seldon Server {name} ({replicas} replica(s)) keeps"
+    if itype not in PRICES["ec2_hour"]:  # type: ignore[operator]
+        # Not guessed: the vendored table has no row for it (the team nodes' default, m6i.xlarge, among them).
+        # The line says so; the root volume (priced) follows.
+        unpriced = Line(f"{head} 1 x {itype} team node up: UNPRICED ({itype} is not in {PRICE_TABLE.name})", 0.0, name)
+        volumes = _node_group_lines(group_name, {**kept, "instanceTypes": ["t4g.nano"]}, templates)[1:]
+        return [unpriced, *(Line(f"{head} {v.item.removeprefix('EKS node group ')}", v.monthly, name) for v in volumes)]
+    return [
+        Line(f"{head} {line.item.removeprefix('EKS node group ')} up", line.monthly, name)
+        for line in _node_group_lines(group_name, kept, templates)
+    ]
+
+
+def _serving_system_lines(
+    resources: list[tuple[str, str, Mapping[str, Any]]],
+    groups: list[tuple[str, Mapping[str, Any]]],
+    templates: Mapping[str, Mapping[str, Any]],
+) -> list[Line]:
+    """The serving layer's pods on the system nodes (Seldon's controller; per team its scheduler and Envoy): free
+    while they fit the nodes the Kubernetes layer keeps anyway, one more system node for each ``MAX_PODS`` that
+    overflows. A $0 line says how many pods they are when they fit."""
+    servers = [n for t, n, _ in resources if t == SELDON_SERVER]
+    if not servers:
+        return []
+    system = next(((n, i) for n, i in groups if (i.get("labels") or {}).get("strata.io/pool") == "system"), None)
+    if system is None:
+        raise ValueError("Seldon Servers but no system node group (labelled strata.io/pool=system) to run the runtime on")
+    name, inputs = system
+    itype = (inputs.get("instanceTypes") or ["t3.medium"])[0]
+    if itype not in MAX_PODS:
+        raise ValueError(f"no pod limit for system node type {itype!r}; add it to tools/cost.py MAX_PODS")
+    per_node = MAX_PODS[itype] - SYSTEM_DAEMONSET_PODS
+    k8s_teams = sum(1 for t, _, _ in resources if t == EVENT_SOURCE)
+    before = SYSTEM_PLATFORM_PODS + SYSTEM_PODS_PER_K8S_TEAM * k8s_teams
+    added = serving_manifests.system_pods(len(servers))
+    floor = int((inputs.get("scalingConfig") or {}).get("minSize", 1))
+    need_before, need_after = max(floor, -(-before // per_node)), max(floor, -(-(before + added) // per_node))
+    what = f"Seldon runtime pods on the system nodes: {added} (controller + scheduler and Envoy x {len(servers)} teams)"
+    extra = need_after - need_before
+    slots = f"{before + added} pods, {per_node} a {itype} (max {MAX_PODS[itype]} with the DaemonSets)"
+    if extra <= 0:
+        return [Line(f"{what}; {slots}: fit the {need_after} system node(s) kept anyway", 0.0, "serving")]
+    more = {**inputs, "scalingConfig": {**(inputs.get("scalingConfig") or {}), "minSize": extra}}
+    return [
+        Line(
+            f"{what}; {slots}: {extra} more system node(s), {line.item.removeprefix('EKS node group ')}", line.monthly, "serving"
+        )
+        for line in _node_group_lines(name, more, templates)
+    ]
+
+
 def _fargate_monthly(task: Mapping[str, Any], count: int) -> float:
     arch = (task.get("runtimePlatform") or {}).get("cpuArchitecture", "X86_64")
     vcpu, gb = float(task["cpu"]) / 1024, float(task["memory"]) / 1024
@@ -276,6 +370,7 @@ def idle_lines(
     for t, n, i in resources:
         if t == "aws:ec2/launchTemplate:LaunchTemplate":
             templates[f"{n}-id"] = templates[str(i.get("name") or n)] = i
+    groups = [(n, i) for t, n, i in resources if t == "aws:eks/nodeGroup:NodeGroup"]
     for typ, name, inputs in resources:
         if typ == "aws:ec2/natGateway:NatGateway":
             lines.append(Line(f"NAT gateway {name}", PRICES["nat_gateway_hour"] * HOURS, name))
@@ -359,6 +454,8 @@ def idle_lines(
             lines += _node_group_lines(name, inputs, templates)
         elif typ == "kubernetes:argoproj.io/v1alpha1:EventBus":
             lines += _event_bus_lines(name, inputs)
+        elif typ == SELDON_SERVER:
+            lines += _server_lines(name, inputs, groups, templates)
         elif typ == "aws:lb/loadBalancer:LoadBalancer":
             azs = len(inputs.get("subnets") or inputs.get("subnetMappings") or [])
             network = inputs.get("loadBalancerType") == "network"
@@ -367,6 +464,7 @@ def idle_lines(
             lines.append(Line(f"{'NLB' if network else 'ALB'} {name}", hourly * HOURS, name))
             if not inputs.get("internal"):
                 lines.append(Line(f"public IPv4 {name} x {azs}", PRICES["public_ipv4_hour"] * HOURS * azs, name))
+    lines += _serving_system_lines(resources, groups, templates)
     lines += _cloudwatch_lines(resources)
     return lines
 

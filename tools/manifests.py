@@ -33,6 +33,8 @@ CLUSTER_DIR = "_cluster"
 RELEASES_FILE = "releases.yaml"
 MARKER = ".strata-manifests"
 SECRET = "[secret]"
+# The fields of a Secret that hold its contents.
+SECRET_DATA_FIELDS = ("data", "stringData")
 # Object fields in the order people expect to read them; the others follow, sorted.
 _FIELD_ORDER = ("apiVersion", "kind", "metadata")
 
@@ -71,7 +73,11 @@ def _object(reg: Any, redacted: list[str]) -> dict[str, Any]:
     inputs = {k: v for k, v in reg.inputs.items() if not k.startswith("__")}
     for key in reg.secret_inputs:
         if key in inputs:
-            inputs[key] = SECRET
+            value = inputs[key]
+            # A Secret's data (pulumi-kubernetes always marks it secret) keeps its keys, each value "[secret]": the
+            # file still has the Secret's shape, and validates, without what it holds.
+            keep_keys = inputs.get("kind") == "Secret" and key in SECRET_DATA_FIELDS and isinstance(value, dict)
+            inputs[key] = {k: SECRET for k in value} if keep_keys else SECRET
             redacted.append(f"{inputs.get('kind', reg.type)} {reg.name}: {key}")
     obj = plain(inputs)
     meta = dict(obj.get("metadata") or {})

@@ -23,8 +23,8 @@ import pulumi_kubernetes as k8s
 from core import charts, naming
 from core.settings import Team
 from modules.base import Component, LayerArgs, LogKeyArgs, ProtectArgs
+from modules.base.objects import declare_object
 from modules.kubernetes import manifests, policies
-from modules.kubernetes.objects import declare_object
 from modules.kubernetes.settings import CLUSTER_AUTOSCALER_IMAGES, EKS_VERSIONS, KubernetesSettings
 
 # The IMDSv2 token (PUT) response's IP TTL. A pod on the VPC CNI is one hop further than the node, so at 1 no

@@ -12,9 +12,9 @@ import pulumi_aws as aws
 
 from core.settings import Team
 from modules.base import Component, LayerArgs
+from modules.base.objects import declare_object
 from modules.kubernetes import manifests, policies
 from modules.kubernetes.component import Cluster, team_kubernetes
-from modules.kubernetes.objects import declare_object
 
 
 @dataclass

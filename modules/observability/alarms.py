@@ -27,7 +27,15 @@ from dataclasses import dataclass
 from typing import Generic, Protocol
 
 from core import naming
-from modules.observability.signals import LB_NAMESPACES, DatabaseKind, N, Signals, WarehouseKind
+from modules.observability.signals import (
+    LB_NAMESPACES,
+    SERVING_ERRORS,
+    SERVING_METRICS_NAMESPACE,
+    DatabaseKind,
+    N,
+    Signals,
+    WarehouseKind,
+)
 
 GIB = 1024**3
 
@@ -84,6 +92,24 @@ def alarm_specs(signals: Signals[N], t: Thresholds) -> list[AlarmSpec[N]]:
             threshold=t.failed_jobs,
             comparison="GreaterThanOrEqualToThreshold",
             team=team.team,
+        )
+
+    sv = signals.serving
+    for team_name, k8s_namespace in sv.namespaces if sv is not None else ():
+        assert sv is not None
+        add(
+            f"{team_name}-serving-errors",
+            f"team {team_name}'s models failed {sv.error_threshold}+ inference requests (5xx) within 5 minutes",
+            namespace=SERVING_METRICS_NAMESPACE,
+            metric=SERVING_ERRORS,
+            dimensions={"ClusterName": sv.cluster, "Namespace": k8s_namespace},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=sv.error_threshold,
+            comparison="GreaterThanOrEqualToThreshold",
+            # No data: no request failed (or no model is deployed, or no collector runs: README).
+            team=team_name,
         )
 
     def errors_5xx(key: str, what: str, namespace: str, metric: str, dimensions: Mapping[str, N]) -> None:

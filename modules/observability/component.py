@@ -26,7 +26,14 @@ from core.settings import Team
 from modules.base import Component, LayerArgs, ProtectArgs
 from modules.observability import alarms, budgets, dashboard, policies
 from modules.observability.settings import REQUIRED_TAG_KEYS, ObservabilitySettings
-from modules.observability.signals import DatabaseSignals, MetadataSignals, Signals, TeamSignals, WarehouseSignals
+from modules.observability.signals import (
+    DatabaseSignals,
+    MetadataSignals,
+    ServingSignals,
+    Signals,
+    TeamSignals,
+    WarehouseSignals,
+)
 
 # ------------------------------------------------------------------------------------------ the key
 
@@ -95,6 +102,8 @@ class ObservabilityArgs(LayerArgs):
     """The metadata database (``identifier`` may be an Input); None until it exists."""
     warehouse: WarehouseSignals[pulumi.Input[str]] | None = None
     """The warehouse (``name`` may be an Input); None until it exists."""
+    serving: ServingSignals | None = None
+    """Model serving's cluster and team namespaces (plain names): a dashboard section and a per-team errors alarm."""
 
 
 class Observability(Component):
@@ -219,6 +228,7 @@ class Observability(Component):
                 metadata=args.metadata,
                 database=args.database,
                 warehouse=args.warehouse,
+                serving=args.serving,
             ),
             s.alarms,
         )
@@ -260,7 +270,7 @@ class Observability(Component):
             board = aws.cloudwatch.Dashboard(
                 f"{name}-dashboard",
                 dashboard_name=naming.dashboard(env),
-                dashboard_body=resolved.apply(lambda v: json.dumps(_dashboard(env, args.teams, v), sort_keys=True)),
+                dashboard_body=resolved.apply(lambda v: json.dumps(_dashboard(env, args.teams, v, args.serving), sort_keys=True)),
                 opts=self._child(),
             )
             self.dashboard_name = board.dashboard_name
@@ -335,7 +345,7 @@ def _resolved(signal: Any) -> pulumi.Output[Any]:
     return pulumi.Output.all(**fields).apply(lambda v: dataclasses.replace(signal, **v))
 
 
-def _dashboard(env: str, teams: Sequence[Team], v: dict[str, Any]) -> dict[str, Any]:
+def _dashboard(env: str, teams: Sequence[Team], v: dict[str, Any], serving: ServingSignals | None = None) -> dict[str, Any]:
     signals = Signals(
         environment=env,
         region=v["region"],
@@ -350,5 +360,6 @@ def _dashboard(env: str, teams: Sequence[Team], v: dict[str, Any]) -> dict[str, 
         metadata=v["metadata"],
         database=v["database"],
         warehouse=v["warehouse"],
+        serving=serving,
     )
     return dashboard.dashboard_body(signals, v["alarm_arns"])

@@ -27,7 +27,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from core import naming
-from modules.observability.signals import LB_NAMESPACES, DatabaseKind, Signals, WarehouseKind
+from modules.observability.signals import (
+    LB_NAMESPACES,
+    SERVING_ERRORS,
+    SERVING_METRICS_NAMESPACE,
+    SERVING_MODEL_DIMENSION,
+    SERVING_REQUESTS,
+    SERVING_SECONDS,
+    DatabaseKind,
+    ServingSignals,
+    Signals,
+    WarehouseKind,
+)
 
 GRID = 24  # the dashboard grid is 24 units wide
 PERIOD = 300
@@ -237,7 +248,47 @@ def dashboard_body(signals: Signals[str], alarm_arns: Sequence[str] = ()) -> dic
             width=24,
             height=6,
         )
+    _serving(layout, region, signals.serving)
     return {"start": "-PT6H", "periodOverride": "inherit", "widgets": layout.widgets}
+
+
+def _serving(layout: _Layout, region: str, sv: ServingSignals | None) -> None:
+    """Per team: requests, failed requests and seconds in inference per model (SEARCH: models come and go), and
+    the team's mean latency (seconds / requests over its namespace; CloudWatch metric math cannot pair two
+    SEARCH results model by model)."""
+    layout.full(_text("## Model serving (Seldon / MLServer)"), height=1)
+    if sv is None:
+        layout.full(_text("Model serving is not deployed in this environment."), height=1)
+        return
+    ns = SERVING_METRICS_NAMESPACE
+    dims = f"ClusterName,Namespace,{SERVING_MODEL_DIMENSION}"
+    for team, namespace in sv.namespaces:
+        where = f'ClusterName="{sv.cluster}" Namespace="{namespace}"'
+
+        def per_model(expression_id: str, metric: str, where: str = where) -> list[Any]:
+            query = f'{{{ns},{dims}}} MetricName="{metric}" {where}'
+            return [{"expression": f"SEARCH('{query}', 'Sum', {PERIOD})", "id": expression_id, "label": "${PROP('Dim.model')}"}]
+
+        for title, expression_id, metric in (
+            ("requests per model", "r", SERVING_REQUESTS),
+            ("failed requests (5xx) per model", "e", SERVING_ERRORS),
+            ("seconds in inference per model", "s", SERVING_SECONDS),
+        ):
+            layout.add(_metrics(f"{team}: {title}", region, [per_model(expression_id, metric)]), width=6, height=6)
+        team_dims = ["ClusterName", sv.cluster, "Namespace", namespace]
+        layout.add(
+            _metrics(
+                f"{team}: mean latency (s)",
+                region,
+                [
+                    [ns, SERVING_SECONDS, *team_dims, {"id": "sec", "visible": False}],
+                    [ns, SERVING_REQUESTS, *team_dims, {"id": "req", "visible": False}],
+                    [{"expression": "sec / req", "id": "lat", "label": "mean latency (s)"}],
+                ],
+            ),
+            width=6,
+            height=6,
+        )
 
 
 def metric_count(body: dict[str, Any]) -> int:

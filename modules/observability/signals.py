@@ -79,6 +79,28 @@ class WarehouseSignals(Generic[N]):
     """Workgroup name (serverless) or cluster identifier (provisioned)."""
 
 
+# Where model-serving metrics land (modules/serving/README.md, "Metrics"): the CloudWatch agent scrapes Seldon's
+# agents (the sidecar of every MLServer pod) and writes these, per model and per namespace, as embedded metric
+# format logs. Requests and errors are counts; seconds is time spent in inference (mean latency = seconds / requests).
+SERVING_METRICS_NAMESPACE = "Strata/Serving"
+SERVING_REQUESTS = "seldon_model_infer_total"
+SERVING_ERRORS = "seldon_model_infer_errors_total"  # relabelled from seldon_model_infer_total{code=~"5.."}
+SERVING_SECONDS = "seldon_model_infer_seconds_total"
+SERVING_MODEL_DIMENSION = "model"
+
+
+@dataclass(frozen=True)
+class ServingSignals:
+    """Model serving (modules/serving): the cluster and each team's namespace, all plain names."""
+
+    cluster: str
+    """The EKS cluster's name (dimension ``ClusterName``)."""
+    namespaces: tuple[tuple[str, str], ...]
+    """(team, Kubernetes namespace) pairs (dimension ``Namespace``)."""
+    error_threshold: int
+    """A team's alarm: this many failed inference requests in 5 minutes, over its models."""
+
+
 @dataclass(frozen=True)
 class Signals(Generic[N]):
     environment: str
@@ -87,3 +109,4 @@ class Signals(Generic[N]):
     metadata: MetadataSignals[N] | None = None
     database: DatabaseSignals[N] | None = None
     warehouse: WarehouseSignals[N] | None = None
+    serving: ServingSignals | None = None

@@ -15,6 +15,7 @@ import typer
 
 from strata import __version__, kubeconfig, profiles, warehouse_cli
 from strata.output import console, platform_hint, python_command
+from strata.serve import cli as serve_cli
 
 app = typer.Typer(
     help="Strata: your team's ML platform. `strata configure` installs your Metaflow profile.",
@@ -24,6 +25,7 @@ app = typer.Typer(
 err = console(stderr=True)
 out = console()
 app.add_typer(warehouse_cli.app, name="warehouse")
+app.add_typer(serve_cli.app, name="serve")
 
 SDK_DISTRIBUTION = "strata-sdk"
 PLATFORM_DISTRIBUTION = "strata-platform"

@@ -332,13 +332,13 @@ def test_the_provider_authenticates_with_aws_eks_get_token(default: Deployment) 
 
 def test_chart_versions_and_repositories_are_the_pinned_ones(default: Deployment) -> None:
     releases = {r.inputs["chart"]: r for r in default.registrations(RELEASE)}
-    assert set(releases) == {c.name for c in charts.CHARTS}
+    assert set(releases) == {c.name for c in charts.KUBERNETES_CHARTS}
     expected_namespace = {
         charts.ARGO_WORKFLOWS.name: naming.ARGO_NAMESPACE,
         charts.ARGO_EVENTS.name: naming.ARGO_EVENTS_NAMESPACE,
         charts.CLUSTER_AUTOSCALER.name: "kube-system",
     }
-    for chart in charts.CHARTS:
+    for chart in charts.KUBERNETES_CHARTS:
         r = releases[chart.name]
         assert r.inputs["version"] == chart.version, r.name
         assert r.inputs["repositoryOpts"] == {"repo": chart.repository_url}, r.name

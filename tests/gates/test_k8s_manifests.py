@@ -3,7 +3,8 @@ writes validates offline and passes checkov.
 
 * Every object file validates: core kinds with kubernetes-validate, strict, at the stack's pinned Kubernetes
   version; EventBus / EventSource / Sensor with the Argo Events v1.9.10 schema (tests/data/k8s), strict, nulls
-  stripped (helpers shared with tests/unit/test_kubernetes_manifests.py).
+  stripped; the serving layer's Server with the Seldon Core v2.6.0 CRD, strict (helpers shared with
+  tests/unit/test_kubernetes_manifests.py).
 * checkov `--framework kubernetes` finds 0 failed checks, with skips only in security/checkov-kubernetes.yaml,
   each with a reason; the scanned resource count equals the number of object files (checkov passes what it
   cannot parse silently).
@@ -84,7 +85,10 @@ def object_files(directory: Path) -> list[Path]:
 def test_the_layer_declares_typed_objects_and_releases_only(exported, stack):
     directory, found = exported[stack]
     assert found.opaque == [], f"{stack}: opaque under mocks, never validated: {found.opaque}"
-    assert found.redacted == [], f"{stack}: secret inputs in Kubernetes objects: {found.redacted}"
+    # Only Secrets' contents are held as secrets (the serving layer's rclone remote, written with its values
+    # redacted); a secret input anywhere else would be a credential in an object that should hold none.
+    unexpected = [r for r in found.redacted if not (r.startswith("Secret ") and r.endswith(tool.SECRET_DATA_FIELDS))]
+    assert unexpected == [], f"{stack}: secret inputs in Kubernetes objects: {unexpected}"
     assert len(object_files(directory)) == len(found.objects) > 0
     assert not [o for o in found.objects if o["metadata"]["name"].endswith("-<auto>")], "every object is named"
     for team in platform(stack).teams:
@@ -94,6 +98,11 @@ def test_the_layer_declares_typed_objects_and_releases_only(exported, stack):
         kinds = {yaml.safe_load(p.read_text())["kind"] for p in (directory / ns).glob("*.yaml")}
         expected = {"ServiceAccount", "Role", "RoleBinding", "ResourceQuota", "LimitRange", "NetworkPolicy"}
         assert expected | {"ConfigMap", "Service", "EventBus", "EventSource"} <= kinds, f"{stack}/{ns}: {kinds}"
+        if platform(stack).settings.serving.enabled:
+            # The serving layer's, in the same namespace (modules/serving): its Server and rclone storage Secret.
+            assert {"Server", "Secret"} <= kinds, f"{stack}/{ns}: {kinds}"
+            assert (directory / ns / "server-mlserver.yaml").is_file(), f"{stack}/{ns}: no Server mlserver"
+            assert (directory / ns / "secret-strata-s3-storage.yaml").is_file(), f"{stack}/{ns}: no storage Secret"
 
 
 @pytest.mark.parametrize("stack", K8S_STACKS)
@@ -115,12 +124,19 @@ def test_every_file_validates_offline(exported, stack):
 def test_releases_are_the_pinned_charts(exported, stack):
     directory, _ = exported[stack]
     releases = yaml.safe_load((directory / tool.RELEASES_FILE).read_text())
-    pinned = {c.name: c for c in charts.CHARTS}
-    assert {r["chart"] for r in releases} == {c.name for c in charts.CHARTS}, releases
+    installed = charts.KUBERNETES_CHARTS + (charts.SERVING_CHARTS if platform(stack).settings.serving.enabled else ())
+    pinned = {c.name: c for c in installed}
+    assert {r["chart"] for r in releases} == set(pinned), releases
     for r in releases:
         chart = pinned[r["chart"]]
         assert (r["version"], r["repository"]) == (chart.version, chart.repository_url), r
-        assert isinstance(r["values"], dict) and r["values"], f"{r['name']}: no values"
+        assert isinstance(r["values"], dict), f"{r['name']}: values are not a mapping"
+        # The CRDs chart has nothing to configure; every other release is configured.
+        assert r["values"] or chart is charts.SELDON_CRDS, f"{r['name']}: no values"
+    if platform(stack).settings.serving.enabled:
+        runtimes = [r for r in releases if r["chart"] == charts.SELDON_RUNTIME.name]
+        namespaces = {t.kubernetes.namespace for t in platform(stack).teams if t.kubernetes is not None}
+        assert {r["namespace"] for r in runtimes} == namespaces and len(runtimes) == len(namespaces), runtimes
 
 
 # ---------------------------------------------------------------- checkov

@@ -185,6 +185,7 @@ def test_subnet_ips_bind_for_fargate_in_an_adopted_vpc(project):
             "fargate": {"enabled": True, "maxVcpus": 1024},
         },
         strata__kubernetes={"enabled": False},  # an adopted VPC with the layer needs its CIDR: not this test's subject
+        strata__serving={"enabled": False},  # serving runs on that layer
     )
     edit_team(project, "forecasting", lambda d: d["environments"]["local"].update(fargateVcpus=1024))
     platform = load_from_files(project, "local")

@@ -34,6 +34,13 @@ from modules.kubernetes.settings import KubernetesSettings
 REPO = Path(__file__).resolve().parents[2]
 ARGO_EVENTS_SCHEMA = REPO / "tests" / "data" / "k8s" / "argo-events-v1.9.10-schema.json"
 ARGO_EVENTS_KINDS = ("EventBus", "EventSource", "Sensor")
+# Seldon Core v2.6.0's CRDs (tests/data/k8s): kind -> file.
+SELDON_API = "mlops.seldon.io/v1alpha1"
+SELDON_CRDS = {
+    "Model": REPO / "tests" / "data" / "k8s" / "seldon-v2.6.0-models.yaml",
+    "Server": REPO / "tests" / "data" / "k8s" / "seldon-v2.6.0-servers.yaml",
+    "Experiment": REPO / "tests" / "data" / "k8s" / "seldon-v2.6.0-experiments.yaml",
+}
 K8S_VERSION = KubernetesSettings().version
 VPC_CIDR = "10.30.0.0/16"
 
@@ -95,7 +102,38 @@ def core_errors(obj: dict[str, Any], version: str = K8S_VERSION) -> list[str]:
     return []
 
 
+def _strict(schema: Any) -> Any:
+    """``schema`` with ``additionalProperties: false`` on every object schema that lists its properties and says
+    nothing of others (maps declare ``additionalProperties`` themselves and are left alone)."""
+    if isinstance(schema, dict):
+        out = {k: _strict(v) for k, v in schema.items()}
+        if "properties" in out and "additionalProperties" not in out and not out.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_strict(v) for v in schema]
+    return schema
+
+
+@functools.cache
+def seldon_validator(kind: str) -> jsonschema.Draft7Validator:
+    """A strict validator of one Seldon v2.6.0 kind, from its vendored CRD (the served version's OpenAPI schema;
+    ``metadata`` is the API server's to check)."""
+    crd = yaml.safe_load(SELDON_CRDS[kind].read_text())
+    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
+    return jsonschema.Draft7Validator(_strict(version["schema"]["openAPIV3Schema"]))
+
+
+def seldon_errors(obj: dict[str, Any]) -> list[str]:
+    """Why ``obj`` (a Model, Server or Experiment) is not valid Seldon Core v2.6.0, or []."""
+    if obj.get("apiVersion") != SELDON_API or obj.get("kind") not in SELDON_CRDS:
+        return [f"not a Seldon v2.6.0 object: {obj.get('apiVersion')}/{obj.get('kind')}"]
+    return [f"{'/'.join(map(str, e.absolute_path)) or '.'}: {e.message}" for e in seldon_validator(obj["kind"]).iter_errors(obj)]
+
+
 def object_errors(obj: dict[str, Any], version: str = K8S_VERSION) -> list[str]:
+    if str(obj.get("apiVersion", "")).startswith("mlops.seldon.io/"):
+        return seldon_errors(obj)
     if obj.get("kind") in ARGO_EVENTS_KINDS and str(obj.get("apiVersion", "")).startswith("argoproj.io/"):
         return argo_events_errors(obj)
     return core_errors(obj, version)
@@ -527,7 +565,8 @@ def test_the_tool_sorts_registrations_into_objects_releases_and_opaque_component
     assert isinstance(found.objects[0]["spec"]["ports"][0]["nodePort"], int)
     assert list(found.objects[0]) == ["apiVersion", "kind", "metadata", "spec"]
     assert found.objects[1]["metadata"]["name"] == "unnamed-<auto>"
-    assert found.objects[2]["data"] == tool.SECRET and found.redacted == ["Secret s: data"]
+    # A Secret keeps its keys (the file keeps the Secret's shape), never its values.
+    assert found.objects[2]["data"] == {"k": tool.SECRET} and found.redacted == ["Secret s: data"]
     assert found.opaque == ["kubernetes:helm.sh/v4:Chart opaque"]
     assert found.releases == [
         {

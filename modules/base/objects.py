@@ -1,5 +1,7 @@
-"""Kubernetes objects (``manifests.py``'s plain dicts) as Pulumi resources: a typed resource for every built-in
-kind, a ``CustomResource`` for Argo Events' kinds, never an opaque chart or ConfigGroup."""
+"""Kubernetes objects (the layers' ``manifests.py`` plain dicts) as Pulumi resources: a typed resource for every
+built-in kind, a ``CustomResource`` for the custom kinds the platform declares (Argo Events', Seldon's), never an
+opaque chart or ConfigGroup. Shared by the Kubernetes and serving layers (modules/kubernetes, modules/serving):
+it knows neither, only the Kubernetes API's kinds."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-# The typed class of every kind the layer declares; Argo Events' kinds are CustomResources.
+# The typed class of every built-in kind the layers declare; the custom kinds (_CUSTOM) are CustomResources.
 _TYPED: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
     ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
     ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
+    ("v1", "Secret"): k8s.core.v1.Secret,
     ("v1", "Service"): k8s.core.v1.Service,
     ("v1", "ResourceQuota"): k8s.core.v1.ResourceQuota,
     ("v1", "LimitRange"): k8s.core.v1.LimitRange,
@@ -26,11 +29,13 @@ _TYPED: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
         k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding
     ),
 }
-_CUSTOM = {("argoproj.io/v1alpha1", kind) for kind in ("EventBus", "EventSource", "Sensor")}
+_CUSTOM = {("argoproj.io/v1alpha1", kind) for kind in ("EventBus", "EventSource", "Sensor")} | {
+    ("mlops.seldon.io/v1alpha1", kind) for kind in ("Server", "Model", "Experiment")
+}
 
 
 def declare_object(resource_name: str, obj: Mapping[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
-    """``obj`` (a full Kubernetes object) as its typed resource, or a ``CustomResource`` for Argo Events' kinds.
+    """``obj`` (a full Kubernetes object) as its typed resource, or a ``CustomResource`` for a custom kind.
     Top-level fields become the class's arguments (``roleRef`` -> ``role_ref``); nested ones keep the API's names."""
     key = (obj["apiVersion"], obj["kind"])
     body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
