@@ -57,6 +57,13 @@ SELDON_SERVERS = Chart("seldon", "seldon-core-v2-servers", "2.6.0", "2.6.0")
 MLSERVER_VERSION = "1.7.1"
 MLSERVER_IMAGE = f"seldonio/mlserver:{MLSERVER_VERSION}"
 
+# The CloudWatch agent, in its Prometheus mode the serving layer's metrics collector (modules/serving/metrics.py):
+# one Deployment, declared object by object (no chart). Pinned by tag; the tag is one that public manifests and
+# modules reference for this repository (public.ecr.aws/cloudwatch-agent/cloudwatch-agent), NOT verified against
+# the registry here (no network): check it on the first real install, and pin its digest then.
+CLOUDWATCH_AGENT_VERSION = "1.300062.0b1304"
+CLOUDWATCH_AGENT_IMAGE = f"public.ecr.aws/cloudwatch-agent/cloudwatch-agent:{CLOUDWATCH_AGENT_VERSION}"
+
 # The charts the platform installs, per layer (a test checks every declared release against exactly these).
 KUBERNETES_CHARTS = (ARGO_WORKFLOWS, ARGO_EVENTS, CLUSTER_AUTOSCALER)
 SERVING_CHARTS = (SELDON_CRDS, SELDON_SETUP, SELDON_RUNTIME)

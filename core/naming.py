@@ -347,6 +347,8 @@ _DNS1123_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ARGO_NAMESPACE = "argo"
 ARGO_EVENTS_NAMESPACE = "argo-events"
 SERVING_NAMESPACE = "seldon-system"
+# The serving layer's metrics collector (the CloudWatch agent in Prometheus mode, modules/serving/metrics.py).
+METRICS_NAMESPACE = "amazon-cloudwatch"
 SYSTEM_NAMESPACES = (
     "default",
     "kube-system",
@@ -355,7 +357,7 @@ SYSTEM_NAMESPACES = (
     ARGO_NAMESPACE,
     ARGO_EVENTS_NAMESPACE,
     SERVING_NAMESPACE,
-    "amazon-cloudwatch",
+    METRICS_NAMESPACE,
     "amazon-guardduty",
     "aws-observability",
 )
@@ -398,6 +400,12 @@ def eks_cluster(env: str) -> str:
 def eks_log_group(env: str) -> str:
     """The control plane's log group: EKS writes to ``/aws/eks/<cluster>/cluster`` and nowhere else."""
     return f"/aws/eks/{eks_cluster(env)}/cluster"
+
+
+def serving_metrics_log_group(env: str) -> str:
+    """The serving metrics collector's embedded-metric-format logs: the CloudWatch agent's default group for
+    Prometheus metrics, ``/aws/containerinsights/<cluster>/prometheus``, pre-created with retention and key."""
+    return f"/aws/containerinsights/{eks_cluster(env)}/prometheus"
 
 
 def eks_role(env: str, part: str) -> str:

@@ -298,6 +298,10 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
                 settings=s.serving,
                 provider=cluster.provider,
                 region=platform.region,
+                cluster_name=naming.eks_cluster(env),
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_issuer=cluster.oidc_issuer,
+                log_kms_key_arn=log_key.key_arn,
                 teams=[
                     ServingTeam(
                         name=t.name,

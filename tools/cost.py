@@ -319,7 +319,10 @@ def _serving_system_lines(
     added = serving_manifests.system_pods(len(servers))
     floor = int((inputs.get("scalingConfig") or {}).get("minSize", 1))
     need_before, need_after = max(floor, -(-before // per_node)), max(floor, -(-(before + added) // per_node))
-    what = f"Seldon runtime pods on the system nodes: {added} (controller + scheduler and Envoy x {len(servers)} teams)"
+    what = (
+        f"Seldon runtime pods on the system nodes: {added} "
+        f"(controller, metrics collector + scheduler and Envoy x {len(servers)} teams)"
+    )
     extra = need_after - need_before
     slots = f"{before + added} pods, {per_node} a {itype} (max {MAX_PODS[itype]} with the DaemonSets)"
     if extra <= 0:
@@ -330,6 +333,29 @@ def _serving_system_lines(
             f"{what}; {slots}: {extra} more system node(s), {line.item.removeprefix('EKS node group ')}", line.monthly, "serving"
         )
         for line in _node_group_lines(name, more, templates)
+    ]
+
+
+# The serving metrics collector's log group (modules/serving/component.py): what its usage lines are billed to.
+SERVING_METRICS_LOG_GROUP = "serving-metrics-logs"
+
+
+def _serving_metrics_lines(resources: list[tuple[str, str, Mapping[str, Any]]]) -> list[Line]:
+    """The serving metrics (modules/serving/metrics.py): usage only, as $0 lines next to the layer, so they are
+    seen. EMF log ingestion at the table's price per GB; CloudWatch custom metrics (three per model version: requests,
+    errors, seconds) are billed per metric-month, a price the vendored table does not hold, so UNPRICED, never a
+    guess. The collector's pod is counted with the runtime's on the system nodes (``_serving_system_lines``)."""
+    if not any(t == "aws:cloudwatch/logGroup:LogGroup" and n == SERVING_METRICS_LOG_GROUP for t, n, _ in resources):
+        return []
+    per_gb = PRICES["logs_ingestion_gb"]
+    return [
+        Line(f"Serving metrics EMF logs (usage: ${per_gb:.2f}/GB ingested, not estimated)", 0.0, SERVING_METRICS_LOG_GROUP),
+        Line(
+            "Serving metrics: 3 CloudWatch custom metrics per model version in Strata/Serving "
+            f"(usage: UNPRICED, per metric-month, not in {PRICE_TABLE.name})",
+            0.0,
+            SERVING_METRICS_LOG_GROUP,
+        ),
     ]
 
 
@@ -465,6 +491,7 @@ def idle_lines(
             if not inputs.get("internal"):
                 lines.append(Line(f"public IPv4 {name} x {azs}", PRICES["public_ipv4_hour"] * HOURS * azs, name))
     lines += _serving_system_lines(resources, groups, templates)
+    lines += _serving_metrics_lines(resources)
     lines += _cloudwatch_lines(resources)
     return lines
 

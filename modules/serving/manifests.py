@@ -2,7 +2,8 @@
 
 Pure (the standard library and the core; no Pulumi), like modules/kubernetes/manifests.py: :func:`team_objects`
 returns what each team namespace gets (its rclone storage Secret, its MLServer ``Server``, its data scientists'
-Role and RoleBinding, the NetworkPolicy that lets Seldon's controller reach the namespace's scheduler), the
+Role and RoleBinding, the NetworkPolicies that let Seldon's controller reach the namespace's scheduler and the
+metrics collector (``metrics.py``) reach the Seldon agents' metrics port), the
 ``*_values`` functions the Helm releases' values. The component (``component.py``) declares each dict as a typed
 resource or a ``CustomResource`` (modules/base/objects.py), so every object reaches the plan, ``strata
 manifests`` and the offline validation (the Seldon v2.6.0 CRDs, tests/data/k8s).
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core import naming
+from modules.serving import metrics
 
 # ---------------------------------------------------------------- the contract with the SDK (do not change)
 # `strata serve deploy` (sdk/) renders Models and Experiments against these names.
@@ -54,9 +56,10 @@ _ALL_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
 _READ = ["get", "list", "watch"]
 
 # Pods the serving layer adds to the system nodes (no node selector reaches them: the charts of 2.6.0 take
-# none for these, and the team nodes are tainted): Seldon's controller once, and per team namespace the
-# scheduler and Envoy of its SeldonRuntime. A t4g.medium holds 17 pods (tools/cost.py prices what overflows).
-SYSTEM_PODS = 1
+# none for these, and the team nodes are tainted): Seldon's controller and the metrics collector (metrics.py, on
+# the system nodes by its node selector) once, and per team namespace the scheduler and Envoy of its
+# SeldonRuntime. A t4g.medium holds 17 pods (tools/cost.py prices what overflows).
+SYSTEM_PODS = 1 + metrics.system_pods()
 SYSTEM_PODS_PER_TEAM = 2
 
 
@@ -153,11 +156,13 @@ def server(spec: TeamServingSpec) -> dict[str, Any]:
 
 
 def _model_deployers_rules() -> list[dict[str, Any]]:
-    """Deploy, split and retire models; see the Server. Nothing else of Seldon's (no pipelines: no Kafka), no
+    """Deploy, split and retire models; see the Server and scale it. Nothing else of Seldon's (no pipelines: no Kafka), no
     secrets (the storage Secret is the platform's), no RBAC."""
     return [
         {"apiGroups": [_SELDON_GROUP], "resources": ["models", "experiments"], "verbs": list(_ALL_VERBS)},
         {"apiGroups": [_SELDON_GROUP], "resources": ["servers"], "verbs": list(_READ)},
+        # Start and stop the team's own Server (`strata serve deploy` starts a stopped one): its replicas only.
+        {"apiGroups": [_SELDON_GROUP], "resources": ["servers/scale"], "verbs": ["get", "patch", "update"]},
     ]
 
 
@@ -192,6 +197,7 @@ def team_objects(spec: TeamServingSpec) -> list[dict[str, Any]]:
             "subjects": [group],
         },
         _controller_policy(spec),
+        metrics.scrape_policy(spec.namespace, _labels(spec)),
         server(spec),
     ]
 

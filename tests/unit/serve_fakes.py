@@ -86,6 +86,24 @@ class FakeCustomObjects:
         ]
         return {"items": items}
 
+    def get_namespaced_custom_object_scale(self, group, version, namespace, plural, name):  # noqa: ANN001, ANN201
+        key = self._key(namespace, plural, name, group, version)
+        if key not in self.objects:
+            raise ApiException(status=404, reason="Not Found")
+        return {"spec": {"replicas": self.objects[key]["spec"].get("replicas", 1)}}
+
+    def patch_namespaced_custom_object_scale(self, group, version, namespace, plural, name, body):  # noqa: ANN001, ANN201
+        key = self._key(namespace, plural, name, group, version)
+        self.calls.append(("scale", plural, name))
+        if key not in self.objects:
+            raise ApiException(status=404, reason="Not Found")
+        self.objects[key]["spec"]["replicas"] = body["spec"]["replicas"]
+        return {"spec": body["spec"]}
+
+    def add_server(self, namespace: str, replicas: int = 0) -> None:
+        """The team's Server as the platform declares it (modules/serving: 0 replicas)."""
+        self.objects[(namespace, "servers", "mlserver")] = {"metadata": {"name": "mlserver"}, "spec": {"replicas": replicas}}
+
     def names(self, plural: str) -> list[str]:
         return sorted(name for (_, p, name) in self.objects if p == plural)
 

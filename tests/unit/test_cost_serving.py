@@ -68,7 +68,7 @@ def test_an_unpriced_team_node_type_is_a_visible_zero_line_never_a_guess():
 
 
 @pytest.mark.parametrize(
-    ("teams", "system_min", "extra_nodes"), [(1, 1, 0), (2, 1, 0), (3, 1, 1), (3, 2, 0), (5, 1, 0), (7, 1, 1)]
+    ("teams", "system_min", "extra_nodes"), [(1, 1, 0), (2, 1, 1), (3, 1, 1), (3, 2, 0), (5, 1, 0), (7, 1, 1)]
 )
 def test_runtime_pods_cost_a_system_node_only_when_they_overflow(teams: int, system_min: int, extra_nodes: int):
     (pods, *rest) = [line for line in cost.idle_lines(resources(teams, 0, system_min)) if line.resource == "serving"]

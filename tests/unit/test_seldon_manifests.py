@@ -49,8 +49,8 @@ def spec(team: str, namespace: str | None = None, replicas: int = 1) -> m.TeamSe
 FRAUD, RECS = spec("fraud", "fraud-ml"), spec("recs")
 
 
-def one(s: m.TeamServingSpec, kind: str) -> dict[str, Any]:
-    (obj,) = [o for o in m.team_objects(s) if o["kind"] == kind]
+def one(s: m.TeamServingSpec, kind: str, name: str | None = None) -> dict[str, Any]:
+    (obj,) = [o for o in m.team_objects(s) if o["kind"] == kind and name in (None, o["metadata"]["name"])]
     return obj
 
 
@@ -60,7 +60,7 @@ def one(s: m.TeamServingSpec, kind: str) -> dict[str, Any]:
 @pytest.mark.parametrize("s", [FRAUD, RECS], ids=lambda s: s.team)
 def test_every_team_object_validates(s: m.TeamServingSpec) -> None:
     objects = m.team_objects(s)
-    assert [o["kind"] for o in objects] == ["Secret", "Role", "RoleBinding", "NetworkPolicy", "Server"]
+    assert [o["kind"] for o in objects] == ["Secret", "Role", "RoleBinding", "NetworkPolicy", "NetworkPolicy", "Server"]
     for obj in objects:
         assert object_errors(obj) == [], f"{obj['kind']} {obj['metadata']['name']}: {object_errors(obj)}"
         assert obj["metadata"]["namespace"] == s.namespace
@@ -199,12 +199,14 @@ def test_a_team_server_reads_its_own_models_and_not_another_teams() -> None:
 # ---------------------------------------------------------------- RBAC and tenancy
 
 
-def test_data_scientists_deploy_models_and_experiments_and_read_servers_in_their_namespace_only() -> None:
+def test_data_scientists_deploy_models_and_experiments_and_scale_their_server_in_their_namespace_only() -> None:
     role, binding = one(FRAUD, "Role"), one(FRAUD, "RoleBinding")
     rules = {(tuple(r["apiGroups"]), tuple(r["resources"])): set(r["verbs"]) for r in role["rules"]}
     assert rules == {
         (("mlops.seldon.io",), ("models", "experiments")): {"get", "list", "watch", "create", "update", "patch", "delete"},
         (("mlops.seldon.io",), ("servers",)): {"get", "list", "watch"},
+        # the team's own Server's replicas: `strata serve deploy` starts a stopped one
+        (("mlops.seldon.io",), ("servers/scale",)): {"get", "patch", "update"},
     }
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]}
     assert binding["subjects"] == [{"kind": "Group", "name": "strata:team:fraud", "apiGroup": "rbac.authorization.k8s.io"}]
@@ -218,7 +220,7 @@ def test_another_teams_group_is_bound_nowhere_in_the_namespace() -> None:
 
 
 def test_only_seldons_controller_namespace_is_admitted_besides_the_kubernetes_layers_peers() -> None:
-    policy = one(FRAUD, "NetworkPolicy")
+    policy = one(FRAUD, "NetworkPolicy", m.CONTROLLER_POLICY)
     (rule,) = policy["spec"]["ingress"]
     assert rule == {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "seldon-system"}}}]}
     broken = copy.deepcopy(policy)
@@ -238,4 +240,4 @@ def test_no_kafka_no_pipelines_no_telemetry_and_no_load_balancer() -> None:
     assert values["config"]["agentConfig"]["rclone"]["configSecrets"] == ["strata-s3-storage"]
     assert "kafka" not in json.dumps(m.setup_values()).lower()
     assert m.setup_values()["controller"]["clusterwide"] is True
-    assert m.system_pods(2) == 5
+    assert m.system_pods(2) == 6, "the controller and the metrics collector, and per team the scheduler and Envoy"

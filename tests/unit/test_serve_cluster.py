@@ -36,6 +36,7 @@ def world(tmp_path, monkeypatch) -> Any:
     model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
     runs = FakeRuns({"TrainFlow/1": (ROOTS["fraud"], {"model": model}), "TrainFlow/2": (ROOTS["fraud"], {"model": model})})
     api = FakeCustomObjects()
+    api.add_server(NS)  # as the platform declares it: 0 replicas
     connected: list[str] = []
 
     def connect(team):  # noqa: ANN001, ANN202
@@ -67,10 +68,27 @@ def test_deploy_applies_the_model_in_the_teams_namespace_with_the_teams_context(
     assert result.exit_code == 0, result.output
     assert "Model iris-v1 created in namespace team-fraud" in result.output
     assert world["connected"] == ["strata-dev-fraud"], "the context `strata configure` wrote"
-    assert world["api"].calls == [("create", "models", "iris-v1")]
-    [(key, model)] = world["api"].objects.items()
-    assert key == (NS, "models", "iris-v1")
+    assert world["api"].calls == [("create", "models", "iris-v1"), ("scale", "servers", "mlserver")]
+    model = world["api"].objects[(NS, "models", "iris-v1")]
     assert crd_errors("models", {k: v for k, v in model.items()}) == []
+
+
+def test_deploy_starts_the_teams_stopped_server_once(world):
+    """The platform's Server idles at 0 replicas ($0); the first deploy starts one, later ones leave it."""
+    first = serve("deploy", "iris", "--run", "TrainFlow/1")
+    assert first.exit_code == 0, first.output
+    assert "started Server mlserver in team-fraud" in " ".join(first.output.split())
+    assert world["api"].objects[(NS, "servers", "mlserver")]["spec"]["replicas"] == 1
+    second = serve("deploy", "iris", "--run", "TrainFlow/2", "--canary-weight", "20")
+    assert second.exit_code == 0, second.output
+    assert [c for c in world["api"].calls if c[0] == "scale"] == [("scale", "servers", "mlserver")], "started once"
+
+
+def test_deploy_without_a_server_says_the_environment_has_no_serving(world):
+    del world["api"].objects[(NS, "servers", "mlserver")]
+    result = serve("deploy", "iris", "--run", "TrainFlow/1")
+    assert result.exit_code != 0 and "no Server mlserver" in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output
 
 
 def test_a_canary_applies_model_and_experiment_and_status_shows_the_weights(world):
@@ -103,7 +121,7 @@ def test_a_canary_needs_a_version_serving_in_the_cluster(world, tmp_path):
     assert serve("deploy", "iris", "--run", "TrainFlow/1", "--dry-run", "-o", str(tmp_path / "v1")).exit_code == 0
     result = serve("deploy", "iris", "--run", "TrainFlow/2", "--canary-weight", "20")
     assert result.exit_code == 1 and "no current version of 'iris' in namespace team-fraud" in result.output, result.output
-    assert world["api"].objects == {}
+    assert world["api"].names("models") == [] and world["api"].names("experiments") == []
 
 
 def test_promote_keeps_the_candidate_only(world):

@@ -30,6 +30,10 @@ from strata.serve.manifests import (
 from strata.serve.team import Team
 
 PLURALS = {"Model": MODEL_PLURAL, "Experiment": EXPERIMENT_PLURAL}
+# The team's one MLServer Server (modules/serving: the platform declares it with 0 replicas, so an idle team's
+# serving costs nothing; Seldon 2.6 cannot start a Server from zero by itself).
+SERVER = "mlserver"
+SERVER_PLURAL = "servers"
 
 
 def connect(team: Team) -> Any:
@@ -145,6 +149,34 @@ class Cluster:
                     return False
                 raise
         return True
+
+
+def ensure_server(cluster: Cluster) -> str | None:
+    """Start the team's Server (0 -> 1 replica, through its scale subresource) if it is stopped: a deployed Model
+    waits for a Server replica to load it. What was done, or None when it already runs. The replica runs on the
+    team's own nodes, inside its quota, and bills while it runs."""
+    from kubernetes.client.exceptions import ApiException
+
+    with _calling(f"read Server {SERVER} in {cluster.namespace}"):
+        try:
+            scale = cluster.api.get_namespaced_custom_object_scale(name=SERVER, **cluster._args(SERVER_PLURAL))
+        except ApiException as exc:
+            if exc.status == 404:
+                raise ServeProblem(
+                    f"no Server {SERVER} in {cluster.namespace}: the environment has no serving layer "
+                    "(ask the platform team to set strata:serving.enabled)"
+                ) from None
+            raise
+    if int((scale.get("spec") or {}).get("replicas") or 0) > 0:
+        return None
+    with _calling(f"start Server {SERVER} in {cluster.namespace}"):
+        cluster.api.patch_namespaced_custom_object_scale(
+            name=SERVER, body={"spec": {"replicas": 1}}, **cluster._args(SERVER_PLURAL)
+        )
+    return (
+        f"started Server {SERVER} in {cluster.namespace} (1 replica on your team's nodes, billed while it runs; "
+        f"`kubectl -n {cluster.namespace} scale server {SERVER} --replicas=0` stops it)"
+    )
 
 
 def current_version(cluster: Cluster, name: str) -> int | None:

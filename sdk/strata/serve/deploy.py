@@ -16,7 +16,7 @@ import yaml
 
 from strata.serve import store
 from strata.serve.artifact import Fetched, Fetcher, check_pathspec
-from strata.serve.cluster import Cluster, current_version
+from strata.serve.cluster import Cluster, current_version, ensure_server
 from strata.serve.manifests import (
     ServeProblem,
     check_name,
@@ -117,6 +117,8 @@ def execute(plan: Plan, s3: Any, out: Path | None = None, cluster: Cluster | Non
         else:
             assert cluster is not None
             done.append(f"{kind} {name} {cluster.apply(doc)} in namespace {cluster.namespace}")
+    if cluster is not None and out is None and (started := ensure_server(cluster)):
+        done.append(started)
     if plan.weight is not None and plan.current is not None:
         done.append(
             f"canary: {model_name(plan.name, plan.version)} gets {plan.weight}% of the requests, "
