@@ -12,19 +12,16 @@ The foreach flow has no @trigger, so there is no Sensor to render here.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from argo_support import clean_env, crd_errors, crd_path, environment, hera_errors, only_json, pod_templates, strip_nulls, values
-from pulumi.runtime import config as pulumi_config
-from rich.console import Console
+from local_stack import deployed_local_stack
 
 from core import naming
 from localcloud import session, walk
-from localcloud.server import configure_moto, start_moto
 
 REPO = Path(__file__).resolve().parents[2]
 FOREACH_FLOW = REPO / session.SAMPLE_FLOW
@@ -34,23 +31,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory) -> Any:
-    server = start_moto()
-    try:
-        configure_moto(server.endpoint)
-        state = tmp_path_factory.mktemp("argo-cloud")
-        paths = session.paths_for(REPO, state)
-        paths.root.mkdir(parents=True, exist_ok=True)
-        before = dict(pulumi_config.CONFIG.get())
-        try:
-            run, _ = session.deploy(REPO, server.endpoint, "us-east-1", Console(file=io.StringIO()))
-        finally:
-            pulumi_config.CONFIG.set(before)  # the in-process run leaves the stack's config in Pulumi's runtime
-        teams = session.write_profiles(paths, run.outputs)
-        assert set(TEAMS) <= set(teams), f"the local stack must have teams {TEAMS}, has {teams}"
-        env = session.cloud_env(server.endpoint, "us-east-1", paths)
-        yield {"server": server, "paths": paths, "env": env, "outputs": run.outputs}
-    finally:
-        server.stop()
+    with deployed_local_stack(tmp_path_factory, "argo-cloud", TEAMS) as deployed:
+        yield deployed
 
 
 def profile(cloud, team: str) -> dict[str, str]:

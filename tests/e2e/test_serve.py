@@ -16,7 +16,6 @@ No cluster is involved (--dry-run); applying is tested against a fake API in tes
 from __future__ import annotations
 
 import collections
-import io
 import json
 import os
 import signal
@@ -30,13 +29,11 @@ import httpx
 import pytest
 import yaml
 from argo_support import clean_env
-from pulumi.runtime import config as pulumi_config
-from rich.console import Console
+from local_stack import deployed_local_stack
 from serve_support import crd_errors, wait_for_line
 
 from core import naming
 from localcloud import session
-from localcloud.server import configure_moto, start_moto
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_FLOW = REPO / "examples" / "flows" / "train_flow.py"
@@ -45,25 +42,10 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory) -> Any:
-    server = start_moto()
-    try:
-        configure_moto(server.endpoint)
-        state = tmp_path_factory.mktemp("serve-cloud")
-        paths = session.paths_for(REPO, state)
-        paths.root.mkdir(parents=True, exist_ok=True)
-        before = dict(pulumi_config.CONFIG.get())
-        try:
-            run, _ = session.deploy(REPO, server.endpoint, "us-east-1", Console(file=io.StringIO()))
-        finally:
-            pulumi_config.CONFIG.set(before)
-        teams = session.write_profiles(paths, run.outputs)
-        assert {"fraud", "forecasting"} <= set(teams), teams
-        env = session.cloud_env(server.endpoint, "us-east-1", paths)
-        work = paths.work / "serve"
+    with deployed_local_stack(tmp_path_factory, "serve-cloud", ("fraud", "forecasting")) as deployed:
+        work = deployed["paths"].work / "serve"
         work.mkdir(parents=True, exist_ok=True)
-        yield {"server": server, "paths": paths, "env": env, "work": work}
-    finally:
-        server.stop()
+        yield {**deployed, "work": work}
 
 
 def team_env(cloud, team: str) -> dict[str, str]:

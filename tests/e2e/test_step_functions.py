@@ -6,7 +6,6 @@ One fresh moto server and one deployment for the module (the local stack, throug
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -15,12 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pulumi.runtime import config as pulumi_config
-from rich.console import Console
+from local_stack import deployed_local_stack
 
 from core import naming
 from localcloud import session, walk
-from localcloud.server import configure_moto, start_moto
 
 REPO = Path(__file__).resolve().parents[2]
 FOREACH_FLOW = REPO / session.SAMPLE_FLOW
@@ -32,25 +29,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory) -> Any:
-    server = start_moto()
-    try:
-        configure_moto(server.endpoint)
-        state = tmp_path_factory.mktemp("sfn-cloud")
-        paths = session.paths_for(REPO, state)
-        paths.root.mkdir(parents=True, exist_ok=True)
-        before = dict(pulumi_config.CONFIG.get())
-        try:
-            run, _ = session.deploy(REPO, server.endpoint, "us-east-1", Console(file=io.StringIO()))
-        finally:
-            # The in-process program run leaves the stack's config (e.g. aws:defaultTags) in Pulumi's
-            # runtime, where later tests in this process would read it: put back what was there.
-            pulumi_config.CONFIG.set(before)
-        teams = session.write_profiles(paths, run.outputs)
-        assert set(TEAMS) <= set(teams), f"the local stack must have teams {TEAMS}, has {teams}"
-        env = session.cloud_env(server.endpoint, "us-east-1", paths)
-        yield {"server": server, "paths": paths, "env": env, "outputs": run.outputs}
-    finally:
-        server.stop()
+    with deployed_local_stack(tmp_path_factory, "sfn-cloud", TEAMS) as deployed:
+        yield deployed
 
 
 def client(cloud, service: str) -> Any:
