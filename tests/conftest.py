@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -21,3 +22,12 @@ def moto_endpoint() -> Iterator[str]:
     server = start_moto()
     yield server.endpoint
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_client(moto_endpoint: str) -> Callable[[str], Any]:
+    """``moto_client("s3")``: a boto3 client of the shared moto server (its fake credentials, us-east-1)."""
+    import boto3
+
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    return lambda service: session.client(service, endpoint_url=moto_endpoint)

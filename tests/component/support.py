@@ -32,6 +32,23 @@ class Deployment:
         return {r.name: r for r in self.resources if r.typ == typ}
 
 
+@dataclass
+class MonitoredDeployment(Deployment):
+    """A deployment whose registrations (options included: parent, provider, dependencies, ignoreChanges) were
+    recorded by a ``localcloud.engine.RecordingMonitor``."""
+
+    monitor: Any = None
+
+    def registrations(self, typ: str | None = None) -> list[Any]:
+        assert self.monitor is not None
+        return [r for r in self.monitor.registrations if typ is None or r.type == typ]
+
+    def one(self, typ: str, name: str) -> Any:
+        found = [r for r in self.registrations(typ) if r.name == name]
+        assert len(found) == 1, f"{typ}::{name}: {len(found)} registrations"
+        return found[0]
+
+
 def aws_invoke(token: str) -> dict[str, Any]:
     """What the mocked account answers to getRegion, getPartition and getCallerIdentity; any other invoke fails."""
     if token == "aws:index/getRegion:getRegion":

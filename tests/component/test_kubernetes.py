@@ -9,13 +9,12 @@ Every assertion names the resource.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pytest
 from support import ACCOUNT, REGION, RecordingMocks
-from support import Deployment as BaseDeployment
+from support import MonitoredDeployment as Deployment
 
 from core import charts, naming
 from core.settings import Team, TeamKubernetes
@@ -92,20 +91,6 @@ def job_role_arn(team_name: str) -> str:
 
 def data_scientist_role_arn(team_name: str) -> str:
     return f"arn:aws:iam::{ACCOUNT}:role/strata-{ENV}-{team_name}-data-scientists"
-
-
-@dataclass
-class Deployment(BaseDeployment):
-    monitor: RecordingMonitor | None = None
-
-    def registrations(self, typ: str | None = None) -> list[Any]:
-        assert self.monitor is not None
-        return [r for r in self.monitor.registrations if typ is None or r.type == typ]
-
-    def one(self, typ: str, name: str) -> Any:
-        found = [r for r in self.registrations(typ) if r.name == name]
-        assert len(found) == 1, f"{typ}::{name}: {len(found)} registrations"
-        return found[0]
 
 
 class Mocks(RecordingMocks):

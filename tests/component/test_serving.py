@@ -10,13 +10,11 @@ each team namespace's readiness by a Namespace object. Every assertion names the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
-from support import Deployment as BaseDeployment
+from support import MonitoredDeployment as Deployment
 from support import RecordingMocks
 
 from core import charts, naming
@@ -37,20 +35,6 @@ K8S_PROVIDER = "pulumi:providers:kubernetes"
 # team -> namespace (research's differs from its name).
 TEAMS = {"fraud": "fraud", "research": "research-lab"}
 SETTINGS = ServingSettings(enabled=True)
-
-
-@dataclass
-class Deployment(BaseDeployment):
-    monitor: RecordingMonitor | None = None
-
-    def registrations(self, typ: str | None = None) -> list[Any]:
-        assert self.monitor is not None
-        return [r for r in self.monitor.registrations if typ is None or r.type == typ]
-
-    def one(self, typ: str, name: str) -> Any:
-        found = [r for r in self.registrations(typ) if r.name == name]
-        assert len(found) == 1, f"{typ}::{name}: {len(found)} registrations"
-        return found[0]
 
 
 def deploy(settings: ServingSettings = SETTINGS) -> Deployment:

@@ -19,10 +19,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from metaflow_extensions.strata.config import job_api_key
 from metaflow_extensions.strata.plugins import hooks, kubernetes_env
+from moto_user import user_env
 
 KEY = "k8s-test-key-" + "x" * 24
 REGION = "us-east-1"
@@ -174,20 +174,9 @@ def test_the_config_skips_the_headers_and_attaches_the_mutator_only_where_it_sho
 
 
 @pytest.fixture(scope="module")
-def endpoint(moto_endpoint: str) -> str:
-    return moto_endpoint
-
-
-@pytest.fixture(scope="module")
-def aws(endpoint: str) -> Any:
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-    return lambda service: session.client(service, endpoint_url=endpoint)
-
-
-@pytest.fixture(scope="module")
-def bucket(aws: Any) -> str:
+def bucket(moto_client: Any) -> str:
     name = f"mfext-k8s-{uuid.uuid4().hex[:8]}"
-    aws("s3").create_bucket(Bucket=name)
+    moto_client("s3").create_bucket(Bucket=name)
     return name
 
 
@@ -195,17 +184,7 @@ def deployer_env(tmp_path: Path, endpoint: str, bucket: str, kubernetes: bool = 
     """A data scientist of a Kubernetes environment with the service metadata key configured (as `strata configure`
     writes it); ``kubernetes=False`` drops the layer's keys and the team (the control: Metaflow unaided)."""
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "METAFLOW_HOME": str(tmp_path / "mf"),
-        "USER": "alice",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ENDPOINT_URL": endpoint,
-        "METAFLOW_S3_ENDPOINT_URL": endpoint,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "NO_PROXY": "127.0.0.1,localhost",
+        **user_env(tmp_path, endpoint),
         "METAFLOW_DEFAULT_DATASTORE": "s3",
         "METAFLOW_DATASTORE_SYSROOT_S3": f"s3://{bucket}/teams/fraud/metaflow",
         "METAFLOW_DEFAULT_METADATA": "service",
@@ -245,8 +224,8 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value") for e in container.get("env") or []}
 
 
-def test_argo_templates_carry_no_key_and_the_teams_settings(tmp_path, endpoint, bucket):
-    doc = template(tmp_path, deployer_env(tmp_path, endpoint, bucket), {"MY_VAR": "mine"})
+def test_argo_templates_carry_no_key_and_the_teams_settings(tmp_path, moto_endpoint, bucket):
+    doc = template(tmp_path, deployer_env(tmp_path, moto_endpoint, bucket), {"MY_VAR": "mine"})
     assert KEY not in json.dumps(doc)
     steps = {name: env_of(c) for name, c in containers(doc).items() if name in ("start", "end")}
     assert set(steps) == {"start", "end"}
@@ -260,15 +239,17 @@ def test_argo_templates_carry_no_key_and_the_teams_settings(tmp_path, endpoint, 
         assert "METAFLOW_SERVICE_HEADERS" not in env_of(c), f"{name}: no container of the template gets the headers"
 
 
-def test_control_without_the_extensions_settings_argo_bakes_the_key(tmp_path, endpoint, bucket):
-    doc = template(tmp_path, deployer_env(tmp_path, endpoint, bucket, kubernetes=False), {"MY_VAR": "mine"})
+def test_control_without_the_extensions_settings_argo_bakes_the_key(tmp_path, moto_endpoint, bucket):
+    doc = template(tmp_path, deployer_env(tmp_path, moto_endpoint, bucket, kubernetes=False), {"MY_VAR": "mine"})
     assert KEY in json.dumps(doc), "Metaflow unaided copies the key into the template (what the extension prevents)"
 
 
-def test_a_step_environment_holding_the_key_is_refused(tmp_path, endpoint, bucket):
+def test_a_step_environment_holding_the_key_is_refused(tmp_path, moto_endpoint, bucket):
     flow = write_flow(tmp_path, {"LEAK": KEY})
     result = run(
-        tmp_path, deployer_env(tmp_path, endpoint, bucket), [str(flow), "--no-pylint", "argo-workflows", "create", "--only-json"]
+        tmp_path,
+        deployer_env(tmp_path, moto_endpoint, bucket),
+        [str(flow), "--no-pylint", "argo-workflows", "create", "--only-json"],
     )
     assert result.returncode != 0
     assert "Refused by the Strata platform" in result.stderr and "@environment" in result.stderr
@@ -296,8 +277,8 @@ def kubernetes_run(tmp_path: Path, env: dict[str, str]) -> dict[str, Any]:
     return first
 
 
-def test_kubernetes_jobs_carry_key_free_headers_and_the_teams_settings(tmp_path, endpoint, bucket):
-    job = kubernetes_run(tmp_path, deployer_env(tmp_path, endpoint, bucket))
+def test_kubernetes_jobs_carry_key_free_headers_and_the_teams_settings(tmp_path, moto_endpoint, bucket):
+    job = kubernetes_run(tmp_path, deployer_env(tmp_path, moto_endpoint, bucket))
     assert KEY not in json.dumps(job)
     assert job["namespace"] == "team-fraud"
     pod = job["body"]["spec"]["template"]["spec"]
@@ -307,8 +288,8 @@ def test_kubernetes_jobs_carry_key_free_headers_and_the_teams_settings(tmp_path,
     assert variables["METAFLOW_STRATA_API_KEY_SECRET"] == SECRET_ARN and variables["MY_VAR"] == "mine"
 
 
-def test_control_without_the_extensions_settings_kubernetes_sends_the_key(tmp_path, endpoint, bucket):
-    job = kubernetes_run(tmp_path, deployer_env(tmp_path, endpoint, bucket, kubernetes=False))
+def test_control_without_the_extensions_settings_kubernetes_sends_the_key(tmp_path, moto_endpoint, bucket):
+    job = kubernetes_run(tmp_path, deployer_env(tmp_path, moto_endpoint, bucket, kubernetes=False))
     assert KEY in json.dumps(job), "Metaflow unaided puts the key into the Job (what the extension prevents)"
 
 
@@ -323,11 +304,11 @@ READ_HEADERS = (
 )
 
 
-def test_a_pod_reads_its_key_with_its_web_identity_role(tmp_path, endpoint, aws):
+def test_a_pod_reads_its_key_with_its_web_identity_role(tmp_path, moto_endpoint, moto_client):
     """IRSA as EKS sets it up: a role ARN and a projected token file, no static keys. moto answers
     AssumeRoleWithWebIdentity (it checks no token), so this proves the credential chain the pod uses, not IAM."""
     value = f"POD-KEY-{uuid.uuid4().hex}"
-    arn = aws("secretsmanager").create_secret(
+    arn = moto_client("secretsmanager").create_secret(
         Name=f"strata/staging/teams/fraud-{uuid.uuid4().hex[:6]}/metadata-api-key", SecretString=value
     )["ARN"]
     token = tmp_path / "token"
@@ -337,7 +318,7 @@ def test_a_pod_reads_its_key_with_its_web_identity_role(tmp_path, endpoint, aws)
         "HOME": str(tmp_path),
         "METAFLOW_HOME": str(tmp_path / "mf"),
         "AWS_DEFAULT_REGION": REGION,
-        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/strata-staging-fraud-job",
         "AWS_WEB_IDENTITY_TOKEN_FILE": str(token),

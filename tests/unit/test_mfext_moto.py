@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 import tarfile
@@ -17,8 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
+from moto_user import user_env
 
 SECRET = "secret123-not-a-real-key"
 REGION = "us-east-1"
@@ -66,28 +65,17 @@ finally:
 
 
 @pytest.fixture(scope="module")
-def endpoint(moto_endpoint: str) -> str:
-    return moto_endpoint
-
-
-@pytest.fixture(scope="module")
-def aws(endpoint: str) -> Any:
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-    return lambda service: session.client(service, endpoint_url=endpoint)
-
-
-@pytest.fixture(scope="module")
-def platform(aws: Any) -> dict[str, str]:
+def platform(moto_client: Any) -> dict[str, str]:
     """A bucket and a Fargate queue, as the platform would provide them to the team."""
     suffix = uuid.uuid4().hex[:8]
     bucket = f"h1-mfext-{suffix}"
-    aws("s3").create_bucket(Bucket=bucket)
-    ec2 = aws("ec2")
+    moto_client("s3").create_bucket(Bucket=bucket)
+    ec2 = moto_client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
     sg = ec2.create_security_group(GroupName=f"mfext-{suffix}", Description="mfext", VpcId=vpc)["GroupId"]
-    role = aws("iam").create_role(RoleName=f"mfext-batch-{suffix}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    batch = aws("batch")
+    role = moto_client("iam").create_role(RoleName=f"mfext-batch-{suffix}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    batch = moto_client("batch")
     ce = batch.create_compute_environment(
         computeEnvironmentName=f"mfext-{suffix}",
         type="MANAGED",
@@ -103,20 +91,14 @@ def platform(aws: Any) -> dict[str, str]:
 
 
 def run(tmp_path: Path, endpoint: str, env: dict[str, str], args: list[str]) -> subprocess.CompletedProcess[str]:
-    base = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "METAFLOW_HOME": str(tmp_path / "mf"),
-        "USER": "alice",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ENDPOINT_URL": endpoint,
-        "METAFLOW_S3_ENDPOINT_URL": endpoint,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    return subprocess.run([sys.executable, *args], env={**base, **env}, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, *args],
+        env={**user_env(tmp_path, endpoint), **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def deployer_env(platform: dict[str, str]) -> dict[str, str]:
@@ -158,7 +140,7 @@ def batch_states(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in doc["States"].values() if s.get("Resource", "").endswith("batch:submitJob.sync")]
 
 
-def test_the_providers_batch_client_registers_a_team_definition_in_moto(tmp_path, endpoint, aws):
+def test_the_providers_batch_client_registers_a_team_definition_in_moto(tmp_path, moto_endpoint, moto_client):
     script = (
         "import json, uuid\n"
         "from metaflow.plugins.aws.aws_client import get_aws_client\n"
@@ -170,32 +152,32 @@ def test_the_providers_batch_client_registers_a_team_definition_in_moto(tmp_path
         "again = batch.describe_job_definitions(jobDefinitionName=name, status='ACTIVE')['jobDefinitions']\n"
         "print(json.dumps({'arn': arn, 'again': [d['jobDefinitionArn'] for d in again]}))\n"
     )
-    result = run(tmp_path, endpoint, TEAM, ["-c", script])
+    result = run(tmp_path, moto_endpoint, TEAM, ["-c", script])
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["again"] == [out["arn"]], "Metaflow's lookup by its own name finds what it registered"
-    assert_team_definition(definition_by_arn(aws, out["arn"]))
+    assert_team_definition(definition_by_arn(moto_client, out["arn"]))
 
 
-def test_step_functions_only_json_prints_no_key_and_registers_a_team_definition(tmp_path, endpoint, aws, platform):
+def test_step_functions_only_json_prints_no_key_and_registers_a_team_definition(tmp_path, moto_endpoint, moto_client, platform):
     flow, _ = write_flow(tmp_path)
     result = run(
-        tmp_path, endpoint, deployer_env(platform), [str(flow), "--no-pylint", "step-functions", "create", "--only-json"]
+        tmp_path, moto_endpoint, deployer_env(platform), [str(flow), "--no-pylint", "step-functions", "create", "--only-json"]
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert SECRET not in result.stdout + result.stderr, "--only-json prints the definition: the key must not be in it"
     doc = json.loads(result.stdout[result.stdout.index("{") :])
     [arn] = {s["Parameters"]["JobDefinition"] for s in batch_states(doc)}
-    assert_team_definition(definition_by_arn(aws, arn))
+    assert_team_definition(definition_by_arn(moto_client, arn))
 
 
-def test_step_functions_create_deploys_a_key_free_team_state_machine(tmp_path, endpoint, aws, platform):
+def test_step_functions_create_deploys_a_key_free_team_state_machine(tmp_path, moto_endpoint, moto_client, platform):
     flow, name = write_flow(tmp_path)
     (tmp_path / "create.py").write_text(CREATE_WITHOUT_REBIND)
-    result = run(tmp_path, endpoint, deployer_env(platform), [str(tmp_path / "create.py"), str(flow)])
+    result = run(tmp_path, moto_endpoint, deployer_env(platform), [str(tmp_path / "create.py"), str(flow)])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "KEY-STILL-IN-LAUNCHER" in result.stdout, "the launcher still held the key: the state machine hook removed it"
-    sfn = aws("stepfunctions")
+    sfn = moto_client("stepfunctions")
     [machine] = [m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == name]
     described = sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])
     assert SECRET not in described["definition"]
@@ -207,11 +189,11 @@ def test_step_functions_create_deploys_a_key_free_team_state_machine(tmp_path, e
         assert state["Parameters"]["Tags"]["team"] == "fraud"
         assert variables["METAFLOW_STRATA_TEAM"] == "fraud" and variables["METAFLOW_STRATA_API_KEY_SECRET"].startswith("arn:")
         assert "x-api-key" not in json.loads(variables["METAFLOW_SERVICE_HEADERS"])
-        assert_team_definition(definition_by_arn(aws, state["Parameters"]["JobDefinition"]))
+        assert_team_definition(definition_by_arn(moto_client, state["Parameters"]["JobDefinition"]))
     # The job side of the extension travels in the code package the state machine's jobs download.
     url = variables["METAFLOW_CODE_URL"]
     bucket, key = url.removeprefix("s3://").split("/", 1)
-    package = aws("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    package = moto_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     files = set(tarfile.open(fileobj=io.BytesIO(package)).getnames())
     for part in ("config/mfextinit_strata.py", "config/job_api_key.py", "plugins/mfextinit_strata.py", "plugins/hooks.py"):
         assert f".mf_code/metaflow_extensions/strata/{part}" in files, f"{part} is not in the code package"
@@ -240,26 +222,28 @@ def job_env(secret: str) -> dict[str, str]:
     }
 
 
-def test_a_batch_job_reads_its_key_from_secrets_manager(tmp_path, endpoint, aws):
+def test_a_batch_job_reads_its_key_from_secrets_manager(tmp_path, moto_endpoint, moto_client):
     value = f"KEY-FROM-SM-{uuid.uuid4().hex}"
-    arn = aws("secretsmanager").create_secret(
+    arn = moto_client("secretsmanager").create_secret(
         Name=f"strata/dev/teams/fraud-{uuid.uuid4().hex[:6]}/metadata-api-key", SecretString=value
     )["ARN"]
-    result = run(tmp_path, endpoint, job_env(arn), ["-c", READ_HEADERS])
+    result = run(tmp_path, moto_endpoint, job_env(arn), ["-c", READ_HEADERS])
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["headers"] == {"x-tenant": "fraud", "x-api-key": value}
     assert out["service"] == value, "the metadata service client sends it"
     assert out["in_environ"] is False, "the key is kept in memory, not in the process environment"
-    outside = run(tmp_path, endpoint, {k: v for k, v in job_env(arn).items() if k != "AWS_BATCH_JOB_ID"}, ["-c", READ_HEADERS])
+    outside = run(
+        tmp_path, moto_endpoint, {k: v for k, v in job_env(arn).items() if k != "AWS_BATCH_JOB_ID"}, ["-c", READ_HEADERS]
+    )
     assert json.loads(outside.stdout.strip().splitlines()[-1])["headers"] == {"x-tenant": "fraud"}, "only inside a Batch job"
 
 
-def test_a_missing_secret_is_a_clear_error_naming_the_secret_and_the_role(tmp_path, endpoint):
+def test_a_missing_secret_is_a_clear_error_naming_the_secret_and_the_role(tmp_path, moto_endpoint):
     arn = (
         f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:strata/dev/teams/nobody-{uuid.uuid4().hex[:6]}/metadata-api-key-AbCdEf"
     )
-    result = run(tmp_path, endpoint, job_env(arn), ["-c", READ_HEADERS])
+    result = run(tmp_path, moto_endpoint, job_env(arn), ["-c", READ_HEADERS])
     assert result.returncode != 0
     assert "JobApiKeyError" in result.stderr and arn in result.stderr, result.stderr[-2000:]
     assert "ResourceNotFoundException" in result.stderr and "secretsmanager:GetSecretValue" in result.stderr
