@@ -64,6 +64,20 @@ if ! sync .venv requirements/dev.lock || [ ! -f .venv/.strata-editable ]; then
   touch .venv/.strata-editable
   stamp .venv requirements/dev.lock
 fi
+# Graphviz, a system package, draws `strata diagram`. Installed where this user can (root, or sudo without a
+# password, with apt-get); elsewhere the command says what to install. Never fatal: nothing else needs it.
+if ! command -v dot >/dev/null 2>&1; then
+  as_root=()
+  [ "$(id -u)" = 0 ] || { sudo -n true 2>/dev/null && as_root=(sudo -n); }
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || [ ${#as_root[@]} -gt 0 ]; }; then
+    echo "==> installing Graphviz (apt-get install graphviz) for strata diagram"
+    { "${as_root[@]}" apt-get install -y -q graphviz >/dev/null 2>&1 \
+      || { "${as_root[@]}" apt-get update -q >/dev/null 2>&1 && "${as_root[@]}" apt-get install -y -q graphviz >/dev/null 2>&1; }; } \
+      || echo "note: could not install Graphviz; strata diagram needs it (https://graphviz.org/download/)"
+  else
+    echo "note: Graphviz is not installed and cannot be installed from here; strata diagram needs it (https://graphviz.org/download/)"
+  fi
+fi
 if [ "$gates" = 1 ]; then
   sync .venv-gates requirements/checkov.lock || stamp .venv-gates requirements/checkov.lock
   sync .venv-iam requirements/iam.lock || stamp .venv-iam requirements/iam.lock
