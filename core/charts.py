@@ -42,9 +42,13 @@ SELDON_CRDS = Chart("seldon", "seldon-core-v2-crds", "2.6.0", "2.6.0")
 SELDON_SETUP = Chart("seldon", "seldon-core-v2-setup", "2.6.0", "2.6.0")
 # Installed once per team namespace: it renders that namespace's SeldonRuntime (scheduler, envoy).
 SELDON_RUNTIME = Chart("seldon", "seldon-core-v2-runtime", "2.6.0", "2.6.0")
-# Pinned for reference, NOT installed: it would create Servers "mlserver" and "triton" in its namespace, whereas
-# the serving layer declares each team's one Server "mlserver" itself, as a typed object validated offline
-# against the v2.6.0 CRD and carrying the team's service account, nodes and image (modules/serving/manifests.py).
+# Pinned for reference, NOT installed. At 2.6.0 (read at tag v2.6.0, commit 60b7401a, of SeldonIO/seldon-core:
+# k8s/helm-charts/seldon-core-v2-servers) the chart renders two Servers, "mlserver" and "triton", whose only
+# settings are `mlserver.replicas` and `triton.replicas`: no podSpec, so no service account (no IRSA: rclone could
+# not read the team's prefix), no team node selector or toleration (not on the team's nodes, not in its quota as
+# intended) and the default image (MLServer 1.3.5). Installed in a team namespace it would also collide with the
+# team's Server "mlserver". The serving layer declares that Server itself instead, as a typed object validated
+# offline against the v2.6.0 CRD and carrying the team's service account, nodes and image (modules/serving/manifests.py).
 SELDON_SERVERS = Chart("seldon", "seldon-core-v2-servers", "2.6.0", "2.6.0")
 
 # MLServer, the model server every team's Server "mlserver" runs (Apache-2.0 like all of MLServer). 1.7.1 is the

@@ -350,6 +350,7 @@ def build(platform: Platform) -> dict[str, pulumi.Output[Any]]:
                 cluster=naming.eks_cluster(env),
                 namespaces=tuple(sorted(serving.namespaces.items())),
                 error_threshold=s.serving.error_alarm_threshold,
+                log_group=naming.serving_metrics_log_group(env),
             )
             if serving is not None
             else None,

@@ -253,9 +253,10 @@ def dashboard_body(signals: Signals[str], alarm_arns: Sequence[str] = ()) -> dic
 
 
 def _serving(layout: _Layout, region: str, sv: ServingSignals | None) -> None:
-    """Per team: requests, failed requests and seconds in inference per model (SEARCH: models come and go), and
-    the team's mean latency (seconds / requests over its namespace; CloudWatch metric math cannot pair two
-    SEARCH results model by model)."""
+    """Per team: requests, failed requests and seconds in inference per model (SEARCH: models come and go), the
+    team's mean latency (seconds / requests over its namespace), and a table per model of requests, errors and
+    mean latency, from the collector's EMF records (a Logs Insights query: CloudWatch metric math cannot pair two
+    SEARCH results model by model, while each EMF record carries one model's counters side by side)."""
     layout.full(_text("## Model serving (Seldon / MLServer)"), height=1)
     if sv is None:
         layout.full(_text("Model serving is not deployed in this environment."), height=1)
@@ -289,6 +290,29 @@ def _serving(layout: _Layout, region: str, sv: ServingSignals | None) -> None:
             width=6,
             height=6,
         )
+        layout.full(_log_table(f"{team}: latency per model", region, sv.log_group, per_model_latency_query(namespace)), height=6)
+
+
+def per_model_latency_query(namespace: str) -> str:
+    """Logs Insights over the serving collector's EMF records of one namespace: per model, its requests, failed
+    requests and mean latency in milliseconds over the dashboard's time range (each record holds one scrape's
+    deltas of the counters, so the sums are the window's totals)."""
+    return " | ".join(
+        (
+            f"filter Namespace = '{namespace}' and ispresent({SERVING_MODEL_DIMENSION})",
+            f"stats sum({SERVING_REQUESTS}) as requests, sum({SERVING_ERRORS}) as errors, "
+            f"sum({SERVING_SECONDS}) * 1000 / sum({SERVING_REQUESTS}) as mean_latency_ms by {SERVING_MODEL_DIMENSION}",
+            "sort mean_latency_ms desc",
+        )
+    )
+
+
+def _log_table(title: str, region: str, log_group: str, query: str) -> dict[str, Any]:
+    """A Logs Insights widget (billed per GB scanned when the dashboard is viewed: a usage line in the cost model)."""
+    return {
+        "type": "log",
+        "properties": {"title": title, "region": region, "view": "table", "query": f"SOURCE '{log_group}' | {query}"},
+    }
 
 
 def metric_count(body: dict[str, Any]) -> int:

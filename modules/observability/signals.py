@@ -99,6 +99,10 @@ class ServingSignals:
     """(team, Kubernetes namespace) pairs (dimension ``Namespace``)."""
     error_threshold: int
     """A team's alarm: this many failed inference requests in 5 minutes, over its models."""
+    log_group: str
+    """The collector's embedded-metric-format log group: one record per scrape, per model, whose fields are the
+    deltas of the counters above and the labels (``Namespace``, ``model``). The dashboard's per-model latency is a
+    Logs Insights query over it (metric math cannot divide two SEARCH results model by model)."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,10 @@ from modules.observability.signals import (
     TeamSignals,
 )
 
-SERVING = ServingSignals(cluster="strata-staging", namespaces=(("fraud", "fraud-ml"), ("recs", "recs")), error_threshold=7)
+LOG_GROUP = naming.serving_metrics_log_group("staging")
+SERVING = ServingSignals(
+    cluster="strata-staging", namespaces=(("fraud", "fraud-ml"), ("recs", "recs")), error_threshold=7, log_group=LOG_GROUP
+)
 
 
 def signals(serving: ServingSignals | None = SERVING) -> Signals[str]:
@@ -48,3 +51,28 @@ def test_the_dashboard_shows_requests_errors_and_latency_per_team_and_model():
     text = json.dumps(body)
     assert 'Namespace=\\"fraud-ml\\"' in text and SERVING_ERRORS in text
     assert "not deployed" in json.dumps(dashboard.dashboard_body(signals(None)))
+
+
+def test_each_team_sees_latency_per_model_from_its_own_namespace_only():
+    body = dashboard.dashboard_body(signals())
+    tables = {w["properties"]["title"]: w for w in body["widgets"] if w["type"] == "log"}
+    assert set(tables) == {"fraud: latency per model", "recs: latency per model"}, tables
+    fraud = tables["fraud: latency per model"]["properties"]
+    assert fraud["query"].startswith(f"SOURCE '{LOG_GROUP}' | ")
+    assert "filter Namespace = 'fraud-ml'" in fraud["query"] and "'recs'" not in fraud["query"]
+    assert "mean_latency_ms by model" in fraud["query"] and fraud["view"] == "table"
+    assert tables["fraud: latency per model"]["width"] == 24
+
+
+def test_the_latency_query_reads_the_fields_the_collector_writes():
+    """The query's fields are the metric names and the model label the collector's EMF declarations emit into the
+    log group the serving layer creates: a rename on either side fails here."""
+    from modules.serving import metrics
+
+    query = dashboard.per_model_latency_query("fraud-ml")
+    emitted = {m.strip("^$") for d in metrics.metric_declarations() for m in d["metric_selectors"]}
+    for field in (metrics.REQUESTS, metrics.ERRORS, metrics.SECONDS):
+        assert field in emitted and f"sum({field})" in query
+    assert all(metrics.MODEL_DIMENSION in d["dimensions"][0] for d in metrics.metric_declarations())
+    assert f"by {metrics.MODEL_DIMENSION}" in query
+    assert naming.serving_metrics_log_group("staging") == LOG_GROUP
