@@ -13,6 +13,10 @@ echo "==> import contracts (lint-imports; pyproject.toml [tool.importlinter])"
 .venv/bin/lint-imports --no-cache
 echo "==> type checker (mypy; pyproject.toml [tool.mypy])"
 .venv/bin/mypy
+echo "==> docs site (mkdocs build --strict: mkdocs.yml, tools/docs_site.py)"
+site=$(mktemp -d)
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$site"
+rm -rf "$site"
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)
 # moto plus the local-cloud hooks (Batch jobs as local processes, Step Functions fixes): localcloud/motoserver.py
