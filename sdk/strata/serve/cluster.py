@@ -75,7 +75,7 @@ def _calling(what: str) -> Iterator[None]:
     except (HTTPError, OSError) as exc:
         raise ServeProblem(
             f"cannot reach the cluster to {what} ({type(exc).__name__}): its API endpoint must be reachable from here "
-            "(VPN or a runner in the VPC; docs/kubernetes.md)"
+            "(VPN or a runner in the VPC; modules/kubernetes/README.md, 'Reaching the API')"
         ) from None
 
 
