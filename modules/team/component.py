@@ -125,6 +125,10 @@ class TeamComponent(Component):
                     profile_parameter_arn=v["profile_parameter_arn"],
                     fargate_execution_role_arn=v["fargate_execution_role_arn"],
                     kms_via_service=iam.s3_via_service(v["where"]["region"], v["where"]["dns_suffix"]),
+                    own_role_arn=(
+                        f"arn:{v['where']['partition']}:iam::{v['where']['account_id']}:role/"
+                        f"{naming.data_scientist_role(args.environment, team.name)}"
+                    ),
                     extra_statements=[s for statements in v["extra"] for s in statements],
                 )
             )

@@ -128,6 +128,7 @@ def data_scientist_policy(
     profile_parameter_arn: str,
     fargate_execution_role_arn: str | None = None,
     kms_via_service: str | None = None,
+    own_role_arn: str | None = None,
     extra_statements: Sequence[Statement] = (),
 ) -> PolicyDocument:
     """The inline policy of a team's data-scientist role.
@@ -139,6 +140,9 @@ def data_scientist_policy(
     * read-only Batch calls (not resource-scoped in AWS);
     * pass only the team's job role (and the Fargate execution role), only to Batch/ECS tasks;
     * read only the team's profile parameter and its own job logs;
+    * with ``own_role_arn``, ask IAM's policy simulator about the role itself and nothing else (``strata doctor``
+      checks that the roles Metaflow passes can be passed; the simulator reveals no more than the role's own
+      permissions, which its holder can already exercise);
     * then ``extra_statements``, as given: what other layers grant the team on their resources (its own state
       machines and schedules, its metadata API key, the warehouse as its own database user), each computed
       by the layer that owns the resource and handed in by the program.
@@ -230,5 +234,16 @@ def data_scientist_policy(
             "Resource": job_log_arns(job_log_group_arn),
         },
     ]
+    if own_role_arn is not None:
+        if not own_role_arn.startswith("arn:") or "*" in own_role_arn or ":role/" not in own_role_arn:
+            raise ValueError(f"own_role_arn must be a concrete role ARN: {own_role_arn!r}")
+        statements.append(
+            {
+                "Sid": "SimulateOwnPermissions",
+                "Effect": "Allow",
+                "Action": "iam:SimulatePrincipalPolicy",
+                "Resource": own_role_arn,
+            }
+        )
     statements += [dict(s) for s in extra_statements]
     return {"Version": VERSION, "Statement": statements}

@@ -12,8 +12,11 @@ from importlib import metadata
 from importlib.metadata import entry_points
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 
 from strata import __version__, kubeconfig, profiles, warehouse_cli
+from strata import doctor as checkup
 from strata.output import console, platform_hint, python_command
 from strata.serve import cli as serve_cli
 
@@ -29,7 +32,7 @@ app.add_typer(serve_cli.app, name="serve")
 
 SDK_DISTRIBUTION = "strata-sdk"
 PLATFORM_DISTRIBUTION = "strata-platform"
-PLATFORM_COMMANDS = ("validate", "capacity", "plan-json", "local")
+PLATFORM_COMMANDS = ("validate", "capacity", "plan-json", "manifests", "cost", "diagram", "local")
 
 
 def _installed(distribution: str) -> str | None:
@@ -117,7 +120,7 @@ def _print_kubeconfig(kube: kubeconfig.KubeInstalled) -> None:
     err.print(
         "[yellow]note:[/yellow] the context gets its token from `aws eks get-token` with your AWS credentials at the time "
         "kubectl or Metaflow runs: they must be your team's data-scientist role, and the cluster's API endpoint must be "
-        "reachable from here (a private endpoint: VPN or a runner in the VPC; see docs/kubernetes.md)",
+        "reachable from here (a private endpoint: VPN or a runner in the VPC; see modules/kubernetes/README.md, 'Reaching the API')",
         highlight=False,
     )
     if kubeconfig.aws_cli_missing():
@@ -126,29 +129,30 @@ def _print_kubeconfig(kube: kubeconfig.KubeInstalled) -> None:
 
 @app.command()
 def doctor(
-    profile: str = typer.Option(None, "--profile", "-p", help="Profile to check (default: $METAFLOW_PROFILE)."),
+    env: str = typer.Option(None, "--env", "-e", help="Environment, e.g. dev (with --team)."),
+    team: str = typer.Option(None, "--team", "-t", help="Your team, e.g. fraud (with --env)."),
+    profile: str = typer.Option(
+        None, "--profile", "-p", help="Profile to check (default: --env/--team, else $METAFLOW_PROFILE)."
+    ),
 ) -> None:
-    """Check that Metaflow can run here with your profile: the profile file, a user name, AWS settings."""
-    name = profile or os.environ.get("METAFLOW_PROFILE")
-    problems: list[str] = []
-    if not name:
-        problems.append("METAFLOW_PROFILE is not set: run flows as `METAFLOW_PROFILE=<env>-<team> python flow.py ...`")
-    elif problem := profiles.missing_profile(name):
-        problems.append(problem)
-    else:
-        out.print(f"profile {name}: {profiles.profile_path(name)}", highlight=False)
-    if user := profiles.metaflow_user(os.environ):
-        out.print(f"Metaflow user: {user}", highlight=False)
-    else:
-        problems.append(profiles.no_user_hint())
-    local = name is not None and name.startswith(f"{profiles.LOCAL_ENV}-")
-    if local and not os.environ.get("AWS_ENDPOINT_URL"):
-        problems.append(f"{name} is a local-cloud profile but AWS_ENDPOINT_URL is not set: `source {profiles.LOCAL_ENV_FILE}`")
-    for problem in problems:
-        err.print(f"[red]problem:[/red] {problem}", highlight=False)
-    if problems:
+    """Check, with your own AWS credentials, that Metaflow can run here with your team's profile: the profile file and
+    the published one, your role, the datastore, job queues, the roles Metaflow passes, the metadata service, Step
+    Functions, Kubernetes and the warehouse. One line per check; exit 1 on any failure (docs/doctor.md)."""
+    try:
+        name, env_name, team_name = checkup.resolve_profile(profile, env, team)
+    except checkup.UsageError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    results = checkup.diagnose(name, env_name, team_name)
+    styles = {checkup.PASS: "green", checkup.FAIL: "red", checkup.SKIP: "yellow"}
+    for result in results:
+        out.print(Text.assemble((result.status, styles[result.status]), result.line()[len(result.status) :]), highlight=False)
+    counts = {s: sum(r.status == s for r in results) for s in styles}
+    tally = f"{counts[checkup.PASS]} passed, {counts[checkup.FAIL]} failed, {counts[checkup.SKIP]} skipped"
+    if counts[checkup.FAIL]:
+        out.print(f"[red]{counts[checkup.FAIL]} problem(s)[/red] with profile {escape(name)}: {tally}", highlight=False)
         raise typer.Exit(1)
-    out.print("ok: Metaflow can start with this profile", highlight=False)
+    out.print(f"ok: Metaflow can run here with profile {escape(name)} ({tally})", highlight=False)
 
 
 def _platform_missing(command: str) -> None:

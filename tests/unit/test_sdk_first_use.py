@@ -113,7 +113,7 @@ def test_an_error_message_stays_on_one_line_when_piped(tmp_path):
     home = tmp_path / ("a-rather-long-directory-name-" * 4)
     proc = run_cli(["doctor", "--profile", "dev-fraud"], env={"METAFLOW_HOME": str(home), "USER": "ann"})
     assert proc.returncode == 1
-    (line,) = [line for line in proc.stderr.splitlines() if "no profile" in line]
+    (line,) = [line for line in proc.stdout.splitlines() if "no profile" in line]
     assert str(home / "config_dev-fraud.json") in line and line.endswith("`strata configure --env dev --team fraud`"), line
 
 
@@ -174,11 +174,17 @@ def test_doctor_sends_local_profiles_to_the_env_file(shell):
 
 
 def test_doctor_passes_when_metaflow_can_start(shell, monkeypatch):
+    """The shell's checks only (the AWS ones: tests/unit/test_doctor_checks.py and tests/e2e/test_doctor.py)."""
+    from strata import doctor
+
     (shell / "config_dev-fraud.json").write_text(json.dumps({"METAFLOW_DEFAULT_DATASTORE": "s3"}))
     monkeypatch.setenv("USER", "ann")
+    shell_checks = [c for c in doctor.CHECKS if c.name in ("profile", "metaflow-user", "aws-config")]
+    monkeypatch.setattr(doctor, "diagnose", lambda name, env, team: doctor.run(doctor.Doctor(name, env, team), shell_checks))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     result = CliRunner().invoke(app, ["doctor", "--profile", "dev-fraud"])
     assert result.exit_code == 0, result.output
-    assert "Metaflow user: ann" in result.output and "ok:" in result.output
+    assert "PASS metaflow-user: Metaflow records runs as ann" in result.output and "ok:" in result.output
 
 
 def test_configure_warns_a_shell_without_a_user_and_keeps_the_profile_user_free(shell, monkeypatch):

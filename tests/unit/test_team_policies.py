@@ -419,3 +419,37 @@ def test_a_team_reads_only_its_own_job_logs(action: str) -> None:
     assert policy_decision([doc], action, f"{theirs}:log-stream:metaflow/default/abc", {}) == "implicit-deny"
     shared = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/batch/job"
     assert policy_decision([doc], action, f"{shared}:log-stream:x", {}) == "implicit-deny"
+
+
+def own_role_arn(team: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{naming.data_scientist_role(ENV, team)}"
+
+
+@pytest.mark.parametrize("team", TEAMS)
+def test_a_team_may_ask_the_policy_simulator_about_its_own_role_only(team):
+    """strata doctor's pass-roles check: the simulator on the role itself; another team's role is refused."""
+    doc = policies.data_scientist_policy(**{**_policy_args(team), "own_role_arn": own_role_arn(team)})
+    assert policy_decision([doc], "iam:SimulatePrincipalPolicy", own_role_arn(team), {}) == "allow"
+    for other in (t for t in TEAMS if t != team):
+        assert policy_decision([doc], "iam:SimulatePrincipalPolicy", own_role_arn(other), {}) == "implicit-deny"
+    assert policy_decision([policy_for(team)], "iam:SimulatePrincipalPolicy", own_role_arn(team), {}) == "implicit-deny"
+    with pytest.raises(ValueError, match="concrete role ARN"):
+        policies.data_scientist_policy(**{**_policy_args(team), "own_role_arn": f"arn:aws:iam::{ACCOUNT}:role/*"})
+
+
+def _policy_args(team: str) -> dict:
+    return dict(
+        partition="aws",
+        region=REGION,
+        account_id=ACCOUNT,
+        bucket_arn=BUCKET,
+        team_prefix=naming.team_prefix(team),
+        kms_key_arn=KEY,
+        job_queue_arns=[queue_arn(team, "cpu")],
+        job_definition_prefix=naming.job_definition_prefix(ENV, team),
+        job_log_group=naming.job_log_group(ENV, team),
+        job_log_group_arn=log_group_arn(team),
+        job_role_arn=job_role_arn(team),
+        profile_parameter_arn=parameter_arn(team),
+        kms_via_service=VIA,
+    )
