@@ -1,4 +1,4 @@
-"""Platform commands added to `strata` when the platform is installed: validate, capacity, plan-json, manifests, local."""
+"""Platform commands added to `strata` when the platform is installed: validate, capacity, cost, diagram, plan-json, manifests, local."""
 
 from __future__ import annotations
 
@@ -204,6 +204,8 @@ def _print_workload(console: Console, a: cr.WorkloadAnswer) -> None:
 
 def register(app: typer.Typer) -> None:
     from localcloud.cli import app as local_app
+    from tools.cost_report import cost_command
+    from tools.diagram import diagram
     from tools.manifests import manifests
     from tools.plancli import plan_json
 
@@ -211,4 +213,6 @@ def register(app: typer.Typer) -> None:
     app.command()(capacity)
     app.command(name="plan-json")(plan_json)
     app.command()(manifests)
+    app.command(name="cost")(cost_command)
+    app.command()(diagram)
     app.add_typer(local_app, name="local")

@@ -7,7 +7,9 @@ prices of the vendored, dated and sourced table ``tools/prices/aws-prices-us-eas
 confirmation); ``tests/unit/test_prices.py`` checks every entry against its row. Nothing here reads
 anything outside the repository.
 Usage-priced items (S3 storage, requests, log ingestion, Batch instances while jobs run) are zero
-at idle and listed separately as notes, never silently dropped.
+at idle: ``tools/cost_report.py`` lists them apart (``usage_items``), each with its row and the assumption
+used, never silently dropped. Every :class:`Line` names the prices it multiplies (``prices``), so the report
+can show each line's row and source.
 """
 
 from __future__ import annotations
@@ -163,6 +165,9 @@ class Line:
     monthly: float
     resource: str = ""
     """The logical name of the resource billed (empty for account-level lines such as CloudWatch's)."""
+    prices: tuple[tuple[str, str | None], ...] = ()
+    """The ``(key, variant)`` of each price the line multiplies (entries of the price file, or derived ones);
+    empty for a line that bills nothing (a node group from zero, a Server at 0 replicas)."""
 
 
 def _instance_hourly(instance_type: str) -> float:
@@ -201,6 +206,7 @@ def _node_group_lines(name: str, inputs: Mapping[str, Any], templates: Mapping[s
             f"EKS node group {name}: {nodes} x {itype}{_derived_mark('ec2_hour', itype)}",
             nodes * _instance_hourly(itype) * HOURS,
             name,
+            (("ec2_hour", itype),),
         )
     ]
     ref = inputs.get("launchTemplate") or {}
@@ -216,7 +222,14 @@ def _node_group_lines(name: str, inputs: Mapping[str, Any], templates: Mapping[s
                 f"EKS node group {name}: volume {mapping.get('deviceName')} needs volumeSize and a priced volumeType"
             )
         per_node = float(size) * PRICES["ebs_gb_month"][vtype]  # type: ignore[index]
-        lines.append(Line(f"EKS node group {name}: {nodes} x {size:g} GB {vtype} root volume", nodes * per_node, name))
+        lines.append(
+            Line(
+                f"EKS node group {name}: {nodes} x {size:g} GB {vtype} root volume",
+                nodes * per_node,
+                name,
+                (("ebs_gb_month", vtype),),
+            )
+        )
     return lines
 
 
@@ -239,7 +252,7 @@ def _event_bus_lines(name: str, inputs: Mapping[str, Any]) -> list[Line]:
         )
     size = _gib(persistence["volumeSize"])
     monthly = replicas * size * PRICES["ebs_gb_month"][vtype]  # type: ignore[index]
-    return [Line(f"JetStream volumes {name}: {replicas} x {size:g} GB {vtype}", monthly, name)]
+    return [Line(f"JetStream volumes {name}: {replicas} x {size:g} GB {vtype}", monthly, name, (("ebs_gb_month", vtype),))]
 
 
 SELDON_SERVER = "kubernetes:mlops.seldon.io/v1alpha1:Server"
@@ -288,9 +301,9 @@ def _server_lines(
         # The line says so; the root volume (priced) follows.
         unpriced = Line(f"{head} 1 x {itype} team node up: UNPRICED ({itype} is not in {PRICE_TABLE.name})", 0.0, name)
         volumes = _node_group_lines(group_name, {**kept, "instanceTypes": ["t4g.nano"]}, templates)[1:]
-        return [unpriced, *(Line(f"{head} {v.item.removeprefix('EKS node group ')}", v.monthly, name) for v in volumes)]
+        return [unpriced, *(Line(f"{head} {v.item.removeprefix('EKS node group ')}", v.monthly, name, v.prices) for v in volumes)]
     return [
-        Line(f"{head} {line.item.removeprefix('EKS node group ')} up", line.monthly, name)
+        Line(f"{head} {line.item.removeprefix('EKS node group ')} up", line.monthly, name, line.prices)
         for line in _node_group_lines(group_name, kept, templates)
     ]
 
@@ -330,32 +343,12 @@ def _serving_system_lines(
     more = {**inputs, "scalingConfig": {**(inputs.get("scalingConfig") or {}), "minSize": extra}}
     return [
         Line(
-            f"{what}; {slots}: {extra} more system node(s), {line.item.removeprefix('EKS node group ')}", line.monthly, "serving"
+            f"{what}; {slots}: {extra} more system node(s), {line.item.removeprefix('EKS node group ')}",
+            line.monthly,
+            "serving",
+            line.prices,
         )
         for line in _node_group_lines(name, more, templates)
-    ]
-
-
-# The serving metrics collector's log group (modules/serving/component.py): what its usage lines are billed to.
-SERVING_METRICS_LOG_GROUP = "serving-metrics-logs"
-
-
-def _serving_metrics_lines(resources: list[tuple[str, str, Mapping[str, Any]]]) -> list[Line]:
-    """The serving metrics (modules/serving/metrics.py): usage only, as $0 lines next to the layer, so they are
-    seen. EMF log ingestion at the table's price per GB; CloudWatch custom metrics (three per model version: requests,
-    errors, seconds) are billed per metric-month, a price the vendored table does not hold, so UNPRICED, never a
-    guess. The collector's pod is counted with the runtime's on the system nodes (``_serving_system_lines``)."""
-    if not any(t == "aws:cloudwatch/logGroup:LogGroup" and n == SERVING_METRICS_LOG_GROUP for t, n, _ in resources):
-        return []
-    per_gb = PRICES["logs_ingestion_gb"]
-    return [
-        Line(f"Serving metrics EMF logs (usage: ${per_gb:.2f}/GB ingested, not estimated)", 0.0, SERVING_METRICS_LOG_GROUP),
-        Line(
-            "Serving metrics: 3 CloudWatch custom metrics per model version in Strata/Serving "
-            f"(usage: UNPRICED, per metric-month, not in {PRICE_TABLE.name})",
-            0.0,
-            SERVING_METRICS_LOG_GROUP,
-        ),
     ]
 
 
@@ -371,6 +364,17 @@ def _redshift_node_hourly(node_type: str) -> float:
         return PRICES["redshift_node_hour"][node_type]  # type: ignore[index]
     except KeyError:
         raise ValueError(f"no price for Redshift node type {node_type!r}; add it to tools/cost.py PRICES") from None
+
+
+SECRET = (("secret_month", None),)
+IPV4 = (("public_ipv4_hour", None),)
+
+
+def _warehouse_storage(name: str, gb: float) -> Line:
+    storage = gb * PRICES["redshift_managed_storage_gb_month"]
+    return Line(
+        f"Redshift managed storage {name} ({gb:g} GB assumed)", storage, name, (("redshift_managed_storage_gb_month", None),)
+    )
 
 
 def idle_lines(
@@ -399,21 +403,23 @@ def idle_lines(
     groups = [(n, i) for t, n, i in resources if t == "aws:eks/nodeGroup:NodeGroup"]
     for typ, name, inputs in resources:
         if typ == "aws:ec2/natGateway:NatGateway":
-            lines.append(Line(f"NAT gateway {name}", PRICES["nat_gateway_hour"] * HOURS, name))
+            lines.append(Line(f"NAT gateway {name}", PRICES["nat_gateway_hour"] * HOURS, name, (("nat_gateway_hour", None),)))
         elif typ == "aws:ec2/eip:Eip":
-            lines.append(Line(f"public IPv4 {name}", PRICES["public_ipv4_hour"] * HOURS, name))
+            lines.append(Line(f"public IPv4 {name}", PRICES["public_ipv4_hour"] * HOURS, name, IPV4))
         elif typ == "aws:ec2/instance:Instance":
             itype = inputs["instanceType"]
-            lines.append(Line(f"{itype} instance {name}", _instance_hourly(itype) * HOURS, name))
+            lines.append(Line(f"{itype} instance {name}", _instance_hourly(itype) * HOURS, name, (("ec2_hour", itype),)))
             root = inputs.get("rootBlockDevice") or {}
-            lines.append(Line(f"gp3 root volume {name}", root.get("volumeSize", 8) * PRICES["ebs_gb_month"]["gp3"], name))
+            gp3 = root.get("volumeSize", 8) * PRICES["ebs_gb_month"]["gp3"]
+            lines.append(Line(f"gp3 root volume {name}", gp3, name, (("ebs_gb_month", "gp3"),)))
         elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Interface":
             azs = len(inputs.get("subnetIds") or [])
-            lines.append(Line(f"interface endpoint {name} x {azs} AZ", PRICES["interface_endpoint_az_hour"] * HOURS * azs, name))
+            monthly = PRICES["interface_endpoint_az_hour"] * HOURS * azs
+            lines.append(Line(f"interface endpoint {name} x {azs} AZ", monthly, name, (("interface_endpoint_az_hour", None),)))
         elif typ == "aws:kms/key:Key":
-            lines.append(Line(f"KMS key {name}", PRICES["kms_key_month"], name))
+            lines.append(Line(f"KMS key {name}", PRICES["kms_key_month"], name, (("kms_key_month", None),)))
         elif typ == "aws:rds/cluster:Cluster" and inputs.get("manageMasterUserPassword"):
-            lines.append(Line(f"RDS-managed master secret {name}", PRICES["secret_month"], name))
+            lines.append(Line(f"RDS-managed master secret {name}", PRICES["secret_month"], name, SECRET))
         elif typ == "aws:rds/clusterInstance:ClusterInstance":
             cls = inputs["instanceClass"]
             if cls == "db.serverless":
@@ -421,18 +427,21 @@ def idle_lines(
                     "minCapacity", 0.5
                 )
                 label = "paused when idle" if floor == 0 else f"{floor} ACU floor"
-                lines.append(Line(f"Aurora Serverless v2 {name} ({label})", floor * PRICES["aurora_acu_hour"] * HOURS, name))
+                monthly = floor * PRICES["aurora_acu_hour"] * HOURS
+                lines.append(Line(f"Aurora Serverless v2 {name} ({label})", monthly, name, (("aurora_acu_hour", None),)))
             else:
-                lines.append(Line(f"Aurora {cls} {name}", PRICES["rds_hour"][cls] * HOURS, name))  # type: ignore[index]
+                lines.append(Line(f"Aurora {cls} {name}", PRICES["rds_hour"][cls] * HOURS, name, (("rds_hour", cls),)))  # type: ignore[index]
         elif typ == "aws:rds/instance:Instance":
             cls, multi_az = inputs["instanceClass"], bool(inputs.get("multiAz"))
             # Multi-AZ bills the primary and the standby: the table's own Multi-AZ rows, not a doubling here.
-            hourly = PRICES["rds_multi_az_hour" if multi_az else "rds_hour"][cls]  # type: ignore[index]
-            lines.append(Line(f"RDS {cls}{' Multi-AZ' if multi_az else ''} {name}", hourly * HOURS, name))
-            per_gb = PRICES["rds_storage_gb_month"]["multi-az" if multi_az else "single-az"]  # type: ignore[index]
-            lines.append(Line(f"RDS storage {name}", inputs.get("allocatedStorage", 20) * per_gb, name))
+            key, storage = ("rds_multi_az_hour", "multi-az") if multi_az else ("rds_hour", "single-az")
+            hourly = PRICES[key][cls]  # type: ignore[index]
+            lines.append(Line(f"RDS {cls}{' Multi-AZ' if multi_az else ''} {name}", hourly * HOURS, name, ((key, cls),)))
+            per_gb = PRICES["rds_storage_gb_month"][storage]  # type: ignore[index]
+            gb = inputs.get("allocatedStorage", 20)
+            lines.append(Line(f"RDS storage {name}", gb * per_gb, name, (("rds_storage_gb_month", storage),)))
             if inputs.get("manageMasterUserPassword"):
-                lines.append(Line(f"RDS-managed master secret {name}", PRICES["secret_month"], name))
+                lines.append(Line(f"RDS-managed master secret {name}", PRICES["secret_month"], name, SECRET))
         elif typ == "aws:ecs/service:Service" and inputs.get("launchType") == "FARGATE":
             ref = str(inputs.get("taskDefinition", ""))
             task = next(
@@ -442,40 +451,48 @@ def idle_lines(
             count = int(inputs.get("desiredCount", 1))
             if task is None:
                 raise ValueError(f"no task definition for ECS service {name} ({ref}); cannot price it")
-            lines.append(
-                Line(f"Fargate {name} x {count} ({task['cpu']} CPU / {task['memory']} MiB)", _fargate_monthly(task, count), name)
-            )
+            arch = (task.get("runtimePlatform") or {}).get("cpuArchitecture", "X86_64")
+            fargate = (("fargate_vcpu_hour", arch), ("fargate_gb_hour", arch))
+            what = f"Fargate {name} x {count} ({task['cpu']} CPU / {task['memory']} MiB)"
+            lines.append(Line(what, _fargate_monthly(task, count), name, fargate))
             if inputs.get("serviceRegistries"):
-                lines.append(Line(f"Cloud Map instances {name} x {count}", count * PRICES["cloud_map_instance_month"], name))
+                monthly = count * PRICES["cloud_map_instance_month"]
+                lines.append(Line(f"Cloud Map instances {name} x {count}", monthly, name, (("cloud_map_instance_month", None),)))
         elif typ == "aws:redshift/cluster:Cluster":
             node_type, nodes = inputs["nodeType"], int(inputs.get("numberOfNodes") or 1)
-            lines.append(Line(f"Redshift {nodes} x {node_type} {name}", _redshift_node_hourly(node_type) * nodes * HOURS, name))
+            monthly = _redshift_node_hourly(node_type) * nodes * HOURS
+            lines.append(Line(f"Redshift {nodes} x {node_type} {name}", monthly, name, (("redshift_node_hour", node_type),)))
             if warehouse_storage_gb and node_type.startswith("ra3."):
-                storage = warehouse_storage_gb * PRICES["redshift_managed_storage_gb_month"]
-                lines.append(Line(f"Redshift managed storage {name} ({warehouse_storage_gb:g} GB assumed)", storage, name))
+                lines.append(_warehouse_storage(name, warehouse_storage_gb))
             if inputs.get("manageMasterPassword"):
-                lines.append(Line(f"Redshift-managed admin secret {name}", PRICES["secret_month"], name))
+                lines.append(Line(f"Redshift-managed admin secret {name}", PRICES["secret_month"], name, SECRET))
         elif typ == "aws:redshiftserverless/namespace:Namespace":
             if warehouse_storage_gb:
-                storage = warehouse_storage_gb * PRICES["redshift_managed_storage_gb_month"]
-                lines.append(Line(f"Redshift managed storage {name} ({warehouse_storage_gb:g} GB assumed)", storage, name))
+                lines.append(_warehouse_storage(name, warehouse_storage_gb))
             if inputs.get("manageAdminPassword"):
-                lines.append(Line(f"Redshift-managed admin secret {name}", PRICES["secret_month"], name))
+                lines.append(Line(f"Redshift-managed admin secret {name}", PRICES["secret_month"], name, SECRET))
         elif typ == "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace":
-            lines.append(Line(f"Route 53 private zone {name}", PRICES["private_dns_zone_month"], name))
+            lines.append(
+                Line(f"Route 53 private zone {name}", PRICES["private_dns_zone_month"], name, (("private_dns_zone_month", None),))
+            )
         elif typ == "aws:secretsmanager/secret:Secret":
-            lines.append(Line(f"secret {name}", PRICES["secret_month"], name))
+            lines.append(Line(f"secret {name}", PRICES["secret_month"], name, SECRET))
         elif typ == "aws:eks/cluster:Cluster":
             # Standard support: the upgrade policy STANDARD keeps the cluster off extended support ($0.60/h).
-            lines.append(Line(f"EKS control plane {name}", PRICES["eks_cluster_hour"] * HOURS, name))
-            if inputs.get("enabledClusterLogTypes"):
-                per_gb = PRICES["logs_ingestion_gb"]
-                if eks_log_gb:
-                    lines.append(Line(f"EKS control-plane logs {name} ({eks_log_gb:g} GB assumed)", eks_log_gb * per_gb, name))
-                else:  # a $0 line, so the usage-priced item is seen next to the cluster
-                    lines.append(
-                        Line(f"EKS control-plane logs {name} (usage: ${per_gb:.2f}/GB ingested, not estimated)", 0.0, name)
+            lines.append(
+                Line(f"EKS control plane {name}", PRICES["eks_cluster_hour"] * HOURS, name, (("eks_cluster_hour", None),))
+            )
+            # Without an assumed volume its control-plane logs are usage: listed by tools/cost_report.py, not here.
+            if inputs.get("enabledClusterLogTypes") and eks_log_gb:
+                monthly = eks_log_gb * PRICES["logs_ingestion_gb"]
+                lines.append(
+                    Line(
+                        f"EKS control-plane logs {name} ({eks_log_gb:g} GB assumed)",
+                        monthly,
+                        name,
+                        (("logs_ingestion_gb", None),),
                     )
+                )
         elif typ == "aws:eks/nodeGroup:NodeGroup":
             lines += _node_group_lines(name, inputs, templates)
         elif typ == "kubernetes:argoproj.io/v1alpha1:EventBus":
@@ -486,12 +503,11 @@ def idle_lines(
             azs = len(inputs.get("subnets") or inputs.get("subnetMappings") or [])
             network = inputs.get("loadBalancerType") == "network"
             # Idle: the hourly charge only; LCUs ($0.008/LCU-hour) and NLCUs ($0.006/NLCU-hour) bill with traffic.
-            hourly = PRICES["nlb_hour" if network else "alb_hour"]
-            lines.append(Line(f"{'NLB' if network else 'ALB'} {name}", hourly * HOURS, name))
+            key = "nlb_hour" if network else "alb_hour"
+            lines.append(Line(f"{'NLB' if network else 'ALB'} {name}", PRICES[key] * HOURS, name, ((key, None),)))
             if not inputs.get("internal"):
-                lines.append(Line(f"public IPv4 {name} x {azs}", PRICES["public_ipv4_hour"] * HOURS * azs, name))
+                lines.append(Line(f"public IPv4 {name} x {azs}", PRICES["public_ipv4_hour"] * HOURS * azs, name, IPV4))
     lines += _serving_system_lines(resources, groups, templates)
-    lines += _serving_metrics_lines(resources)
     lines += _cloudwatch_lines(resources)
     return lines
 
@@ -504,12 +520,20 @@ def _cloudwatch_lines(resources: list[tuple[str, str, Mapping[str, Any]]]) -> li
     if alarms > FREE_ALARM_METRICS:
         billed = alarms - FREE_ALARM_METRICS
         lines.append(
-            Line(f"CloudWatch alarms x {billed} beyond the free {FREE_ALARM_METRICS}", billed * PRICES["alarm_metric_month"])
+            Line(
+                f"CloudWatch alarms x {billed} beyond the free {FREE_ALARM_METRICS}",
+                billed * PRICES["alarm_metric_month"],
+                prices=(("alarm_metric_month", None),),
+            )
         )
     if dashboards > FREE_DASHBOARDS:
         billed = dashboards - FREE_DASHBOARDS
         lines.append(
-            Line(f"CloudWatch dashboards x {billed} beyond the free {FREE_DASHBOARDS}", billed * PRICES["dashboard_month"])
+            Line(
+                f"CloudWatch dashboards x {billed} beyond the free {FREE_DASHBOARDS}",
+                billed * PRICES["dashboard_month"],
+                prices=(("dashboard_month", None),),
+            )
         )
     return lines
 
@@ -525,7 +549,7 @@ def reference_lines() -> list[Line]:
     lines = []
     for ref in price_file().reference.lines:
         entry = entries[(ref.key, ref.variant)]
-        lines.append(Line(ref.line, ref.quantity * entry.usd * (HOURS if ref.hourly else 1)))
+        lines.append(Line(ref.line, ref.quantity * entry.usd * (HOURS if ref.hourly else 1), prices=((ref.key, ref.variant),)))
     return lines
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from localcloud.plan import PlainMocks
 from localcloud.runner import run_program
-from tools import cost
+from tools import cost, cost_usage
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = cost.price_table()
@@ -62,12 +62,16 @@ def test_t4g_medium_is_the_only_derived_price_and_lines_using_it_say_so():
 
 
 def test_the_control_plane_is_the_tables_standard_support_row_and_its_logs_are_usage():
-    lines = cost.idle_lines([(CLUSTER, "k-cluster", {"version": "1.35", "enabledClusterLogTypes": LOGS})])
-    assert [(line.item, round(line.monthly, 2)) for line in lines] == [
-        ("EKS control plane k-cluster", 73.00),
-        ("EKS control-plane logs k-cluster (usage: $0.50/GB ingested, not estimated)", 0.0),
+    cluster = (CLUSTER, "k-cluster", {"version": "1.35", "enabledClusterLogTypes": LOGS})
+    lines = cost.idle_lines([cluster])
+    assert [(line.item, round(line.monthly, 2), line.prices) for line in lines] == [
+        ("EKS control plane k-cluster", 73.00, (("eks_cluster_hour", None),))
     ]
     assert ROWS["EKS control plane (standard)"].monthly == "$73.00"
+    # Its logs are usage: an item of the report's usage section (tools/cost_usage.py), not a $0 idle line.
+    (logs,) = [u for u in cost_usage.usage_items((cluster,)) if u.item == "EKS control-plane logs"]
+    assert (logs.resources, logs.row, logs.price) == (("k-cluster",), "CloudWatch Logs ingestion (Standard)", "$0.5")
+    assert logs.assumption.startswith("not estimated: $0.5 per GB; ")
     assumed = cost.idle_lines([(CLUSTER, "k-cluster", {"enabledClusterLogTypes": LOGS})], eks_log_gb=4)
     assert [(line.item, line.monthly) for line in assumed][1] == ("EKS control-plane logs k-cluster (4 GB assumed)", 2.0)
     assert cost.idle_lines([(CLUSTER, "k-cluster", {})])[1:] == [], "no log line without control-plane logs"
