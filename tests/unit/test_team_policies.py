@@ -44,23 +44,33 @@ def definition_arn(team: str, revision: int | None = 1, name: str | None = None)
     return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/{name}" + (f":{revision}" if revision is not None else "")
 
 
-def policy_for(team: str, kinds: tuple[str, ...] = ("cpu",), fargate: str | None = None, extra: tuple = ()) -> dict:
-    return policies.data_scientist_policy(
+def policy_args(team: str) -> dict:
+    """The arguments of ``policies.data_scientist_policy`` for ``team``'s cpu queue, in the dev stack."""
+    return dict(
         partition="aws",
         region=REGION,
         account_id=ACCOUNT,
         bucket_arn=BUCKET,
         team_prefix=naming.team_prefix(team),
         kms_key_arn=KEY,
-        job_queue_arns=[queue_arn(team, k) for k in kinds],
+        job_queue_arns=[queue_arn(team, "cpu")],
         job_definition_prefix=naming.job_definition_prefix(ENV, team),
         job_log_group=naming.job_log_group(ENV, team),
         job_log_group_arn=log_group_arn(team),
         job_role_arn=job_role_arn(team),
         profile_parameter_arn=parameter_arn(team),
-        fargate_execution_role_arn=fargate,
         kms_via_service=VIA,
-        extra_statements=extra,
+    )
+
+
+def policy_for(team: str, kinds: tuple[str, ...] = ("cpu",), fargate: str | None = None, extra: tuple = ()) -> dict:
+    return policies.data_scientist_policy(
+        **{
+            **policy_args(team),
+            "job_queue_arns": [queue_arn(team, k) for k in kinds],
+            "fargate_execution_role_arn": fargate,
+            "extra_statements": extra,
+        }
     )
 
 
@@ -428,28 +438,10 @@ def own_role_arn(team: str) -> str:
 @pytest.mark.parametrize("team", TEAMS)
 def test_a_team_may_ask_the_policy_simulator_about_its_own_role_only(team):
     """strata doctor's pass-roles check: the simulator on the role itself; another team's role is refused."""
-    doc = policies.data_scientist_policy(**{**_policy_args(team), "own_role_arn": own_role_arn(team)})
+    doc = policies.data_scientist_policy(**{**policy_args(team), "own_role_arn": own_role_arn(team)})
     assert policy_decision([doc], "iam:SimulatePrincipalPolicy", own_role_arn(team), {}) == "allow"
     for other in (t for t in TEAMS if t != team):
         assert policy_decision([doc], "iam:SimulatePrincipalPolicy", own_role_arn(other), {}) == "implicit-deny"
     assert policy_decision([policy_for(team)], "iam:SimulatePrincipalPolicy", own_role_arn(team), {}) == "implicit-deny"
     with pytest.raises(ValueError, match="concrete role ARN"):
-        policies.data_scientist_policy(**{**_policy_args(team), "own_role_arn": f"arn:aws:iam::{ACCOUNT}:role/*"})
-
-
-def _policy_args(team: str) -> dict:
-    return dict(
-        partition="aws",
-        region=REGION,
-        account_id=ACCOUNT,
-        bucket_arn=BUCKET,
-        team_prefix=naming.team_prefix(team),
-        kms_key_arn=KEY,
-        job_queue_arns=[queue_arn(team, "cpu")],
-        job_definition_prefix=naming.job_definition_prefix(ENV, team),
-        job_log_group=naming.job_log_group(ENV, team),
-        job_log_group_arn=log_group_arn(team),
-        job_role_arn=job_role_arn(team),
-        profile_parameter_arn=parameter_arn(team),
-        kms_via_service=VIA,
-    )
+        policies.data_scientist_policy(**{**policy_args(team), "own_role_arn": f"arn:aws:iam::{ACCOUNT}:role/*"})
