@@ -1,4 +1,4 @@
-"""Every figure README.md and docs/*.md quote, computed from the code — and the markers that hold them.
+"""Every figure README.md, the docs site (docs/ and the layers' READMEs) quote, computed from the code — and the markers that hold them.
 
     .venv/bin/python -m benchmarks.figures                  # list the marked figures and their values
     .venv/bin/python -m benchmarks.figures --check          # exit 1 naming each stale or unknown figure
@@ -88,10 +88,11 @@ GENERATED_DOCS = ("docs/reference/stack-keys.md", "docs/reference/team-keys.md",
 
 
 def docs(root: Path = ROOT) -> list[Path]:
-    """The documents whose figures are kept true: README.md and every page of docs/, except the generated pages.
-    Not yet the layers' READMEs, which the docs site also shows: they still quote figures unmarked."""
+    """The documents whose figures are kept true: README.md, every page of docs/ except the generated pages,
+    and the layers' READMEs (modules/<layer>/README.md), which the docs site can show as pages too."""
     pages = sorted((root / "docs").rglob("*.md"))
-    return [root / "README.md", *(p for p in pages if p.relative_to(root).as_posix() not in GENERATED_DOCS)]
+    layers = sorted((root / "modules").glob("*/README.md"))
+    return [root / "README.md", *(p for p in pages if p.relative_to(root).as_posix() not in GENERATED_DOCS), *layers]
 
 
 class UnknownFigure(Exception):

@@ -163,6 +163,29 @@ def layer_prefix(r: CostReport, prefix: str) -> float:
     return sum(x.monthly for x in lines)
 
 
+def resource_lines(r: CostReport, resource: str, price: str | None = None) -> float:
+    """Idle $/month of the lines billing exactly the resource named ``resource`` (only those multiplying the
+    price ``price`` of the price file, when given: a service's Fargate line without its Cloud Map line)."""
+    lines = [x for x in r.lines if x.resource == resource and (price is None or price in {p.key for p in x.prices})]
+    if not lines:
+        raise ValueError(f"no idle line of {r.stack} bills the resource {resource}" + (f" with {price}" if price else ""))
+    return sum(x.monthly for x in lines)
+
+
+def list_price_monthly(key: str, variant: str | None, quantity: float) -> float:
+    """``quantity`` x a price of the vendored table (an entry of the price file, not a derived price), over a
+    month: x 730 for a price per hour (per ACU-hour, per endpoint-AZ-hour, ...), as is for a price per month."""
+    entries = [e for e in cost.price_file().prices if e.key == key and e.variant == variant]
+    if not entries:
+        raise ValueError(f"no price {key}" + (f" ({variant})" if variant else "") + f" in {cost.PRICE_FILE.name}")
+    entry = entries[0]
+    if entry.unit.endswith("hour"):
+        return quantity * entry.usd * cost.HOURS
+    if entry.unit.endswith("month"):
+        return quantity * entry.usd
+    raise ValueError(f"price {key} is {entry.unit}: not a price per hour or per month")
+
+
 def _same_everywhere(values: dict[str, str], what: str) -> str:
     if len(set(values.values())) != 1:
         raise ValueError(f"{what} differs between stacks ({values}): quote it per stack")
@@ -204,6 +227,16 @@ def figure_rules(stack: str) -> list[Figure]:
             re.compile(r"idle\." + stack + r"\.layer\.(?P<prefix>[a-z0-9-]+)"),
             lambda m, x: money(layer_prefix(one(m, x), x["prefix"])),
             "idle $/month of the resources named <prefix> or <prefix>-*",
+        ),
+        (
+            re.compile(r"idle\." + stack + r"\.line\.(?P<resource>[a-z0-9-]+)(?:\.(?P<price>[a-z0-9_]+))?"),
+            lambda m, x: money(resource_lines(one(m, x), x["resource"], x["price"])),
+            "idle $/month of the lines billing exactly the resource <resource> (those with the price <price>, if named)",
+        ),
+        (
+            re.compile(r"price\.(?P<key>[a-z0-9_]+)(?:\.(?P<variant>[\w.-]+?))?\.monthly(?:\.x(?P<n>\d+(?:\.\d+)?))?"),
+            lambda m, x: money(list_price_monthly(x["key"], x["variant"], float(x["n"] or 1))),
+            "$/month of N (default 1) x the vendored price <key>[.<variant>] (x 730 if per hour)",
         ),
         (re.compile(r"cost\.layers\.table"), lambda m, x: layers_table(m.costs()), "table: idle $/month per layer"),
         (re.compile(r"cost\.reference\.table"), lambda m, x: reference_table(), "table: the reference's idle bill"),

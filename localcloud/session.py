@@ -169,7 +169,7 @@ fi
 
 def write_env_file(env: dict[str, str], paths: Paths, example_team: str, project_dir: Path | None = None) -> None:
     project_dir = project_dir or Path.cwd()
-    python = shown_path(Path(sys.executable), cwd=Path("/"))  # absolute: the file is sourced from anywhere
+    python = os.path.abspath(sys.executable)  # absolute, links kept (the venv's python): sourced from anywhere
     flow = (project_dir / SAMPLE_FLOW).resolve()
     lines = [
         "# Strata local cloud: `source` this file to point AWS SDKs, the AWS CLI and Metaflow at it.",

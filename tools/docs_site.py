@@ -1,10 +1,13 @@
-"""The docs site's build hook (``mkdocs.yml`` names this file under ``hooks:``): links that leave ``docs/``.
+"""The docs site's build hooks (``mkdocs.yml`` names this file under ``hooks:``): one site from the files the
+repository already keeps, with nothing copied by hand. Every page's figures, the layers' READMEs included, are held
+to the code by ``tests/unit/test_doc_figures.py``.
 
-The site is ``docs/`` alone. A page may link a file of the repository outside it (a layer's README, code, a
-schema, the price table); the site carries no source browser, so such a link becomes the file's repository path
-in code type. A link to a file the repository does not have is left as it is, so ``mkdocs build --strict`` fails
-on it. The layers' READMEs are not pages of the site: their figures are not yet held to the code by
-``tests/unit/test_doc_figures.py``, which every page of the site is.
+* Every layer's README (``modules/<layer>/README.md``, which the layer owns beside its code) becomes the page
+  ``layers/<layer>.md`` of the site, read from where it lives.
+* A link that leaves ``docs/`` is made to work in the site: to a layer README, the layer's page; to a page of
+  ``docs/`` from a layer README, that page; to any other file of the repository (code, schemas, the price table),
+  the link becomes the file's repository path in code type, since the site carries no source browser. A link to
+  a file the repository does not have is left as it is, so ``mkdocs build --strict`` fails on it.
 
 Build: ``.venv/bin/mkdocs build --strict`` (scripts/test.sh runs it); serve while writing: ``.venv/bin/mkdocs serve``.
 """
@@ -16,18 +19,43 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mkdocs.structure.files import Files
+from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[1]
+LAYERS_DIR = "layers"
 # [text](target "title") and ![alt](target): the target up to the first space or closing bracket.
 _LINK = re.compile(r"(?P<bang>!?)\[(?P<text>[^\]\n]*)\]\((?P<target>[^)\s]+)(?P<title>\s+\"[^\"]*\")?\)")
 _FENCE = re.compile(r"^(```|~~~)", re.MULTILINE)
 _EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|#|/)", re.IGNORECASE)
 
 
+def layer_readmes(root: Path = ROOT) -> dict[str, Path]:
+    """layer name -> its README, for every layer folder that has one."""
+    return {p.parent.name: p for p in sorted((root / "modules").glob("*/README.md"))}
+
+
+def on_files(files: Files, config: Any) -> Files:
+    for layer, readme in layer_readmes().items():
+        files.append(File.generated(config, f"{LAYERS_DIR}/{layer}.md", abs_src_path=str(readme)))
+    return files
+
+
+def repo_path_of(src_uri: str) -> str:
+    """Where the page ``src_uri`` of the site lives in the repository."""
+    parts = src_uri.split("/")
+    if len(parts) == 2 and parts[0] == LAYERS_DIR and parts[1].removesuffix(".md") in layer_readmes():
+        return f"modules/{parts[1].removesuffix('.md')}/README.md"
+    return f"docs/{src_uri}"
+
+
 def _site_uri(repo_path: str) -> str | None:
     """The site page (or asset) for a repository path, or None when the site does not carry it."""
-    return repo_path.removeprefix("docs/") if repo_path.startswith("docs/") else None
+    if repo_path.startswith("docs/"):
+        return repo_path.removeprefix("docs/")
+    match = re.fullmatch(r"modules/([a-z0-9_]+)/README\.md", repo_path)
+    if match and match.group(1) in layer_readmes():
+        return f"{LAYERS_DIR}/{match.group(1)}.md"
+    return None
 
 
 def rewrite_link(target: str, page_src_uri: str) -> tuple[str, str | None]:
@@ -38,7 +66,7 @@ def rewrite_link(target: str, page_src_uri: str) -> tuple[str, str | None]:
     path, _, anchor = target.partition("#")
     if not path:
         return "keep", None
-    page_repo = f"docs/{page_src_uri}"
+    page_repo = repo_path_of(page_src_uri)
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(page_repo), path))
     if resolved.startswith("../"):
         return "keep", None

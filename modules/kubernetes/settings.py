@@ -132,6 +132,15 @@ def check_kubernetes(k: KubernetesSettings, path: str, issues: Issues) -> None:
         net = parse_network(cidr, path, f"{key}.endpoint.publicCidrs[{i}]", issues, "203.0.113.0/24")
         if net is not None and net.prefixlen == 0:
             issues.add(path, f"{key}.endpoint.publicCidrs[{i}]", f"{cidr} is the whole internet", "list narrower CIDRs")
+    if not k.admin_principals:
+        issues.add(
+            path,
+            f"{key}.adminPrincipals",
+            "no cluster admin: EKS gives the cluster's creator no implicit access (access entries, mode API), so "
+            "`pulumi up` could not install the Helm releases or the team namespaces (Unauthorized)",
+            "list the IAM role that runs `pulumi up` (and your platform admins), e.g. "
+            '["arn:aws:iam::111111111111:role/ml-platform-admins"]',
+        )
     if k.system_nodes.min_size > k.system_nodes.max_size:
         issues.add(path, f"{key}.systemNodes.minSize", "minSize is above maxSize", "make minSize <= maxSize")
     check_log_retention(k.log_retention_days, path, f"{key}.logRetentionDays", issues)

@@ -1,4 +1,4 @@
-"""README.md and docs/*.md quote only figures the code reproduces (benchmarks/figures.py).
+"""README.md, docs/ and the layers' READMEs quote only figures the code reproduces (benchmarks/figures.py).
 
 Every marked figure (``<!-- fig:NAME -->VALUE<!-- /fig -->``) of the ``code`` tier is recomputed here —
 the program for every stack under echo mocks, the plan export, the idle cost, the bad-input corpus — and a

@@ -8,6 +8,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,11 @@ def test_the_phases_line_is_what_the_benchmark_reads():
         "step functions flow": 21.0,
     }
     assert "total" in parsed
+
+
+def test_the_env_files_example_names_an_interpreter_that_runs_from_anywhere(env_file):
+    """The file is sourced from any directory: its example command names the interpreter by an absolute path, the
+    venv's own (not the base interpreter its link points to, which lacks Metaflow)."""
+    example = next(line for line in env_file.read_text().splitlines() if line.startswith("# then: "))
+    python = example.split()[3]
+    assert python == os.path.abspath(sys.executable) and Path(python).is_absolute() and Path(python).exists(), example
