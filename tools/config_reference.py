@@ -186,21 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.config_reference", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a committed page differs from the models")
     args = parser.parse_args(argv)
-    stale = []
-    for rel, text in generated().items():
-        path = ROOT / rel
-        if path.exists() and path.read_text() == text:
-            continue
-        if args.check:
-            stale.append(rel)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        print(f"wrote {rel}")
-    if stale:
-        print(f"out of date: {', '.join(stale)}; regenerate with `.venv/bin/python -m tools.config_reference`", file=sys.stderr)
-        return 1
-    return 0
+    return schemas.sync_generated(generated(), ROOT, args.check, "tools.config_reference")
 
 
 if __name__ == "__main__":

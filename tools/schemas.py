@@ -250,27 +250,32 @@ def modeline(path: Path, project_dir: Path = ROOT) -> str:
     return f"{MODELINE}{'../' * depth}{schema}"
 
 
+def sync_generated(files: dict[str, str], root: Path, check: bool, module: str) -> int:
+    """Write each generated file (repository path -> text) under ``root`` where it differs, or with ``check`` only
+    name the stale ones and return 1. Shared by the repository's generators (``module`` is how to rerun one)."""
+    stale = []
+    for rel, text in files.items():
+        path = root / rel
+        if path.exists() and path.read_text() == text:
+            continue
+        if check:
+            stale.append(rel)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {rel}")
+    if stale:
+        print(f"out of date: {', '.join(stale)}; regenerate with `.venv/bin/python -m {module}`", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.schemas", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a committed schema differs from the models")
     parser.add_argument("--project-dir", type=Path, default=ROOT)
     args = parser.parse_args(argv)
-    stale = []
-    for rel, text in generated(args.project_dir).items():
-        path = args.project_dir / rel
-        current = path.read_text() if path.exists() else None
-        if current == text:
-            continue
-        if args.check:
-            stale.append(rel)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            print(f"wrote {rel}")
-    if stale:
-        print(f"out of date: {', '.join(stale)}; regenerate with `.venv/bin/python -m tools.schemas`", file=sys.stderr)
-        return 1
-    return 0
+    return sync_generated(generated(args.project_dir), args.project_dir, args.check, "tools.schemas")
 
 
 if __name__ == "__main__":

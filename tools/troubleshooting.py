@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools import schemas
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "docs/reference/troubleshooting.md"
 CONFIG_SOURCES = ("core", "modules", "infra")
@@ -251,16 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.troubleshooting", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if the committed page differs from the code")
     args = parser.parse_args(argv)
-    path, text = ROOT / PAGE, page()
-    if path.exists() and path.read_text() == text:
-        return 0
-    if args.check:
-        print(f"out of date: {PAGE}; regenerate with `.venv/bin/python -m tools.troubleshooting`", file=sys.stderr)
-        return 1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    print(f"wrote {PAGE}")
-    return 0
+    return schemas.sync_generated({PAGE: page()}, ROOT, args.check, "tools.troubleshooting")
 
 
 if __name__ == "__main__":
