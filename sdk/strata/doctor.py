@@ -245,11 +245,9 @@ def check_profile_matches(doc: Doctor) -> Verdict:
             raise
         return failed(f"no SSM parameter {name}: team {doc.team!r} is not deployed in {doc.env!r}", "check --env and --team")
     try:
-        published = json.loads(value)
-    except json.JSONDecodeError:
-        published = None
-    if not isinstance(published, dict):
-        return failed(f"{name} is not a Metaflow profile (a JSON object)", "ask the platform team to redeploy")
+        published = profiles.parse_published(name, value)
+    except profiles.ProfileProblem as exc:
+        return failed(str(exc), "ask the platform team to redeploy")
     mine = {k: v for k, v in doc.profile.items() if k != profiles.AUTH_KEY}  # the key is the file's only
     if differing := sorted(k for k in set(mine) | set(published) if mine.get(k) != published.get(k)):
         return failed(f"{doc.path} differs from {name} in {', '.join(differing)}", doc.configure_fix())

@@ -157,6 +157,11 @@ def fetch_profile(env: str, team: str, region: str | None = None) -> dict[str, s
     with _reading(name, team, "ParameterNotFound", not_found):
         ssm = boto3.client("ssm", region_name=region)
         value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    return parse_published(name, value)
+
+
+def parse_published(name: str, value: str) -> dict[str, str]:
+    """The profile the SSM parameter ``name`` holds (its ``value``), or a ProfileProblem saying what is wrong."""
     try:
         profile = json.loads(value)
     except json.JSONDecodeError:

@@ -201,28 +201,26 @@ def _canary(cluster: Cluster, name: str, action: str) -> tuple[int, int]:
     return default, candidate
 
 
-def promote(cluster: Cluster, name: str) -> list[str]:
-    """The candidate becomes the only version: delete the Experiment, then the previous version's Model."""
-    default, candidate = _canary(cluster, name, "promote")
+def _end_canary(cluster: Cluster, name: str, retired: int, serving: str) -> list[str]:
+    """Delete the Experiment (traffic goes to its default), then the ``retired`` version's Model; what was done."""
     done = []
     if cluster.delete("Experiment", name):
         done.append(f"deleted Experiment {name}")
-    if cluster.delete("Model", model_name(name, default)):
-        done.append(f"deleted Model {model_name(name, default)}")
-    done.append(f"{model_name(name, candidate)} now serves all requests")
-    return done
+    if cluster.delete("Model", model_name(name, retired)):
+        done.append(f"deleted Model {model_name(name, retired)}")
+    return [*done, serving]
+
+
+def promote(cluster: Cluster, name: str) -> list[str]:
+    """The candidate becomes the only version: delete the Experiment, then the previous version's Model."""
+    default, candidate = _canary(cluster, name, "promote")
+    return _end_canary(cluster, name, default, f"{model_name(name, candidate)} now serves all requests")
 
 
 def rollback(cluster: Cluster, name: str) -> list[str]:
     """Back to the current version: delete the Experiment (traffic returns to it), then the candidate's Model."""
     default, candidate = _canary(cluster, name, "roll back")
-    done = []
-    if cluster.delete("Experiment", name):
-        done.append(f"deleted Experiment {name}")
-    if cluster.delete("Model", model_name(name, candidate)):
-        done.append(f"deleted Model {model_name(name, candidate)}")
-    done.append(f"{model_name(name, default)} serves all requests again")
-    return done
+    return _end_canary(cluster, name, candidate, f"{model_name(name, default)} serves all requests again")
 
 
 @dataclass(frozen=True)
