@@ -161,23 +161,23 @@ def page(title: str, intro: str, rows: list[Key]) -> str:
 
 
 def generated(project_dir: Path = ROOT) -> dict[str, str]:
-    stack = schemas.stack_schema(project_dir)
-    team = schemas.team_schema(project_dir)
+    stack = keys(schemas.stack_schema(project_dir), "config")
+    team = keys(schemas.team_schema(project_dir))
     return {
         STACK_PAGE: page(
             "Stack file keys",
             "Every key of `stacks/Pulumi.<env>.yaml`, under `config:`, with its nested keys "
-            f"({len(keys(stack, 'config'))} in all). How the files work: [Configuration](../configuration.md); "
+            f"({len(stack)} in all). How the files work: [Configuration](../configuration.md); "
             "the same content for editors: `schemas/stack.schema.json`. `strata validate --stack <env>` checks a "
             "file, and the rules no schema can express, offline.",
-            keys(stack, "config"),
+            stack,
         ),
         TEAM_PAGE: page(
             "Team file keys",
-            f"Every key of `stacks/teams/<team>.yaml` ({len(keys(team))} in all). How team files work: "
+            f"Every key of `stacks/teams/<team>.yaml` ({len(team)} in all). How team files work: "
             "[Configuration](../configuration.md#team-files) and [Teams](../platform/teams.md); for editors: "
             "`schemas/team.schema.json`.",
-            keys(team),
+            team,
         ),
     }
 

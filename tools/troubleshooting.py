@@ -194,8 +194,9 @@ def _cell(text: str) -> str:
     return " ".join(text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").split())
 
 
-def page(root: Path = ROOT) -> str:
-    examples = corpus_examples()
+def page(root: Path = ROOT, examples: list[Example] | None = None) -> str:
+    """The page; ``examples`` are :func:`corpus_examples` when the caller has them already."""
+    examples = corpus_examples() if examples is None else examples
     problems = config_problems(root)
     errors = command_errors(root)
     out = [

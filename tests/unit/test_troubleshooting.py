@@ -13,18 +13,23 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def page() -> str:
-    return troubleshooting.page()
+def corpus() -> list[troubleshooting.Example]:
+    return troubleshooting.corpus_examples()
+
+
+@pytest.fixture(scope="module")
+def page(corpus) -> str:
+    return troubleshooting.page(examples=corpus)
+
+
+@pytest.fixture(scope="module")
+def examples(corpus) -> dict[str, troubleshooting.Example]:
+    return {x.case: x for x in corpus}
 
 
 def test_the_committed_page_is_what_the_code_generates(page):
     committed = (REPO / troubleshooting.PAGE).read_text()
     assert committed == page, "regenerate: .venv/bin/python -m tools.troubleshooting"
-
-
-@pytest.fixture(scope="module")
-def examples() -> dict[str, troubleshooting.Example]:
-    return {x.case: x for x in troubleshooting.corpus_examples()}
 
 
 @pytest.mark.parametrize("case", badinput_corpus.CASES)
